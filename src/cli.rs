@@ -1,0 +1,72 @@
+//! The command line: clap definitions only. `main.rs` turns these into a `Config` once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use stapler::config::Engine;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stapler",
+    version,
+    about = "Bundle, minify and hash the CSS and JS of {% compress %} blocks, offline"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build every {% compress %} block and write the offline manifest.
+    Compress(CompressArgs),
+    /// Show a template's compress blocks: rendered body, key, and what the manifest holds.
+    Lookup(LookupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The configuration file (default: ./stapler.toml, else [tool.stapler] in ./pyproject.toml).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Template file extension to scan; repeat or separate with commas (default: .html).
+    #[arg(long = "extension", short = 'e', value_name = "EXT")]
+    pub extensions: Vec<String>,
+    /// Template language.
+    #[arg(long, value_parser = parse_engine)]
+    pub engine: Option<Engine>,
+    /// Follow symbolic links while walking template directories.
+    #[arg(long)]
+    pub follow_links: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompressArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Compress offline (the only mode; accepted for compatibility with `manage.py compress`).
+    #[arg(long)]
+    pub offline: bool,
+    /// Rewrite every output even when a file of the same name exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Show each warning and every file written.
+    #[arg(long, short = 'v', conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// The template's name, relative to a template directory (as {% extends %} names it).
+    pub template: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn parse_engine(text: &str) -> Result<Engine, String> {
+    text.parse()
+}

@@ -1,0 +1,366 @@
+//! CSS: find every `url()` (and IE's `src=`) outside comments and strings, let the caller rewrite
+//! it, refuse structurally broken files (unclosed braces, strings or comments, which would spill
+//! into every file concatenated after them), and minify with lightningcss. A file lightningcss
+//! would change by dropping what it cannot parse (IE hacks such as `*zoom`) is instead minified
+//! conservatively, so legal-for-browsers CSS is never lost.
+
+use std::sync::{Arc, RwLock};
+
+use lightningcss::stylesheet::{MinifyOptions, ParserOptions, PrinterOptions, StyleSheet};
+
+/// A problem at a line of a stylesheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CssError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Calls `rewrite(url, line)` for every URL reference and returns the text with each replaced.
+/// Also checks the file's structure and reports the first broken construct.
+pub fn rewrite_urls<E>(
+    css: &str,
+    mut rewrite: impl FnMut(&str, usize) -> Result<String, E>,
+    broken: impl Fn(CssError) -> E,
+) -> Result<String, E> {
+    let bytes = css.as_bytes();
+    let mut out = String::with_capacity(css.len());
+    let mut copied = 0;
+    let mut i = 0;
+    let mut line = 1;
+    let mut depth: Vec<(u8, usize)> = Vec::new();
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                line += 1;
+                i += 1;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let start_line = line;
+                match css[i + 2..].find("*/") {
+                    Some(length) => {
+                        line += css[i..i + 2 + length].matches('\n').count();
+                        i += 2 + length + 2;
+                    }
+                    None => {
+                        return Err(broken(CssError {
+                            line: start_line,
+                            message: "comment opened here is never closed with */".into(),
+                        }))
+                    }
+                }
+            }
+            quote @ (b'"' | b'\'') => {
+                let (end, lines) = string_end(bytes, i, quote)
+                    .map_err(|message| broken(CssError { line, message }))?;
+                line += lines;
+                i = end;
+            }
+            open @ (b'{' | b'(' | b'[') => {
+                depth.push((open, line));
+                i += 1;
+            }
+            close @ (b'}' | b')' | b']') => {
+                let expected = match close {
+                    b'}' => b'{',
+                    b')' => b'(',
+                    _ => b'[',
+                };
+                match depth.pop() {
+                    Some((open, _)) if open == expected => {}
+                    Some((open, open_line)) => {
+                        return Err(broken(CssError {
+                            line,
+                            message: format!(
+                                "`{}` closes the `{}` opened on line {open_line}; a bracket is missing or extra",
+                                close as char, open as char
+                            ),
+                        }))
+                    }
+                    None => {
+                        return Err(broken(CssError {
+                            line,
+                            message: format!("`{}` has no matching opening bracket", close as char),
+                        }))
+                    }
+                }
+                i += 1;
+            }
+            b'\\' => i += 2,
+            b'u' | b'U' if starts_url(bytes, i) => {
+                let Some(found) = read_url(css, i + 4) else {
+                    return Err(broken(CssError {
+                        line,
+                        message: "url( is never closed with )".into(),
+                    }));
+                };
+                let replaced = rewrite(found.value, line)?;
+                out.push_str(&css[copied..found.value_start]);
+                out.push_str(&replaced);
+                copied = found.value_end;
+                line += css[i..found.end].matches('\n').count();
+                i = found.end;
+            }
+            b's' | b'S' if starts_src(bytes, i) => {
+                let quote = bytes[i + 4];
+                let value_start = i + 5;
+                match css[value_start..].find(quote as char) {
+                    Some(length) => {
+                        let value = &css[value_start..value_start + length];
+                        let replaced = rewrite(value, line)?;
+                        out.push_str(&css[copied..value_start]);
+                        out.push_str(&replaced);
+                        copied = value_start + length;
+                        i = value_start + length + 1;
+                    }
+                    None => i += 1,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    if let Some((open, open_line)) = depth.pop() {
+        return Err(broken(CssError {
+            line: open_line,
+            message: format!("`{}` opened here is never closed", open as char),
+        }));
+    }
+    out.push_str(&css[copied..]);
+    Ok(out)
+}
+
+fn string_end(bytes: &[u8], start: usize, quote: u8) -> Result<(usize, usize), String> {
+    let mut i = start + 1;
+    let mut lines = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    lines += 1;
+                }
+                i += 2;
+            }
+            b'\n' => return Err("string is not closed before the end of the line".into()),
+            byte if byte == quote => return Ok((i + 1, lines)),
+            _ => i += 1,
+        }
+    }
+    Err("string is never closed".into())
+}
+
+fn starts_url(bytes: &[u8], i: usize) -> bool {
+    bytes.len() > i + 4
+        && bytes[i..i + 4].eq_ignore_ascii_case(b"url(")
+        && (i == 0 || !is_name_byte(bytes[i - 1]))
+}
+
+fn starts_src(bytes: &[u8], i: usize) -> bool {
+    bytes.len() > i + 5
+        && bytes[i..i + 4].eq_ignore_ascii_case(b"src=")
+        && matches!(bytes[i + 4], b'"' | b'\'')
+        && (i == 0 || !is_name_byte(bytes[i - 1]))
+}
+
+fn is_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
+
+struct FoundUrl<'c> {
+    value: &'c str,
+    value_start: usize,
+    value_end: usize,
+    end: usize,
+}
+
+/// Reads the inside of `url(` starting just after the parenthesis.
+fn read_url(css: &str, start: usize) -> Option<FoundUrl<'_>> {
+    let bytes = css.as_bytes();
+    let mut i = start;
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let (value_start, value_end, mut after) = match bytes.get(i)? {
+        quote @ (b'"' | b'\'') => {
+            let length = css[i + 1..].find(*quote as char)?;
+            (i + 1, i + 1 + length, i + 1 + length + 1)
+        }
+        _ => {
+            let length = css[i..].find(')')?;
+            let value = css[i..i + length].trim_end();
+            (i, i + value.len(), i + value.len())
+        }
+    };
+    while after < bytes.len() && bytes[after].is_ascii_whitespace() {
+        after += 1;
+    }
+    if bytes.get(after) != Some(&b')') {
+        return None;
+    }
+    Some(FoundUrl {
+        value: &css[value_start..value_end],
+        value_start,
+        value_end,
+        end: after + 1,
+    })
+}
+
+/// The result of minifying one stylesheet.
+#[derive(Debug)]
+pub struct MinifiedCss {
+    pub code: String,
+    /// Set when lightningcss could not keep everything and the conservative path was taken.
+    pub fallback_reason: Option<String>,
+}
+
+/// Minifies a structurally sound stylesheet.
+pub fn minify(name: &str, css: &str) -> MinifiedCss {
+    match minify_with_lightningcss(name, css) {
+        Ok(code) => MinifiedCss {
+            code,
+            fallback_reason: None,
+        },
+        Err(reason) => MinifiedCss {
+            code: minify_conservatively(css),
+            fallback_reason: Some(reason),
+        },
+    }
+}
+
+fn minify_with_lightningcss(name: &str, css: &str) -> Result<String, String> {
+    let warnings = Arc::new(RwLock::new(Vec::new()));
+    let options = ParserOptions {
+        filename: name.to_string(),
+        error_recovery: true,
+        warnings: Some(warnings.clone()),
+        ..ParserOptions::default()
+    };
+    let mut sheet = StyleSheet::parse(css, options).map_err(|error| error.to_string())?;
+    if let Some(first) = warnings
+        .read()
+        .ok()
+        .and_then(|list| list.first().map(|w| w.to_string()))
+    {
+        return Err(first);
+    }
+    sheet
+        .minify(MinifyOptions::default())
+        .map_err(|error| error.to_string())?;
+    let printed = sheet
+        .to_css(PrinterOptions {
+            minify: true,
+            ..PrinterOptions::default()
+        })
+        .map_err(|error| error.to_string())?;
+    Ok(printed.code)
+}
+
+/// Drops comments (but `/*! … */`) and collapses whitespace; strings are never touched.
+pub fn minify_conservatively(css: &str) -> String {
+    let bytes = css.as_bytes();
+    let mut out = String::with_capacity(css.len());
+    let mut i = 0;
+    let mut pending_space = false;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if byte == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            let end = css[i + 2..]
+                .find("*/")
+                .map_or(css.len(), |length| i + 2 + length + 2);
+            if bytes.get(i + 2) == Some(&b'!') {
+                out.push_str(&css[i..end]);
+            } else {
+                pending_space = true;
+            }
+            i = end;
+            continue;
+        }
+        if byte.is_ascii_whitespace() {
+            pending_space = true;
+            i += 1;
+            continue;
+        }
+        let tight = |b: u8| matches!(b, b'{' | b'}' | b';' | b',');
+        if pending_space
+            && !out.is_empty()
+            && !tight(byte)
+            && !out.ends_with(|c: char| tight(c as u8))
+        {
+            out.push(' ');
+        }
+        pending_space = false;
+        if byte == b'"' || byte == b'\'' {
+            let end = string_end(bytes, i, byte).map_or(css.len(), |(end, _)| end);
+            out.push_str(&css[i..end]);
+            i = end;
+            continue;
+        }
+        if byte == b'}' && out.ends_with(';') {
+            out.pop();
+        }
+        let ch = css[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite_all(css: &str) -> Result<String, CssError> {
+        rewrite_urls(
+            css,
+            |url, line| Ok(format!("<{url}@{line}>")),
+            |error| error,
+        )
+    }
+
+    #[test]
+    fn urls_outside_comments_and_strings_are_rewritten() {
+        let css = "a{background:url( 'x.png' )}\n/* url(no.png) */b{content:\"url(no)\";background:URL(y.png)}\n.f{filter:progid:DXImageTransform.Microsoft.AlphaImageLoader(src='z.png')}";
+        assert_eq!(
+            rewrite_all(css).expect("sound"),
+            "a{background:url( '<x.png@1>' )}\n/* url(no.png) */b{content:\"url(no)\";background:URL(<y.png@2>)}\n.f{filter:progid:DXImageTransform.Microsoft.AlphaImageLoader(src='<z.png@3>')}"
+        );
+    }
+
+    #[test]
+    fn broken_structure_is_reported_with_its_line() {
+        assert_eq!(
+            rewrite_all("a{}\nb{color:red\n")
+                .expect_err("unclosed")
+                .line,
+            2
+        );
+        assert_eq!(rewrite_all("a{}\n}\n").expect_err("extra").line, 2);
+        assert_eq!(rewrite_all("a{}\n/* open").expect_err("comment").line, 2);
+        assert_eq!(rewrite_all("a{content:'x\n}").expect_err("string").line, 1);
+    }
+
+    #[test]
+    fn lightningcss_minifies_clean_css() {
+        let out = minify("a.css", "a {\n  color: #ff0000;\n  margin: 0px 0px;\n}\n");
+        assert!(out.fallback_reason.is_none());
+        assert_eq!(out.code, "a{color:red;margin:0}");
+    }
+
+    #[test]
+    fn ie_hacks_are_kept() {
+        let css = ".clearfix { *zoom: 1; filter: progid:DXImageTransform.Microsoft.gradient(startColorstr='#80000000', endColorstr='#80000000'); }";
+        let out = minify("a.css", css);
+        assert!(
+            out.code.contains("*zoom:1") || out.code.contains("*zoom: 1"),
+            "{}",
+            out.code
+        );
+        assert!(out.code.contains("progid:DXImageTransform"), "{}", out.code);
+    }
+
+    #[test]
+    fn conservative_minifier_keeps_strings_and_licences() {
+        assert_eq!(
+            minify_conservatively("/*! MIT */\n/* note */ a  >  b {\n  content: \"  x  \" ;\n}\n"),
+            "/*! MIT */ a > b{content: \"  x  \"}"
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! JavaScript: parse each source as a classic script, minify it with swc (compress + mangle,
+//! never touching top-level names, which other scripts on the page share), keep `/*! … */`
+//! licence comments, and print it back out safe to sit inside an inline `<script>`.
+
+use swc_core::common::comments::{Comments, SingleThreadedComments};
+use swc_core::common::{sync::Lrc, FileName, Globals, Mark, SourceMap, Spanned, GLOBALS};
+use swc_core::ecma::ast::{EsVersion, Program};
+use swc_core::ecma::codegen::{text_writer::JsWriter, Config as CodegenConfig, Emitter};
+use swc_core::ecma::minifier::optimize;
+use swc_core::ecma::minifier::option::terser::TerserCompressorOptions;
+use swc_core::ecma::minifier::option::{ExtraOptions, MangleOptions, MinifyOptions};
+use swc_core::ecma::parser::{EsSyntax, Parser, StringInput, Syntax};
+use swc_core::ecma::transforms::base::{fixer::fixer, resolver};
+
+/// How hard to minify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsMinify {
+    /// Compress and mangle local names.
+    Full,
+    /// Only rename local names and drop whitespace.
+    Mangle,
+    /// Only drop whitespace and comments.
+    Whitespace,
+}
+
+/// A syntax error at a place in the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Parses `source` as a classic script; returns the first syntax error, if any.
+pub fn check(name: &str, source: &str) -> Result<(), JsError> {
+    let cm: Lrc<SourceMap> = Lrc::default();
+    parse(&cm, name, source, None).map(|_| ())
+}
+
+/// Minifies one classic script.
+pub fn minify(name: &str, source: &str, level: JsMinify) -> Result<String, JsError> {
+    let cm: Lrc<SourceMap> = Lrc::default();
+    let comments = SingleThreadedComments::default();
+    let script = parse(&cm, name, source, Some(&comments))?;
+    keep_only_licence_comments(&comments);
+    GLOBALS.set(&Globals::new(), || {
+        let unresolved_mark = Mark::new();
+        let top_level_mark = Mark::new();
+        let program =
+            Program::Script(script).apply(resolver(unresolved_mark, top_level_mark, false));
+        let options = MinifyOptions {
+            compress: (level == JsMinify::Full).then(|| compress_options(&cm)),
+            mangle: (level != JsMinify::Whitespace).then(mangle_options),
+            ..MinifyOptions::default()
+        };
+        let extra = ExtraOptions {
+            unresolved_mark,
+            top_level_mark,
+            mangle_name_cache: None,
+        };
+        let program = optimize(program, cm.clone(), Some(&comments), None, &options, &extra);
+        let program = program.apply(fixer(Some(&comments)));
+        emit(&cm, &comments, &program)
+    })
+}
+
+fn parse(
+    cm: &Lrc<SourceMap>,
+    name: &str,
+    source: &str,
+    comments: Option<&dyn Comments>,
+) -> Result<swc_core::ecma::ast::Script, JsError> {
+    let file = cm.new_source_file(
+        Lrc::new(FileName::Custom(name.to_string())),
+        source.to_string(),
+    );
+    let mut parser = Parser::new(
+        Syntax::Es(EsSyntax::default()),
+        StringInput::from(&*file),
+        comments,
+    );
+    let located = |span: swc_core::common::Span, message: String| {
+        let place = cm.lookup_char_pos(span.lo);
+        JsError {
+            line: place.line,
+            column: place.col_display + 1,
+            message,
+        }
+    };
+    let script = parser
+        .parse_script()
+        .map_err(|error| located(error.span(), error.kind().msg().into_owned()))?;
+    if let Some(error) = parser.take_errors().into_iter().next() {
+        return Err(located(error.span(), error.kind().msg().into_owned()));
+    }
+    Ok(script)
+}
+
+/// Licence comments are the ones minifiers agree to keep: `/*! … */`, `@license`, `@preserve`.
+fn is_licence(text: &str) -> bool {
+    text.starts_with('!') || text.contains("@license") || text.contains("@preserve")
+}
+
+fn keep_only_licence_comments(comments: &SingleThreadedComments) {
+    let (mut leading, mut trailing) = comments.borrow_all_mut();
+    for map in [&mut *leading, &mut *trailing] {
+        map.retain(|_, list| {
+            list.retain(|comment| is_licence(&comment.text));
+            !list.is_empty()
+        });
+    }
+}
+
+fn compress_options(cm: &Lrc<SourceMap>) -> swc_core::ecma::minifier::option::CompressOptions {
+    // Terser's documented defaults (the same as `{}` in a terser config): nothing unsafe, no
+    // top-level changes, ES5 output.
+    let terser: TerserCompressorOptions = serde_json::from_str("{}")
+        .unwrap_or_else(|_| unreachable!("an empty object is a valid terser config"));
+    terser.into_config(cm.clone())
+}
+
+fn mangle_options() -> MangleOptions {
+    serde_json::from_str("{}")
+        .unwrap_or_else(|_| unreachable!("an empty object is a valid mangle config"))
+}
+
+fn emit(
+    cm: &Lrc<SourceMap>,
+    comments: &SingleThreadedComments,
+    program: &Program,
+) -> Result<String, JsError> {
+    let mut buffer = Vec::new();
+    {
+        let writer = JsWriter::new(cm.clone(), "\n", &mut buffer, None);
+        let mut emitter = Emitter {
+            cfg: CodegenConfig::default()
+                .with_minify(true)
+                .with_ascii_only(true)
+                .with_inline_script(true)
+                .with_target(EsVersion::latest()),
+            cm: cm.clone(),
+            comments: Some(comments),
+            wr: writer,
+        };
+        emitter.emit_program(program).map_err(|error| JsError {
+            line: 0,
+            column: 0,
+            message: format!("cannot print the minified script: {error}"),
+        })?;
+    }
+    String::from_utf8(buffer).map_err(|_| JsError {
+        line: 0,
+        column: 0,
+        message: "the minifier printed invalid UTF-8".into(),
+    })
+}
+
+/// Whether a file looks minified already: long lines, little whitespace.
+pub fn looks_minified(source: &str) -> bool {
+    let lines = source.lines().count().max(1);
+    source.len() / lines > 500
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locals_are_mangled_but_globals_kept() {
+        let out = minify("a.js", "function hello(longName) { var other = longName + 1; return other; }\nvar counter = 1;", JsMinify::Full).expect("minifies");
+        assert!(out.contains("function hello("), "{out}");
+        assert!(out.contains("counter"), "{out}");
+        assert!(!out.contains("longName"), "{out}");
+    }
+
+    #[test]
+    fn licence_comments_survive_others_do_not() {
+        let out = minify(
+            "a.js",
+            "/*! keep me */\n// drop me\n/* drop too */\nwindow.x = 1;\n",
+            JsMinify::Full,
+        )
+        .expect("minifies");
+        assert!(out.contains("/*! keep me */"), "{out}");
+        assert!(!out.contains("drop"), "{out}");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line() {
+        let error = minify("a.js", "var a = 1;\nvar = ;\n", JsMinify::Full).expect_err("broken");
+        assert_eq!(error.line, 2);
+        assert!(!error.message.is_empty());
+    }
+
+    #[test]
+    fn closing_script_tags_are_escaped() {
+        let out = minify("a.js", "document.write('</script>');", JsMinify::Full).expect("minifies");
+        assert!(!out.contains("</script>"), "{out}");
+    }
+
+    #[test]
+    fn whitespace_level_keeps_names() {
+        let out = minify(
+            "a.js",
+            "function f(longName) {\n  return longName;\n}\n",
+            JsMinify::Whitespace,
+        )
+        .expect("minifies");
+        assert!(out.contains("longName"), "{out}");
+    }
+}

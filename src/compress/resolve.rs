@@ -1,0 +1,141 @@
+//! From a URL in a block to a file on disk: the URL must sit under `url`, and the file must be
+//! inside `root` or a `staticfiles_dirs` entry (searched in that order, as django-compressor
+//! does), never outside them, whether by `..`, an absolute path or a symbolic link.
+
+use std::path::{Path, PathBuf};
+
+/// Why a URL has no file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unresolved {
+    /// The URL is not under `url`, so nothing stapler serves can answer it.
+    NotUnderUrl,
+    /// The URL would lead outside the static roots.
+    Outside,
+    /// No root has the file.
+    Missing,
+}
+
+/// The directories files are looked up in, with the URL they are served at.
+#[derive(Debug, Clone)]
+pub struct Roots {
+    url: String,
+    dirs: Vec<(PathBuf, Option<PathBuf>)>,
+}
+
+impl Roots {
+    pub fn new(url: &str, root: &Path, staticfiles_dirs: &[PathBuf]) -> Self {
+        let dirs = std::iter::once(root)
+            .chain(staticfiles_dirs.iter().map(PathBuf::as_path))
+            .map(|dir| (dir.to_path_buf(), dir.canonicalize().ok()))
+            .collect();
+        Roots {
+            url: url.to_string(),
+            dirs,
+        }
+    }
+
+    /// The URL files are served at (`url`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The path under `url` with query and fragment removed, or why there is none.
+    pub fn relative<'u>(&self, url: &'u str) -> Result<&'u str, Unresolved> {
+        let path = url
+            .strip_prefix(self.url.as_str())
+            .ok_or(Unresolved::NotUnderUrl)?;
+        let end = path.find(['?', '#']).unwrap_or(path.len());
+        Ok(&path[..end])
+    }
+
+    /// Finds the file a URL-relative path (`css/site.css`) names.
+    pub fn find(&self, relative: &str) -> Result<PathBuf, Unresolved> {
+        let decoded = percent_decode(relative).ok_or(Unresolved::Outside)?;
+        if decoded.starts_with('/')
+            || decoded.contains('\\')
+            || decoded.contains('\0')
+            || decoded.split('/').any(|part| part == "..")
+            || Path::new(&decoded).is_absolute()
+        {
+            return Err(Unresolved::Outside);
+        }
+        for (dir, canonical_dir) in &self.dirs {
+            let candidate = dir.join(&decoded);
+            if !candidate.is_file() {
+                continue;
+            }
+            let canonical = candidate.canonicalize().map_err(|_| Unresolved::Missing)?;
+            return match canonical_dir {
+                Some(base) if canonical.starts_with(base) => Ok(candidate),
+                _ => Err(Unresolved::Outside),
+            };
+        }
+        Err(Unresolved::Missing)
+    }
+
+    /// Where a file at a URL-relative path is written: always under `root`.
+    pub fn output_path(&self, relative: &str) -> PathBuf {
+        self.dirs[0].0.join(relative)
+    }
+
+    /// The directories searched, for messages.
+    pub fn describe(&self) -> String {
+        self.dirs
+            .iter()
+            .map(|(dir, _)| dir.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return Some(text.to_string());
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_in_root_then_staticfiles_dirs_and_refuses_escapes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        let extra = dir.path().join("extra");
+        std::fs::create_dir_all(root.join("css")).expect("mkdir");
+        std::fs::create_dir_all(&extra).expect("mkdir");
+        std::fs::write(root.join("css/a b.css"), "a{}").expect("write");
+        std::fs::write(extra.join("b.js"), "b()").expect("write");
+        std::fs::write(dir.path().join("secret"), "x").expect("write");
+        let roots = Roots::new("/static/", &root, std::slice::from_ref(&extra));
+        assert_eq!(roots.relative("/static/css/a.css?v=1#x"), Ok("css/a.css"));
+        assert_eq!(roots.relative("/other/a.css"), Err(Unresolved::NotUnderUrl));
+        assert_eq!(roots.find("css/a%20b.css"), Ok(root.join("css/a b.css")));
+        assert_eq!(roots.find("b.js"), Ok(extra.join("b.js")));
+        assert_eq!(roots.find("missing.js"), Err(Unresolved::Missing));
+        assert_eq!(roots.find("../secret"), Err(Unresolved::Outside));
+        assert_eq!(roots.find("%2e%2e/secret"), Err(Unresolved::Outside));
+        assert_eq!(roots.find("/etc/passwd"), Err(Unresolved::Outside));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link"))
+                .expect("symlink");
+            assert_eq!(roots.find("link"), Err(Unresolved::Outside));
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The `stapler` binary: parse the command line, run the library, report, exit.
+
+mod cli;
+
+use std::io::IsTerminal;
+use std::process;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use cli::{Cli, Command, Common};
+use stapler::config::{self, Overrides};
+use stapler::{Config, Error, ExitCode, Progress, Summary};
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(()) => ExitCode::Success,
+        Err(error) => {
+            eprintln!("error: {error}");
+            error.exit_code()
+        }
+    };
+    process::exit(code as i32);
+}
+
+fn load_config(common: &Common, force: bool) -> Result<Config, Error> {
+    let overrides = Overrides {
+        config: common.config.clone(),
+        extensions: common.extensions.clone(),
+        engine: common.engine,
+        follow_links: common.follow_links,
+        force,
+    };
+    config::load(&overrides, &config::process_env())
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Compress(args) => {
+            let config = load_config(&args.common, args.force)?;
+            let show_bar =
+                !args.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+            let bar = Bar::new(show_bar);
+            let summary = stapler::compress_offline(&config, &bar)?;
+            if !args.quiet {
+                print_summary(&summary, args.verbose);
+            }
+            Ok(())
+        }
+        Command::Lookup(args) => {
+            let config = load_config(&args.common, false)?;
+            let (entries, problem) = stapler::lookup(&config, &args.template)?;
+            if let Some(problem) = &problem {
+                eprintln!("warning: {problem}");
+            }
+            if entries.is_empty() {
+                println!(
+                    "{} has no compress blocks (after inheritance).",
+                    args.template
+                );
+            }
+            let mut missing = 0;
+            for entry in &entries {
+                let block = &entry.block;
+                println!(
+                    "── {} block at {} (context {})",
+                    block.kind, block.location, block.context
+                );
+                println!("key:  {}", entry.key);
+                println!("body:\n{}", block.body);
+                match &entry.html {
+                    Some(html) => println!("in manifest: yes\nrenders to:\n{html}\n"),
+                    None => {
+                        missing += 1;
+                        println!("in manifest: NO — run `stapler compress --offline`; if it is still missing, the body above differs from what the server renders\n");
+                    }
+                }
+            }
+            if missing > 0 || problem.is_some() {
+                return Err(Error::input(
+                    stapler::error::Location::file(&args.template),
+                    format!(
+                        "{missing} of {} block(s) are missing from the manifest",
+                        entries.len()
+                    ),
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A progress bar on a terminal, nothing elsewhere.
+struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    fn new(enabled: bool) -> Self {
+        Bar(enabled.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} compressing {pos}/{len} sources {wide_bar} {elapsed}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }))
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, _blocks: u64) {}
+    fn advance(&self, done: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(done);
+        }
+    }
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn print_summary(summary: &Summary, verbose: bool) {
+    let build = &summary.build;
+    for skipped in &summary.skipped {
+        eprintln!(
+            "warning: skipped template {}: {}",
+            skipped.template.display(),
+            skipped.reason
+        );
+    }
+    if verbose {
+        for warning in &build.warnings {
+            eprintln!("warning: {warning}");
+        }
+        for file in build.bundles.iter().chain(&build.assets) {
+            eprintln!("wrote {} ({})", file.name, human(file.bytes));
+        }
+    } else if !build.warnings.is_empty() {
+        eprintln!(
+            "note: {} file(s) minified conservatively; run with -v to see why",
+            build.warnings.len()
+        );
+    }
+    let (out, gzip) = summary.bytes_out();
+    println!(
+        "stapler: {} templates scanned ({} skipped), {} blocks in {} context(s) → {} unique, {} bundle files, {} hashed assets",
+        summary.templates,
+        summary.skipped.len(),
+        build.blocks,
+        summary.contexts,
+        build.unique_blocks,
+        build.bundles.len(),
+        build.assets.len(),
+    );
+    println!(
+        "         {} sources {} → {} (gzip {}), manifest {} in {:.2} s",
+        build.sources,
+        human(build.bytes_in),
+        human(out),
+        human(gzip),
+        summary.manifest_path.display(),
+        summary.elapsed.as_secs_f64(),
+    );
+}

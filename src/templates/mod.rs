@@ -1,0 +1,440 @@
+//! Templates: find them, parse them, resolve inheritance, and yield every compress block with its
+//! body rendered once per offline context, exactly as the template engine would render it.
+
+pub mod django;
+pub mod inherit;
+pub mod jinja;
+pub mod render;
+pub mod translate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{Config, Engine, OfflineContext};
+use crate::error::{Error, Location, Result};
+
+use django::Node;
+use inherit::Loader;
+use render::Renderer;
+
+/// What a compress block bundles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Css,
+    Js,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Css => "css",
+            Kind::Js => "js",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a block's output is put into the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// A `<link>` or `<script src>` pointing at the written file.
+    File,
+    /// The minified text inside `<style>` or `<script>`.
+    Inline,
+    /// A `<link rel="preload">` pointing at the written file.
+    Preload,
+}
+
+/// One compress block, rendered with one offline context.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub kind: Kind,
+    pub mode: Mode,
+    /// The output's base name (`{% compress css file vendor %}`), `None` for `output`.
+    pub name: Option<String>,
+    /// The template that was scanned (after inheritance the tag may live in an ancestor).
+    pub template: String,
+    /// Where the `{% compress %}` tag is written.
+    pub location: Location,
+    /// The body as the engine renders it: the text whose hash is the manifest key.
+    pub body: String,
+    /// Which offline context rendered it (index into `Config::offline_contexts`).
+    pub context: usize,
+}
+
+/// A template that was left out, and why; django-compressor skips these too.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub template: PathBuf,
+    pub reason: String,
+}
+
+/// The outcome of scanning every template.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub blocks: Vec<Block>,
+    /// Templates read and parsed.
+    pub templates: usize,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Scans every template under `config.template_dirs` and renders every compress block.
+pub fn scan(config: &Config) -> Result<Scan> {
+    let names = find_templates(config)?;
+    let renderer = Renderer::new(config);
+    let mut loader = Loader::new(&config.template_dirs);
+    let mut scan = Scan::default();
+    for (name, path) in &names {
+        let source = match read_template(path) {
+            Ok(source) => source,
+            Err(reason) => {
+                scan.skipped.push(Skipped {
+                    template: path.clone(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        scan.templates += 1;
+        match config.engine {
+            Engine::Django => scan_django(
+                config,
+                &renderer,
+                &mut loader,
+                name,
+                path,
+                &source,
+                &mut scan,
+            )?,
+            Engine::Jinja2 => scan_jinja(config, &renderer, name, path, &source, &mut scan)?,
+        }
+    }
+    if scan.blocks.is_empty() {
+        let searched = config
+            .template_dirs
+            .iter()
+            .map(|dir| dir.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::NothingToCompress {
+            searched: format!(
+                "{} template(s) under {searched} (extensions {})",
+                names.len(),
+                config.extensions.join(", ")
+            ),
+        });
+    }
+    Ok(scan)
+}
+
+/// The compress blocks of one template, for `stapler lookup`.
+pub fn scan_one(config: &Config, name: &str) -> Result<Vec<Block>> {
+    let path = config
+        .template_dirs
+        .iter()
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .ok_or_else(|| {
+            Error::config(
+                name,
+                format!(
+                    "no such template in {}; give its name relative to a template directory",
+                    config
+                        .template_dirs
+                        .iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+    let source =
+        read_template(&path).map_err(|reason| Error::template(Location::file(&path), reason))?;
+    let renderer = Renderer::new(config);
+    let mut loader = Loader::new(&config.template_dirs);
+    let mut scan = Scan::default();
+    match config.engine {
+        Engine::Django => scan_django(
+            config,
+            &renderer,
+            &mut loader,
+            name,
+            &path,
+            &source,
+            &mut scan,
+        )?,
+        Engine::Jinja2 => scan_jinja(config, &renderer, name, &path, &source, &mut scan)?,
+    }
+    if let Some(skipped) = scan.skipped.first() {
+        return Err(Error::template(
+            Location::file(&skipped.template),
+            skipped.reason.clone(),
+        ));
+    }
+    Ok(scan.blocks)
+}
+
+/// Template names (relative, `/`-separated) and paths; a name found in two directories is
+/// taken from the first, as Django's loader does.
+fn find_templates(config: &Config) -> Result<Vec<(String, PathBuf)>> {
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for dir in &config.template_dirs {
+        if !dir.is_dir() {
+            return Err(Error::config(
+                dir.display(),
+                "is listed in `template_dirs` but is not a directory; fix the path (relative paths are relative to the config file)",
+            ));
+        }
+        let mut names = Vec::new();
+        for entry in walkdir::WalkDir::new(dir).follow_links(config.follow_links) {
+            let entry = entry.map_err(|error| {
+                let path = error
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| dir.clone());
+                Error::config(
+                    path.display(),
+                    format!("cannot walk the template directory: {error}"),
+                )
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let file_name = entry.file_name().to_string_lossy();
+            if file_name.starts_with('.')
+                || !config
+                    .extensions
+                    .iter()
+                    .any(|ext| file_name.ends_with(ext.as_str()))
+            {
+                continue;
+            }
+            let Ok(relative) = entry.path().strip_prefix(dir) else {
+                continue;
+            };
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            names.push((name, entry.path().to_path_buf()));
+        }
+        names.sort();
+        for (name, path) in names {
+            if seen.insert(name.clone()) {
+                found.push((name, path));
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn read_template(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|error| format!("unreadable template: {error}"))?;
+    String::from_utf8(bytes).map_err(|error| {
+        let at = error.utf8_error().valid_up_to();
+        let line = error.as_bytes()[..at]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        format!("not UTF-8 (first bad byte on line {line}); save it as UTF-8")
+    })
+}
+
+fn template_location(config: &Config, origin: &django::Origin) -> Location {
+    let path = config
+        .template_dirs
+        .iter()
+        .map(|dir| dir.join(&*origin.template))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(&*origin.template));
+    Location::new(path, origin.line)
+}
+
+fn scan_django(
+    config: &Config,
+    renderer: &Renderer,
+    loader: &mut Loader,
+    name: &str,
+    path: &Path,
+    source: &str,
+    scan: &mut Scan,
+) -> Result<()> {
+    let template = match django::parse(name, source) {
+        Ok(template) => Arc::new(template),
+        Err(error) if error.in_compress => {
+            return Err(Error::template(
+                Location::new(path, error.line),
+                error.message,
+            ));
+        }
+        Err(error) => {
+            let reason = format!("invalid template (line {}): {}", error.line, error.message);
+            loader.insert(name, Err(reason.clone()));
+            scan.skipped.push(Skipped {
+                template: path.to_path_buf(),
+                reason,
+            });
+            return Ok(());
+        }
+    };
+    loader.insert(name, Ok(template.clone()));
+    for (index, context) in config.offline_contexts.iter().enumerate() {
+        let nodes = match inherit::flatten(&template, loader, context) {
+            Ok(nodes) => nodes,
+            Err(reason) => {
+                if index == 0 {
+                    scan.skipped.push(Skipped {
+                        template: path.to_path_buf(),
+                        reason: format!("error in its parent template: {reason}"),
+                    });
+                }
+                continue;
+            }
+        };
+        let mut found = Vec::new();
+        collect_compress(&nodes, &mut found);
+        for (args, origin, body) in found {
+            let location = template_location(config, origin);
+            let (kind, mode, block_name) = compress_arguments(args, &location, false)?;
+            let mut jinja = String::new();
+            translate::to_jinja(body, &mut jinja).map_err(|error| {
+                Error::template(template_location(config, &error.origin), error.message)
+            })?;
+            let rendered = render_body(renderer, &jinja, context, &location)?;
+            scan.blocks.push(Block {
+                kind,
+                mode,
+                name: block_name,
+                template: name.to_string(),
+                location,
+                body: rendered,
+                context: index,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn scan_jinja(
+    config: &Config,
+    renderer: &Renderer,
+    name: &str,
+    path: &Path,
+    source: &str,
+    scan: &mut Scan,
+) -> Result<()> {
+    let blocks = match jinja::find_compress_blocks(source) {
+        Ok(blocks) => blocks,
+        Err(error) if error.in_compress => {
+            return Err(Error::template(
+                Location::new(path, error.line),
+                error.message,
+            ))
+        }
+        Err(error) => {
+            scan.skipped.push(Skipped {
+                template: path.to_path_buf(),
+                reason: format!("invalid template (line {}): {}", error.line, error.message),
+            });
+            return Ok(());
+        }
+    };
+    for (index, context) in config.offline_contexts.iter().enumerate() {
+        for block in &blocks {
+            let location = Location::new(path, block.line);
+            let (kind, mode, block_name) = compress_arguments(&block.args, &location, true)?;
+            let rendered = render_body(renderer, &block.body, context, &location)?;
+            scan.blocks.push(Block {
+                kind,
+                mode,
+                name: block_name,
+                template: name.to_string(),
+                location,
+                body: rendered,
+                context: index,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn render_body(
+    renderer: &Renderer,
+    source: &str,
+    context: &OfflineContext,
+    location: &Location,
+) -> Result<String> {
+    renderer.render(source, context).map_err(|error| {
+        let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
+        Error::template(
+            location.clone(),
+            format!("cannot render the compress block's body ({}{detail}); fix the expression or provide its variables in `offline_context`", error.kind()),
+        )
+    })
+}
+
+/// The compress blocks in `nodes` with their arguments, location and body; a compress block's
+/// own body is not searched further.
+fn collect_compress<'n>(
+    nodes: &'n [Node],
+    out: &mut Vec<(&'n [String], &'n django::Origin, &'n [Node])>,
+) {
+    for node in nodes {
+        match node {
+            Node::Compress { args, origin, body } => out.push((args, origin, body)),
+            other => {
+                let _ = django::for_each_child_list(other, &mut |children| {
+                    collect_compress(children, out);
+                    Ok::<(), ()>(())
+                });
+            }
+        }
+    }
+}
+
+/// Reads `kind [mode [name]]`; anything else is a mistake the user must fix.
+fn compress_arguments(
+    args: &[String],
+    location: &Location,
+    jinja: bool,
+) -> Result<(Kind, Mode, Option<String>)> {
+    let kind = match args.first().map(String::as_str) {
+        Some("css") => Kind::Css,
+        Some("js") => Kind::Js,
+        Some(other) => {
+            return Err(Error::template(
+                location.clone(),
+                format!("unknown compress kind `{other}`: write {{% compress css %}} or {{% compress js %}}"),
+            ))
+        }
+        None => return Err(Error::template(location.clone(), "{% compress %} needs a kind: css or js")),
+    };
+    let mode = match args.get(1).map(String::as_str) {
+        None | Some("file") => Mode::File,
+        Some("inline") => Mode::Inline,
+        Some("preload") => Mode::Preload,
+        Some(other) => {
+            return Err(Error::template(
+                location.clone(),
+                format!("unknown compress mode `{other}`: use file, inline or preload"),
+            ))
+        }
+    };
+    let max = if jinja && mode != Mode::File { 2 } else { 3 };
+    if args.len() > max {
+        return Err(Error::template(
+            location.clone(),
+            "{% compress %} takes at most three arguments: kind, mode and name",
+        ));
+    }
+    Ok((kind, mode, args.get(2).cloned()))
+}

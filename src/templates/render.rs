@@ -1,0 +1,340 @@
+//! The minijinja environment that renders block bodies byte for byte as the original engine
+//! would: Django's (or Jinja2's) escaping instead of minijinja's, Python's spelling of `True`
+//! and `None`, undefined variables as empty strings, and `{% static %}` as Django resolves it.
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
+
+use crate::config::{Config, Engine, OfflineContext};
+
+/// Renders body sources with one configuration.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+/// Which characters are escaped, and how.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Escaping {
+    /// `django.utils.html.escape`: `& < > " '` become `&amp; &lt; &gt; &quot; &#x27;`.
+    Django,
+    /// markupsafe: `& < > ' "` become `&amp; &lt; &gt; &#39; &#34;`.
+    MarkupSafe,
+}
+
+impl Renderer {
+    pub fn new(config: &Config) -> Self {
+        let mut env = Environment::new();
+        let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+        syntax.keep_trailing_newline(true);
+        if let Ok(syntax) = syntax.build() {
+            env.set_syntax(syntax);
+        }
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        let (escaping, autoescape) = match config.engine {
+            Engine::Django => (Escaping::Django, true),
+            Engine::Jinja2 => (Escaping::MarkupSafe, config.jinja2_autoescape),
+        };
+        env.set_auto_escape_callback(move |_| {
+            if autoescape {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_formatter(move |out, state, value| format_value(out, state, value, escaping));
+        let static_url = config.static_url.clone();
+        let prefix = static_url.clone();
+        env.add_function("__static", move |path: String| {
+            static_url_for(&prefix, &path)
+        });
+        let prefix = static_url.clone();
+        env.add_function("static", move |path: String| static_url_for(&prefix, &path));
+        let prefix = static_url.clone();
+        env.add_function("url_for", move |kind: String, path: String| {
+            if kind == "static" {
+                static_url_for(&prefix, &path)
+            } else {
+                String::new()
+            }
+        });
+        env.add_function("__static_prefix", move || static_url.clone());
+        env.add_function("__firstof", |values: Vec<Value>| {
+            values
+                .into_iter()
+                .find(Value::is_true)
+                .unwrap_or_else(|| Value::from(""))
+        });
+        env.add_filter("__escape", move |value: Value| {
+            Value::from_safe_string(escape(&python_str(&value), escaping))
+        });
+        env.add_filter("escape", move |value: Value| {
+            if value.is_safe() {
+                value
+            } else {
+                Value::from_safe_string(escape(&python_str(&value), escaping))
+            }
+        });
+        env.add_filter("e", move |value: Value| {
+            if value.is_safe() {
+                value
+            } else {
+                Value::from_safe_string(escape(&python_str(&value), escaping))
+            }
+        });
+        env.add_filter("__spaceless", |value: Value| {
+            Value::from_safe_string(spaceless(&value.to_string()))
+        });
+        env.add_filter("__default_if_none", |value: Value, default: Value| {
+            if value.is_none() || value.is_undefined() {
+                default
+            } else {
+                value
+            }
+        });
+        env.add_filter("__add", add);
+        env.add_filter("__urlencode", |value: Value| {
+            quote(&python_str(&value), b"/")
+        });
+        env.add_filter("__capfirst", |value: Value| {
+            let text = python_str(&value);
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        });
+        env.add_filter("__yesno", |value: Value, choices: String| {
+            let choices: Vec<&str> = choices.split(',').collect();
+            let pick = |i: usize| choices.get(i).copied().unwrap_or("").to_string();
+            if choices.len() < 2 {
+                python_str(&value)
+            } else if value.is_none() || value.is_undefined() {
+                if choices.len() > 2 {
+                    pick(2)
+                } else {
+                    pick(1)
+                }
+            } else if value.is_true() {
+                pick(0)
+            } else {
+                pick(1)
+            }
+        });
+        env.add_filter("__stringformat", |value: Value, spec: String| {
+            match spec.as_str() {
+                "s" => Ok(python_str(&value)),
+                "d" | "i" => Ok(i64::try_from(value.clone())
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()),
+                _ => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("stringformat:'{spec}' is not supported offline"),
+                )),
+            }
+        });
+        Renderer { env }
+    }
+
+    /// Renders a body's minijinja source with one offline context.
+    pub fn render(&self, source: &str, context: &OfflineContext) -> Result<String, Error> {
+        self.env
+            .render_str(source, Value::from(minijinja::value::Serde(context)))
+    }
+}
+
+fn format_value(
+    out: &mut Output,
+    state: &mut State,
+    value: &Value,
+    escaping: Escaping,
+) -> Result<(), Error> {
+    if value.is_undefined() {
+        return Ok(());
+    }
+    let text = python_str(value);
+    let escape_it = !value.is_safe() && !matches!(state.auto_escape(), AutoEscape::None);
+    let written = if escape_it {
+        escape(&text, escaping)
+    } else {
+        text
+    };
+    out.write_str(&written).map_err(Error::from)
+}
+
+/// `str(value)` as Python prints it.
+fn python_str(value: &Value) -> String {
+    match value.kind() {
+        ValueKind::Undefined => String::new(),
+        ValueKind::None => "None".to_string(),
+        ValueKind::Bool => if value.is_true() { "True" } else { "False" }.to_string(),
+        _ => value.to_string(),
+    }
+}
+
+fn escape(text: &str, escaping: Escaping) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match (ch, escaping) {
+            ('&', _) => out.push_str("&amp;"),
+            ('<', _) => out.push_str("&lt;"),
+            ('>', _) => out.push_str("&gt;"),
+            ('"', Escaping::Django) => out.push_str("&quot;"),
+            ('\'', Escaping::Django) => out.push_str("&#x27;"),
+            ('"', Escaping::MarkupSafe) => out.push_str("&#34;"),
+            ('\'', Escaping::MarkupSafe) => out.push_str("&#39;"),
+            (other, _) => out.push(other),
+        }
+    }
+    out
+}
+
+/// Django's `add` filter: numbers add, sequences and strings concatenate, else empty.
+fn add(value: Value, other: Value) -> Value {
+    if let (Ok(a), Ok(b)) = (i64::try_from(value.clone()), i64::try_from(other.clone())) {
+        return Value::from(a + b);
+    }
+    match (value.kind(), other.kind()) {
+        (ValueKind::String, ValueKind::String) => Value::from(format!("{value}{other}")),
+        _ => Value::from(""),
+    }
+}
+
+/// `django.utils.html.strip_spaces_between_tags(value.strip())`.
+fn spaceless(text: &str) -> String {
+    let text = text.trim();
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'>' {
+            out.push('>');
+            let mut j = i + 1;
+            while j < bytes.len() && (bytes[j] as char).is_ascii_whitespace() {
+                j += 1;
+            }
+            if j < bytes.len() && bytes[j] == b'<' && j > i + 1 {
+                i = j;
+                continue;
+            }
+            i += 1;
+            continue;
+        }
+        let ch = text[i..].chars().next().unwrap_or_default();
+        out.push(ch);
+        i += ch.len_utf8().max(1);
+    }
+    out
+}
+
+/// What `{% static path %}` renders to with Django's default storage: `STATIC_URL` joined with
+/// the path, percent-quoted as `filepath_to_uri` does.
+pub fn static_url_for(static_url: &str, path: &str) -> String {
+    let quoted = quote(&path.replace('\\', "/"), b"/~!*()'");
+    format!("{static_url}{}", quoted.trim_start_matches('/'))
+}
+
+/// Python's `urllib.parse.quote` with the given extra safe characters.
+fn quote(text: &str, safe: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &byte in text.as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"_.-~".contains(&byte) || safe.contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CssHashing, Engine};
+
+    fn config(engine: Engine) -> Config {
+        Config {
+            source: None,
+            static_root: "s".into(),
+            static_url: "/static/".into(),
+            root: "s".into(),
+            url: "/static/".into(),
+            staticfiles_dirs: vec![],
+            template_dirs: vec!["t".into()],
+            extensions: vec![".html".into()],
+            engine,
+            follow_links: false,
+            output_dir: "CACHE".into(),
+            offline_manifest: "manifest.json".into(),
+            offline_contexts: vec![],
+            css_hashing_method: CssHashing::Filename,
+            url_placeholder: "/__compressor_url_placeholder__/".into(),
+            jinja2_autoescape: true,
+            force: false,
+        }
+    }
+
+    fn render(engine: Engine, source: &str, pairs: &[(&str, serde_json::Value)]) -> String {
+        let context: OfflineContext = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        Renderer::new(&config(engine))
+            .render(source, &context)
+            .expect("renders")
+    }
+
+    #[test]
+    fn django_escaping_differs_from_minijinja() {
+        let value = serde_json::json!("a&b<c>\"d'e/f");
+        assert_eq!(
+            render(Engine::Django, "{{ v }}", &[("v", value.clone())]),
+            "a&amp;b&lt;c&gt;&quot;d&#x27;e/f"
+        );
+        assert_eq!(
+            render(Engine::Jinja2, "{{ v }}", &[("v", value)]),
+            "a&amp;b&lt;c&gt;&#34;d&#39;e/f"
+        );
+    }
+
+    #[test]
+    fn python_spelling_and_undefined() {
+        let out = render(
+            Engine::Django,
+            "{{ t }} {{ n }} [{{ missing }}] [{{ missing.attr }}]\n",
+            &[
+                ("t", serde_json::json!(true)),
+                ("n", serde_json::Value::Null),
+            ],
+        );
+        assert_eq!(out, "True None [] []\n");
+    }
+
+    #[test]
+    fn static_is_quoted_like_django() {
+        assert_eq!(
+            static_url_for("/static/", "css/a b.css"),
+            "/static/css/a%20b.css"
+        );
+        assert_eq!(
+            static_url_for("https://cdn.example/s/", "/x(1).js"),
+            "https://cdn.example/s/x(1).js"
+        );
+    }
+
+    #[test]
+    fn spaceless_strips_between_tags_only() {
+        assert_eq!(spaceless("  <a>  <b> x </b>\n</a> "), "<a><b> x </b></a>");
+    }
+
+    #[test]
+    fn safe_values_are_not_escaped() {
+        assert_eq!(
+            render(
+                Engine::Django,
+                "{{ v|safe }}",
+                &[("v", serde_json::json!("<b>"))]
+            ),
+            "<b>"
+        );
+    }
+}

@@ -1,0 +1,511 @@
+//! Turns the Django nodes of a compress block's body into minijinja source that renders the same
+//! bytes: text is passed through raw, `{% static %}` becomes a function call, Django's filter
+//! syntax (`|default:"x"`) becomes Jinja's (`|default("x", true)`), `forloop` becomes `loop`.
+//! Anything that cannot be rendered offline is an error naming the tag and its line.
+
+use super::django::{split_contents, Node, Origin, Tag};
+
+/// Why a body cannot be rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Untranslatable {
+    pub origin: Origin,
+    pub message: String,
+}
+
+/// Appends the minijinja source for `nodes` to `out`.
+pub fn to_jinja(nodes: &[Node], out: &mut String) -> Result<(), Untranslatable> {
+    for node in nodes {
+        match node {
+            Node::Text(text) | Node::Verbatim(text) => push_text(text, out),
+            Node::Var { expr, origin } => {
+                out.push_str("{{ ");
+                out.push_str(&filter_expression(expr, origin)?);
+                out.push_str(" }}");
+            }
+            Node::Leaf(tag) => leaf(tag, out)?,
+            Node::Branching { branches, end } => branching(branches, end, out)?,
+            Node::Block { body, .. } => to_jinja(body, out)?,
+            Node::Extends { origin, .. } => {
+                return Err(Untranslatable { origin: origin.clone(), message: "{% extends %} cannot appear in a compress block".into() })
+            }
+            Node::Compress { origin, .. } => {
+                return Err(Untranslatable {
+                    origin: origin.clone(),
+                    message: "a {% compress %} block cannot contain another one; close the first before opening the next".into(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Text goes through untouched: raw when it could look like template syntax to minijinja.
+fn push_text(text: &str, out: &mut String) {
+    let looks_like_syntax = text.contains("{{") || text.contains("{%") || text.contains("{#");
+    if !looks_like_syntax {
+        out.push_str(text);
+    } else if !text.contains("endraw") {
+        out.push_str("{% raw %}");
+        out.push_str(text);
+        out.push_str("{% endraw %}");
+    } else {
+        out.push_str("{{ ");
+        out.push_str(&string_literal(text));
+        out.push_str("|safe }}");
+    }
+}
+
+fn string_literal(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+fn unsupported(tag: &Tag, why: &str) -> Untranslatable {
+    Untranslatable {
+        origin: tag.origin.clone(),
+        message: format!(
+            "{{% {} %}} cannot be rendered offline inside a compress block ({why}); move it outside the block or give its value through `offline_context`",
+            [tag.name.as_str(), tag.args.as_str()].join(" ").trim()
+        ),
+    }
+}
+
+fn leaf(tag: &Tag, out: &mut String) -> Result<(), Untranslatable> {
+    let words = split_contents(&tag.args);
+    match tag.name.as_str() {
+        "load" | "csrf_token" => Ok(()),
+        "static" => {
+            let Some(path) = words.first() else {
+                return Err(unsupported(
+                    tag,
+                    "'static' takes at least one argument, the path",
+                ));
+            };
+            let path = filter_expression(path, &tag.origin)?;
+            match words.as_slice() {
+                [_] => {
+                    out.push_str(&format!("{{{{ __static({path}) }}}}"));
+                    Ok(())
+                }
+                [_, as_word, name] if as_word == "as" => {
+                    out.push_str(&format!("{{% set {name} = __static({path}) %}}"));
+                    Ok(())
+                }
+                _ => Err(unsupported(
+                    tag,
+                    "expected {% static 'path' %} or {% static 'path' as name %}",
+                )),
+            }
+        }
+        "get_static_prefix" => {
+            out.push_str("{{ __static_prefix() }}");
+            Ok(())
+        }
+        "templatetag" => {
+            let text = match words.first().map(String::as_str) {
+                Some("openblock") => "{%",
+                Some("closeblock") => "%}",
+                Some("openvariable") => "{{",
+                Some("closevariable") => "}}",
+                Some("openbrace") => "{",
+                Some("closebrace") => "}",
+                Some("opencomment") => "{#",
+                Some("closecomment") => "#}",
+                _ => return Err(unsupported(tag, "unknown templatetag argument")),
+            };
+            push_text(text, out);
+            Ok(())
+        }
+        "firstof" => {
+            let mut expressions = Vec::new();
+            for word in &words {
+                expressions.push(filter_expression(word, &tag.origin)?);
+            }
+            out.push_str(&format!(
+                "{{{{ __firstof([{}]) }}}}",
+                expressions.join(", ")
+            ));
+            Ok(())
+        }
+        "endblock" | "endcompress" | "endif" | "endfor" | "endwith" | "else" | "elif" | "empty" => {
+            Err(Untranslatable {
+                origin: tag.origin.clone(),
+                message: format!("{{% {} %}} has no matching opening tag", tag.name),
+            })
+        }
+        _ => Err(unsupported(tag, "stapler does not know this tag")),
+    }
+}
+
+fn branching(
+    branches: &[(Tag, Vec<Node>)],
+    end: &Tag,
+    out: &mut String,
+) -> Result<(), Untranslatable> {
+    let Some((opener, _)) = branches.first() else {
+        return Ok(());
+    };
+    for (tag, body) in branches {
+        let words = split_contents(&tag.args);
+        let open = match (opener.name.as_str(), tag.name.as_str()) {
+            ("if", "if") => format!("{{% if {} %}}", condition(&words, tag)?),
+            ("if", "elif") => format!("{{% elif {} %}}", condition(&words, tag)?),
+            (_, "else") | ("for", "empty") => "{% else %}".to_string(),
+            ("for", "for") => for_header(&words, tag)?,
+            ("with", "with") => with_header(&words, tag)?,
+            ("spaceless", "spaceless") => "{% filter __spaceless %}".to_string(),
+            ("autoescape", "autoescape") => match words.as_slice() {
+                [on] if on == "on" => "{% autoescape true %}".to_string(),
+                [off] if off == "off" => "{% autoescape false %}".to_string(),
+                _ => return Err(unsupported(tag, "'autoescape' takes 'on' or 'off'")),
+            },
+            ("filter", "filter") => {
+                let chain = filter_expression(&format!("__x|{}", tag.args), &tag.origin)?;
+                let chain = chain.trim_start_matches("__x|").to_string();
+                format!("{{% filter {chain} %}}")
+            }
+            _ => return Err(unsupported(tag, "stapler does not know this tag")),
+        };
+        out.push_str(&open);
+        to_jinja(body, out)?;
+    }
+    let close = match opener.name.as_str() {
+        "if" => "{% endif %}",
+        "for" => "{% endfor %}",
+        "with" => "{% endwith %}",
+        "autoescape" => "{% endautoescape %}",
+        "spaceless" | "filter" => "{% endfilter %}",
+        _ => return Err(unsupported(end, "unexpected end tag")),
+    };
+    out.push_str(close);
+    Ok(())
+}
+
+fn for_header(words: &[String], tag: &Tag) -> Result<String, Untranslatable> {
+    let (words, reversed) = match words.split_last() {
+        Some((last, rest)) if last == "reversed" => (rest, true),
+        _ => (words, false),
+    };
+    let Some(in_at) = words.iter().position(|word| word == "in") else {
+        return Err(unsupported(
+            tag,
+            "'for' statements should use the format 'for x in y'",
+        ));
+    };
+    if in_at == 0 || in_at + 2 != words.len() {
+        return Err(unsupported(
+            tag,
+            "'for' statements should use the format 'for x in y'",
+        ));
+    }
+    let joined = words[..in_at].join(" ");
+    let targets: Vec<&str> = joined
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            if name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                name
+            } else {
+                ""
+            }
+        })
+        .collect();
+    if targets.iter().any(|name| name.is_empty()) {
+        return Err(unsupported(tag, "invalid loop variable"));
+    }
+    let sequence = filter_expression(&words[in_at + 1], &tag.origin)?;
+    let sequence = if reversed {
+        format!("({sequence})|reverse")
+    } else {
+        sequence
+    };
+    Ok(format!("{{% for {} in {sequence} %}}", targets.join(", ")))
+}
+
+fn with_header(words: &[String], tag: &Tag) -> Result<String, Untranslatable> {
+    let mut assignments = Vec::new();
+    if let [value, as_word, name] = words {
+        if as_word == "as" {
+            assignments.push(format!(
+                "{name} = {}",
+                filter_expression(value, &tag.origin)?
+            ));
+        }
+    }
+    if assignments.is_empty() {
+        for word in words {
+            let Some((name, value)) = word.split_once('=') else {
+                return Err(unsupported(tag, "'with' expects name=value pairs"));
+            };
+            assignments.push(format!(
+                "{name} = {}",
+                filter_expression(value, &tag.origin)?
+            ));
+        }
+    }
+    if assignments.is_empty() {
+        return Err(unsupported(
+            tag,
+            "'with' expected at least one variable assignment",
+        ));
+    }
+    Ok(format!("{{% with {} %}}", assignments.join(", ")))
+}
+
+/// Translates a Django `{% if %}` condition: operators are the same words as Jinja's except
+/// `is None`/`is True`/`is False`, which become Jinja tests.
+fn condition(words: &[String], tag: &Tag) -> Result<String, Untranslatable> {
+    if words.is_empty() {
+        return Err(unsupported(tag, "'if' needs a condition"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < words.len() {
+        let word = words[index].as_str();
+        match word {
+            "and" | "or" | "not" | "in" | "==" | "!=" | "<" | ">" | "<=" | ">=" => {
+                out.push(word.to_string())
+            }
+            "is" => {
+                let negate = words.get(index + 1).is_some_and(|next| next == "not");
+                let operand_at = index + 1 + usize::from(negate);
+                let test = match words.get(operand_at).map(String::as_str) {
+                    Some("None") => "none",
+                    Some("True") => "true",
+                    Some("False") => "false",
+                    _ => {
+                        return Err(unsupported(
+                            tag,
+                            "only 'is None', 'is True' and 'is False' are supported",
+                        ))
+                    }
+                };
+                out.push(if negate {
+                    format!("is not {test}")
+                } else {
+                    format!("is {test}")
+                });
+                index = operand_at;
+            }
+            "=" => return Err(unsupported(tag, "use == to compare")),
+            operand => out.push(filter_expression(operand, &tag.origin)?),
+        }
+        index += 1;
+    }
+    Ok(out.join(" "))
+}
+
+/// Translates `var.attr|filter:"arg"|other` into minijinja syntax.
+pub fn filter_expression(expr: &str, origin: &Origin) -> Result<String, Untranslatable> {
+    let parts = split_filters(expr);
+    let mut parts = parts.into_iter();
+    let head = parts.next().unwrap_or_default();
+    let mut out = operand(head.trim(), origin)?;
+    for part in parts {
+        let (name, arg) = match split_outside_quotes(&part, ':') {
+            Some((name, arg)) => (name.trim().to_string(), Some(arg.trim().to_string())),
+            None => (part.trim().to_string(), None),
+        };
+        let arg = arg.map(|arg| operand(&arg, origin)).transpose()?;
+        let call = match (name.as_str(), arg) {
+            ("default", Some(arg)) => format!("default({arg}, true)"),
+            ("default_if_none", Some(arg)) => format!("__default_if_none({arg})"),
+            ("escape" | "force_escape", None) => "__escape".to_string(),
+            ("safe" | "upper" | "lower" | "length" | "first" | "last" | "trim", None) => name,
+            ("join", Some(arg)) => format!("join({arg})"),
+            ("cut", Some(arg)) => format!("replace({arg}, \"\")"),
+            ("add", Some(arg)) => format!("__add({arg})"),
+            ("urlencode", None) => "__urlencode".to_string(),
+            ("capfirst", None) => "__capfirst".to_string(),
+            ("yesno", arg) => format!("__yesno({})", arg.unwrap_or_else(|| "\"yes,no,maybe\"".to_string())),
+            ("stringformat", Some(arg)) => format!("__stringformat({arg})"),
+            (name, _) => {
+                return Err(Untranslatable {
+                    origin: origin.clone(),
+                    message: format!(
+                        "the filter '{name}' in {{{{ {expr} }}}} cannot be rendered offline by stapler; compute the value in `offline_context` or move it out of the compress block"
+                    ),
+                })
+            }
+        };
+        out = format!("{out}|{call}");
+    }
+    Ok(out)
+}
+
+fn split_filters(expr: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quote = None;
+    for ch in expr.chars() {
+        match quote {
+            Some(q) if ch == q => {
+                quote = None;
+                current.push(ch);
+            }
+            Some(_) => current.push(ch),
+            None if ch == '"' || ch == '\'' => {
+                quote = Some(ch);
+                current.push(ch);
+            }
+            None if ch == '|' => parts.push(std::mem::take(&mut current)),
+            None => current.push(ch),
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+fn split_outside_quotes(text: &str, separator: char) -> Option<(String, String)> {
+    let mut quote = None;
+    for (at, ch) in text.char_indices() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None if ch == '"' || ch == '\'' => quote = Some(ch),
+            None if ch == separator => {
+                return Some((text[..at].to_string(), text[at + 1..].to_string()))
+            }
+            None => {}
+        }
+    }
+    None
+}
+
+/// A literal or a dotted variable, as Django reads it.
+fn operand(text: &str, origin: &Origin) -> Result<String, Untranslatable> {
+    let bad = |why: &str| Untranslatable {
+        origin: origin.clone(),
+        message: format!("cannot read `{text}`: {why}"),
+    };
+    if text.is_empty() {
+        return Err(bad("empty expression"));
+    }
+    let inner = text
+        .strip_prefix("_(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or(text);
+    if let Some(quote) = inner.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        if inner.len() < 2 || !inner.ends_with(quote) {
+            return Err(bad("unterminated string"));
+        }
+        return Ok(string_literal(&inner[1..inner.len() - 1]));
+    }
+    match inner {
+        "None" => return Ok("none".into()),
+        "True" => return Ok("true".into()),
+        "False" => return Ok("false".into()),
+        _ => {}
+    }
+    if inner.parse::<f64>().is_ok() {
+        return Ok(inner.to_string());
+    }
+    let mut out = String::new();
+    for (index, segment) in inner.split('.').enumerate() {
+        if segment.is_empty() || segment.starts_with('_') {
+            return Err(bad(
+                "variables and attributes may not be empty or begin with underscores",
+            ));
+        }
+        if !segment.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return Err(bad("unexpected character"));
+        }
+        if index == 0 {
+            out.push_str(if segment == "forloop" {
+                "loop"
+            } else {
+                segment
+            });
+        } else if segment.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{segment}]"));
+        } else if out == "loop" {
+            out.push('.');
+            out.push_str(match segment {
+                "counter" => "index",
+                "counter0" => "index0",
+                "revcounter" => "revindex",
+                "revcounter0" => "revindex0",
+                "first" => "first",
+                "last" => "last",
+                _ => return Err(bad("only forloop.counter, counter0, revcounter, revcounter0, first and last are supported")),
+            });
+        } else {
+            out.push('.');
+            out.push_str(segment);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::django::parse;
+
+    fn translate(source: &str) -> Result<String, Untranslatable> {
+        let template = parse("t.html", source).expect("parses");
+        let mut out = String::new();
+        to_jinja(&template.nodes, &mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn filters_and_literals() {
+        assert_eq!(
+            translate("{{ a.b.0|default:\"x\"|upper }}{{ None }}").expect("ok"),
+            "{{ a.b[0]|default(\"x\", true)|upper }}{{ none }}"
+        );
+    }
+
+    #[test]
+    fn static_and_load() {
+        assert_eq!(
+            translate("{% load static %}{% static 'a b.css' %}{% static \"x\" as u %}")
+                .expect("ok"),
+            "{{ __static(\"a b.css\") }}{% set u = __static(\"x\") %}"
+        );
+    }
+
+    #[test]
+    fn text_that_looks_like_syntax_is_raw() {
+        assert_eq!(
+            translate("{% verbatim %}{{ x }}{% endverbatim %}").expect("ok"),
+            "{% raw %}{{ x }}{% endraw %}"
+        );
+    }
+
+    #[test]
+    fn control_flow() {
+        assert_eq!(
+            translate(
+                "{% if a and not b or c is None %}1{% elif d == 'x' %}2{% else %}3{% endif %}"
+            )
+            .expect("ok"),
+            "{% if a and not b or c is none %}1{% elif d == \"x\" %}2{% else %}3{% endif %}"
+        );
+        assert_eq!(
+            translate(
+                "{% for x, y in items reversed %}{{ forloop.counter }}{% empty %}-{% endfor %}"
+            )
+            .expect("ok"),
+            "{% for x, y in (items)|reverse %}{{ loop.index }}{% else %}-{% endfor %}"
+        );
+        assert_eq!(
+            translate("{% with a=b c='d' %}{% endwith %}").expect("ok"),
+            "{% with a = b, c = \"d\" %}{% endwith %}"
+        );
+    }
+
+    #[test]
+    fn unknown_things_are_named() {
+        let error = translate("x\n{% url 'home' %}").expect_err("unsupported");
+        assert_eq!(error.origin.line, 2);
+        assert!(
+            error.message.contains("{% url 'home' %}"),
+            "{}",
+            error.message
+        );
+        let error = translate("{{ a|date:'Y' }}").expect_err("unsupported filter");
+        assert!(error.message.contains("'date'"), "{}", error.message);
+    }
+}
