@@ -278,11 +278,13 @@ pub fn minify_conservatively(css: &str) -> String {
             i += 1;
             continue;
         }
-        let tight = |b: u8| matches!(b, b'{' | b'}' | b';' | b',');
+        // Whitespace next to these never matters; before `(` it does (`and (min-width…)`).
+        let tight_before = |b: u8| matches!(b, b'{' | b'}' | b';' | b',' | b')');
+        let tight_after = |b: u8| matches!(b, b'{' | b'}' | b';' | b',' | b':' | b'(');
         if pending_space
             && !out.is_empty()
-            && !tight(byte)
-            && !out.ends_with(|c: char| tight(c as u8))
+            && !tight_before(byte)
+            && !out.ends_with(|c: char| c.is_ascii() && tight_after(c as u8))
         {
             out.push(' ');
         }
@@ -360,7 +362,7 @@ mod tests {
     fn conservative_minifier_keeps_strings_and_licences() {
         assert_eq!(
             minify_conservatively("/*! MIT */\n/* note */ a  >  b {\n  content: \"  x  \" ;\n}\n"),
-            "/*! MIT */ a > b{content: \"  x  \"}"
+            "/*! MIT */ a > b{content:\"  x  \"}"
         );
     }
 }

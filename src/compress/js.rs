@@ -5,7 +5,8 @@
 use swc_core::common::comments::{Comments, SingleThreadedComments};
 use swc_core::common::{sync::Lrc, FileName, Globals, Mark, SourceMap, Spanned, GLOBALS};
 use swc_core::ecma::ast::{EsVersion, Program};
-use swc_core::ecma::codegen::{text_writer::JsWriter, Config as CodegenConfig, Emitter};
+use swc_core::ecma::codegen::text_writer::{omit_trailing_semi, JsWriter};
+use swc_core::ecma::codegen::{Config as CodegenConfig, Emitter};
 use swc_core::ecma::minifier::optimize;
 use swc_core::ecma::minifier::option::terser::TerserCompressorOptions;
 use swc_core::ecma::minifier::option::{ExtraOptions, MangleOptions, MinifyOptions};
@@ -140,7 +141,7 @@ fn emit(
                 .with_target(EsVersion::latest()),
             cm: cm.clone(),
             comments: Some(comments),
-            wr: writer,
+            wr: omit_trailing_semi(writer),
         };
         emitter.emit_program(program).map_err(|error| JsError {
             line: 0,

@@ -1,0 +1,250 @@
+//! Bad input: each case must fail with a message naming the file and line, a non-zero exit, and
+//! the previous manifest left exactly as it was.
+
+mod common;
+
+use common::*;
+
+const PREVIOUS: &str = "{\n  \"previous\": \"<script src=\\\"/__compressor_url_placeholder__/CACHE/js/old.js\\\"></script>\"\n}";
+
+/// Runs compress on a site that already has a manifest and returns (exit code, stderr).
+fn fails(templates: &[(&str, &str)], statics: &[(&str, &[u8])]) -> (i32, String) {
+    let site = small_site(templates, statics);
+    let manifest = site.path().join("build/CACHE/manifest.json");
+    std::fs::create_dir_all(manifest.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&manifest, PREVIOUS).expect("previous manifest");
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    let stderr = text(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "expected a failure, got success: {}",
+        text(&run.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&manifest).expect("manifest"),
+        PREVIOUS,
+        "the previous manifest must be untouched"
+    );
+    assert!(
+        !site.path().join("build/CACHE/css").exists()
+            && !site.path().join("build/CACHE/js").exists(),
+        "nothing is written on failure"
+    );
+    (run.status.code().unwrap_or(-1), stderr)
+}
+
+fn css_block(href: &str) -> String {
+    format!("{{% load compress %}}\n{{% compress css %}}\n<link rel=\"stylesheet\" href=\"{href}\">\n{{% endcompress %}}\n")
+}
+
+fn js_block(src: &str) -> String {
+    format!("{{% load compress %}}\n{{% compress js %}}\n<script src=\"{src}\"></script>\n{{% endcompress %}}\n")
+}
+
+#[test]
+fn malformed_css() {
+    let (code, stderr) = fails(
+        &[("t.html", &css_block("/static/broken.css"))],
+        &[("broken.css", b"a { color: red; }\nb { color: blue;\n")],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("broken.css:2") && stderr.contains("never closed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn javascript_syntax_error() {
+    let (code, stderr) = fails(
+        &[("t.html", &js_block("/static/bad.js"))],
+        &[("bad.js", b"var a = 1;\n\nfunction ( {\n")],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("bad.js:3") && stderr.contains("syntax error"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn referenced_file_missing() {
+    let (_, stderr) = fails(&[("t.html", &js_block("/static/nope.js"))], &[]);
+    assert!(
+        stderr.contains("t.html:3")
+            && stderr.contains("/static/nope.js")
+            && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn css_url_to_a_missing_asset() {
+    let (_, stderr) = fails(
+        &[("t.html", &css_block("/static/a.css"))],
+        &[("a.css", b"a{}\nb{background:url(img/gone.png)}")],
+    );
+    assert!(
+        stderr.contains("a.css:2") && stderr.contains("img/gone.png"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn href_escaping_the_roots() {
+    let (_, stderr) = fails(
+        &[("t.html", &js_block("/static/../../../../etc/passwd"))],
+        &[],
+    );
+    assert!(stderr.contains("outside the static roots"), "{stderr}");
+}
+
+#[test]
+fn css_url_escaping_the_roots() {
+    let (_, stderr) = fails(
+        &[("t.html", &css_block("/static/a.css"))],
+        &[("a.css", b"a{background:url(../../../../etc/passwd)}")],
+    );
+    assert!(
+        stderr.contains("a.css:1") && stderr.contains("above the static root"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn absolute_url_outside_url_prefix() {
+    let (_, stderr) = fails(&[("t.html", &js_block("/etc/passwd"))], &[]);
+    assert!(stderr.contains("is not under `url`"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_out_of_the_roots() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("secret.js"), "var secret = 1;").expect("write");
+    let site = small_site(&[("t.html", &js_block("/static/link.js"))], &[]);
+    std::fs::create_dir_all(site.path().join("static")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.js"),
+        site.path().join("static/link.js"),
+    )
+    .expect("symlink");
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("outside the static roots"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+#[test]
+fn non_utf8_file() {
+    let (_, stderr) = fails(
+        &[("t.html", &css_block("/static/latin1.css"))],
+        &[("latin1.css", b"a{}\n/* caf\xe9 */\n")],
+    );
+    assert!(
+        stderr.contains("latin1.css:2") && stderr.contains("UTF-8"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unterminated_compress() {
+    let (_, stderr) = fails(
+        &[(
+            "t.html",
+            "{% load compress %}\n\n{% compress js %}\n<script>a()</script>\n",
+        )],
+        &[],
+    );
+    assert!(
+        stderr.contains("t.html:3") && stderr.contains("endcompress"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_kind_and_mode() {
+    let (_, stderr) = fails(
+        &[(
+            "t.html",
+            "{% load compress %}\n{% compress scss %}{% endcompress %}",
+        )],
+        &[],
+    );
+    assert!(
+        stderr.contains("t.html:2") && stderr.contains("unknown compress kind `scss`"),
+        "{stderr}"
+    );
+    let (_, stderr) = fails(
+        &[(
+            "t.html",
+            "{% load compress %}\n{% compress css sideways %}{% endcompress %}",
+        )],
+        &[],
+    );
+    assert!(
+        stderr.contains("t.html:2") && stderr.contains("unknown compress mode `sideways`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tag_that_cannot_render_offline() {
+    let (_, stderr) = fails(&[("t.html", "{% load compress %}{% compress js %}\n<script>var u = \"{% url 'home' %}\";</script>{% endcompress %}")], &[]);
+    assert!(
+        stderr.contains("t.html:2") && stderr.contains("{% url 'home' %}"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_compress_blocks_at_all() {
+    let (_, stderr) = fails(&[("t.html", "<p>nothing to compress</p>")], &[]);
+    assert!(
+        stderr.contains("no {% compress %} blocks found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn empty_template_directory() {
+    let (_, stderr) = fails(&[], &[]);
+    assert!(
+        stderr.contains("no {% compress %} blocks found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_config_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = stapler(
+        dir.path(),
+        &["compress", "--offline", "--config", "nope.toml"],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("nope.toml") && text(&run.stderr).contains("cannot read"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+#[test]
+fn unknown_config_key() {
+    let site = small_site(
+        &[("t.html", &js_block("/static/a.js"))],
+        &[("a.js", b"a()")],
+    );
+    std::fs::write(site.path().join("stapler.toml"), "static_root = \"build\"\ntemplate_dirs = [\"templates\"]\nstaticfile_dirs = [\"static\"]\n").expect("config");
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("staticfile_dirs") && stderr.contains("stapler.toml"),
+        "{stderr}"
+    );
+}

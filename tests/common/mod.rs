@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests: temporary sites and running the binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's example site.
+pub fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+/// Copies a directory tree (without `build/`).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("walk testdata");
+        let relative = entry.path().strip_prefix(from).expect("inside");
+        if relative.starts_with("build") {
+            continue;
+        }
+        let target = to.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A fresh copy of the example site in a temporary directory.
+pub fn example_site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&testdata(), dir.path());
+    dir
+}
+
+/// Writes `files` (path, content) under `root`, creating folders.
+pub fn write_files(root: &Path, files: &[(&str, &[u8])]) {
+    for (path, content) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+    }
+}
+
+/// A minimal site: a config, one template per entry of `templates`, and the given static files.
+pub fn small_site(templates: &[(&str, &str)], statics: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_files(
+        dir.path(),
+        &[(
+            "stapler.toml",
+            b"static_root = \"build\"\nstaticfiles_dirs = [\"static\"]\ntemplate_dirs = [\"templates\"]\n".as_slice(),
+        )],
+    );
+    std::fs::create_dir_all(dir.path().join("templates")).expect("mkdir");
+    for (name, source) in templates {
+        write_files(&dir.path().join("templates"), &[(name, source.as_bytes())]);
+    }
+    write_files(&dir.path().join("static"), statics);
+    dir
+}
+
+pub fn stapler(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stapler"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CI")
+        .output()
+        .expect("run stapler")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

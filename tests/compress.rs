@@ -1,0 +1,265 @@
+//! `stapler compress --offline` on the example site and on focused sites, through the binary.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn manifest(root: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(root.join("CACHE/manifest.json")).expect("manifest written");
+    serde_json::from_str(&text).expect("manifest is JSON")
+}
+
+fn outputs(root: &Path, kind: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(root.join("CACHE").join(kind))
+        .expect("output folder")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn example_site_compresses_into_a_manifest_whose_files_exist() {
+    let site = example_site();
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "stderr: {}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    assert!(
+        stdout.contains("5 templates scanned (0 skipped)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 context(s)"), "{stdout}");
+
+    let root = site.path().join("build/static");
+    let entries = manifest(&root);
+    assert!(entries.len() >= 10, "{entries:?}");
+    let url_re = regex::Regex::new(r#"(?:href|src)="(/__compressor_url_placeholder__/[^"]+)""#)
+        .expect("regex");
+    for (key, value) in &entries {
+        assert_eq!(key.len(), 64);
+        assert!(key
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        for found in url_re.captures_iter(value) {
+            let relative = found[1].trim_start_matches("/__compressor_url_placeholder__/");
+            assert!(
+                root.join(relative).is_file(),
+                "{relative} referenced by the manifest is missing"
+            );
+        }
+        assert!(
+            !value.contains("/static/CACHE"),
+            "the url must be replaced by the placeholder: {value}"
+        );
+    }
+    // Every output name is <name>.<first 12 hex of sha256(content)>.<kind>.
+    for kind in ["css", "js"] {
+        for file in outputs(&root, kind) {
+            let content = std::fs::read(&file).expect("read output");
+            let digest: String = sha2_hex(&content)[..12].to_string();
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("name")
+                .to_string();
+            assert!(
+                name.ends_with(&format!(".{digest}.{kind}")),
+                "{name} vs {digest}"
+            );
+        }
+    }
+}
+
+fn sha2_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn every_output_reparses_and_every_css_url_resolves() {
+    let site = example_site();
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "stderr: {}", text(&run.stderr));
+    let root = site.path().join("build/static");
+    let url_re = regex::Regex::new(r#"url\(\s*['"]?([^'")]+)"#).expect("regex");
+    for file in outputs(&root, "css") {
+        let css = std::fs::read_to_string(&file).expect("read");
+        let options = lightningcss::stylesheet::ParserOptions {
+            error_recovery: true,
+            ..Default::default()
+        };
+        lightningcss::stylesheet::StyleSheet::parse(&css, options)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for found in url_re.captures_iter(&css) {
+            let url = &found[1];
+            if url.starts_with("data:") || url.starts_with("https:") {
+                continue;
+            }
+            let path = url
+                .trim_start_matches("/static/")
+                .split(['?', '#'])
+                .next()
+                .expect("path");
+            assert!(
+                root.join(path).is_file(),
+                "{url} in {} does not resolve",
+                file.display()
+            );
+        }
+    }
+    let node = Command::new("node").arg("--version").output().is_ok();
+    assert!(
+        node || std::env::var_os("CI").is_none(),
+        "node is required in CI"
+    );
+    for file in outputs(&root, "js") {
+        let js = std::fs::read_to_string(&file).expect("read");
+        stapler::compress::js::check("out.js", &js)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", file.display()));
+        if node {
+            let check = Command::new("node")
+                .arg("--check")
+                .arg(&file)
+                .output()
+                .expect("node");
+            assert!(
+                check.status.success(),
+                "{}: {}",
+                file.display(),
+                text(&check.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn output_is_the_same_whatever_the_thread_count() {
+    let mut results = Vec::new();
+    for threads in ["1", "2", "4"] {
+        let site = example_site();
+        let run = Command::new(env!("CARGO_BIN_EXE_stapler"))
+            .args(["compress", "--offline", "-q"])
+            .current_dir(site.path())
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .expect("run");
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let mut files = BTreeMap::new();
+        for entry in walkdir::WalkDir::new(site.path().join("build")) {
+            let entry = entry.expect("walk");
+            if entry.file_type().is_file() {
+                let relative = entry
+                    .path()
+                    .strip_prefix(site.path())
+                    .expect("inside")
+                    .to_path_buf();
+                files.insert(relative, std::fs::read(entry.path()).expect("read"));
+            }
+        }
+        results.push(files);
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[1], results[2]);
+}
+
+#[test]
+fn manifest_snapshot() {
+    let site = example_site();
+    let run = stapler(site.path(), &["compress", "--offline", "-q"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let manifest = std::fs::read_to_string(site.path().join("build/static/CACHE/manifest.json"))
+        .expect("manifest");
+    insta::assert_snapshot!("example_manifest", manifest);
+}
+
+#[test]
+fn lookup_explains_a_template() {
+    let site = example_site();
+    assert!(stapler(site.path(), &["compress", "--offline", "-q"])
+        .status
+        .success());
+    let run = stapler(site.path(), &["lookup", "pages/blog/post.html"]);
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", text(&run.stderr));
+    assert!(stdout.contains("in manifest: yes"), "{stdout}");
+    assert!(
+        stdout.contains("css/blog.css"),
+        "the body after inheritance shows the child's link: {stdout}"
+    );
+    assert!(stdout.contains("rel=\"preload\""), "{stdout}");
+    assert!(!stdout.contains("in manifest: NO"), "{stdout}");
+}
+
+#[test]
+fn lookup_reports_a_missing_manifest() {
+    let site = example_site();
+    let run = stapler(site.path(), &["lookup", "pages/home.html"]);
+    assert!(!run.status.success());
+    assert!(text(&run.stdout).contains("in manifest: NO"));
+}
+
+#[test]
+fn jinja2_templates_are_compressed() {
+    let site = small_site(
+        &[(
+            "page.jinja",
+            "{% extends 'base.jinja' %}{% block head %}\n{% compress 'css', 'file', 'styles' %}\n<link rel=\"stylesheet\" href=\"{{ static('a.css') }}\">\n<style>p { color: {{ color }}; }</style>\n{% endcompress %}{% endblock %}",
+        )],
+        &[("a.css", b"a { color: #000000; }")],
+    );
+    std::fs::write(site.path().join("stapler.toml"), "static_root = \"build\"\nstaticfiles_dirs = [\"static\"]\ntemplate_dirs = [\"templates\"]\nengine = \"jinja2\"\nextensions = [\".jinja\"]\noffline_context = { color = \"red\" }\n").expect("config");
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let entries = manifest(&site.path().join("build"));
+    let body =
+        "\n<link rel=\"stylesheet\" href=\"/static/a.css\">\n<style>p { color: red; }</style>\n";
+    let key = stapler::manifest::key(body, "/static/");
+    let value = entries.get(&key).unwrap_or_else(|| panic!("{entries:?}"));
+    assert!(value.contains("CACHE/css/styles."), "{value}");
+}
+
+#[test]
+fn a_template_that_does_not_parse_is_skipped_with_a_warning() {
+    let site = small_site(
+        &[
+            (
+                "good.html",
+                "{% load compress %}{% compress js %}<script>var a = 1;</script>{% endcompress %}",
+            ),
+            ("bad.html", "{% if broken %}never closed"),
+        ],
+        &[],
+    );
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("bad.html") && stderr.contains("endif"),
+        "{stderr}"
+    );
+    assert!(text(&run.stdout).contains("(1 skipped)"));
+}
+
+#[test]
+fn css_urls_can_keep_django_compressors_query_form() {
+    let site = small_site(
+        &[("t.html", "{% load compress %}{% compress css %}<link rel=\"stylesheet\" href=\"/static/css/a.css\">{% endcompress %}")],
+        &[("css/a.css", b"a{background:url(../img/x.png#frag)}"), ("img/x.png", b"png")],
+    );
+    std::fs::write(site.path().join("stapler.toml"), "static_root = \"build\"\nstaticfiles_dirs = [\"static\"]\ntemplate_dirs = [\"templates\"]\ncss_hashing_method = \"query\"\n").expect("config");
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let css = std::fs::read_to_string(&outputs(&site.path().join("build"), "css")[0]).expect("css");
+    let hash = &sha2_hex(b"png")[..12];
+    assert!(
+        css.contains(&format!("/static/img/x.png?{hash}#frag")),
+        "{css}"
+    );
+}
