@@ -1,0 +1,109 @@
+//! Compatibility with the real django-compressor 4.6 on Django 5.2: the same manifest keys, and
+//! Django rendering every page from stapler's manifest. The peer comes from PyPI into
+//! `target/compat-venv` (or `COMPAT_PYTHON` names a Python that has it).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// The peer's pinned versions, installed from PyPI.
+const PEER: [&str; 2] = ["django==5.2.*", "django-compressor==4.6"];
+
+/// A Python with the peer installed: `COMPAT_PYTHON` if set, else a virtualenv made once under
+/// `target/compat-venv` with the pinned versions from PyPI.
+fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("COMPAT_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/compat-venv");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".installed");
+    if !ready.is_file() {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 is needed for the compatibility test");
+        assert!(made.success(), "python3 -m venv {} failed", venv.display());
+        let installed = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(PEER)
+            .status()
+            .expect("run pip");
+        assert!(
+            installed.success(),
+            "pip could not install {PEER:?}; the compatibility test needs the real peer from PyPI"
+        );
+        std::fs::write(&ready, PEER.join("\n")).expect("mark the virtualenv ready");
+    }
+    python
+}
+
+fn check_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/compat/django_check.py")
+}
+
+fn run_python(python: &Path, command: &str, site: &Path, static_root: &Path) -> serde_json::Value {
+    let run = Command::new(python)
+        .arg(check_script())
+        .args([command])
+        .arg(site)
+        .arg(static_root)
+        .output()
+        .expect("run python");
+    let stdout = text(&run.stdout);
+    assert!(
+        run.status.success(),
+        "django_check.py {command} failed:\n{stdout}\n{}",
+        text(&run.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("not JSON: {stdout}"))
+}
+
+#[test]
+fn django_compressor_agrees_on_keys_and_renders_from_staplers_manifest() {
+    let python = python();
+    let site = example_site();
+    let run = stapler(site.path(), &["compress", "--offline", "-q"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stapler_root = site.path().join("build/static");
+    let manifest: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(stapler_root.join("CACHE/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let mut ours: Vec<String> = manifest.keys().cloned().collect();
+    ours.sort();
+
+    let django_root = site.path().join("django-root");
+    let theirs: Vec<String> =
+        serde_json::from_value(run_python(&python, "compress", site.path(), &django_root))
+            .expect("key list");
+    assert_eq!(
+        ours, theirs,
+        "stapler and django-compressor disagree on the manifest's keys"
+    );
+    eprintln!("django-compressor and stapler agree on {} keys", ours.len());
+
+    let report = run_python(&python, "render", site.path(), &stapler_root);
+    let rendered = report["rendered"].as_u64().expect("count");
+    assert_eq!(
+        rendered,
+        5 * 2,
+        "every template in every offline context: {report}"
+    );
+    assert!(report["urls"].as_u64().expect("count") > 20, "{report}");
+    assert_eq!(report["missing"], serde_json::json!([]), "{report}");
+    eprintln!(
+        "Django rendered {rendered} pages from stapler's manifest; {} URLs resolve",
+        report["urls"]
+    );
+}
