@@ -162,22 +162,22 @@ fn print_summary(summary: &Summary, verbose: bool) {
     }
     let (out, gzip) = summary.bytes_out();
     println!(
-        "stapler: {} templates scanned ({} skipped), {} blocks in {} context(s) → {} unique, {} bundle files, {} hashed assets",
+        "stapler: {} templates scanned ({} skipped), {} blocks in {} context(s), {} unique",
         summary.templates,
         summary.skipped.len(),
         build.blocks,
         summary.contexts,
         build.unique_blocks,
-        build.bundles.len(),
-        build.assets.len(),
     );
     println!(
-        "         {} sources {} → {} (gzip {}), manifest {} in {:.2} s",
+        "         read {} distinct sources once ({}), wrote {} bundles ({}, gzip {}) and {} hashed assets in {:.2} s",
         build.sources,
         human(build.bytes_in),
+        build.bundles.len(),
         human(out),
         human(gzip),
-        summary.manifest_path.display(),
+        build.assets.len(),
         summary.elapsed.as_secs_f64(),
     );
+    println!("         manifest: {}", summary.manifest_path.display());
 }
