@@ -270,19 +270,9 @@ fn scan_django(
 ) -> Result<()> {
     let template = match django::parse(name, source) {
         Ok(template) => Arc::new(template),
-        Err(error) if error.in_compress => {
-            return Err(Error::template(
-                Location::new(path, error.line),
-                error.message,
-            ));
-        }
         Err(error) => {
-            let reason = format!("invalid template (line {}): {}", error.line, error.message);
-            loader.insert(name, Err(reason.clone()));
-            scan.skipped.push(Skipped {
-                template: path.to_path_buf(),
-                reason,
-            });
+            let reason = skip_or_fail(path, error, scan)?;
+            loader.insert(name, Err(reason));
             return Ok(());
         }
     };
@@ -334,17 +324,8 @@ fn scan_jinja(
 ) -> Result<()> {
     let blocks = match jinja::find_compress_blocks(source) {
         Ok(blocks) => blocks,
-        Err(error) if error.in_compress => {
-            return Err(Error::template(
-                Location::new(path, error.line),
-                error.message,
-            ))
-        }
         Err(error) => {
-            scan.skipped.push(Skipped {
-                template: path.to_path_buf(),
-                reason: format!("invalid template (line {}): {}", error.line, error.message),
-            });
+            skip_or_fail(path, error, scan)?;
             return Ok(());
         }
     };
@@ -365,6 +346,23 @@ fn scan_jinja(
         }
     }
     Ok(())
+}
+
+/// A template that does not parse is skipped, as django-compressor skips it, unless the mistake
+/// is inside a compress block, which is fatal. Returns the reason it was skipped.
+fn skip_or_fail(path: &Path, error: django::SyntaxError, scan: &mut Scan) -> Result<String> {
+    if error.in_compress {
+        return Err(Error::template(
+            Location::new(path, error.line),
+            error.message,
+        ));
+    }
+    let reason = format!("invalid template (line {}): {}", error.line, error.message);
+    scan.skipped.push(Skipped {
+        template: path.to_path_buf(),
+        reason: reason.clone(),
+    });
+    Ok(reason)
 }
 
 fn render_body(
