@@ -23,6 +23,63 @@ pub enum Command {
     Compress(CompressArgs),
     /// Show a template's compress blocks: rendered body, key, and what the manifest holds.
     Lookup(LookupArgs),
+    /// Send the static root to S3 (or a local directory): only what changed, the manifest last.
+    Publish(PublishArgs),
+    /// `compress --offline`, then `publish`: the whole job, for CI.
+    Deploy(DeployArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishFlags {
+    /// Where to publish: s3://bucket/prefix or file:///directory.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// An S3-compatible endpoint, such as http://127.0.0.1:9000.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The bucket's region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Print the plan and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Uploads in flight at once (default 32).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Delete objects that none of the last `--keep` releases references.
+    #[arg(long)]
+    pub prune: bool,
+    /// How many releases `--prune` keeps (default 3).
+    #[arg(long, requires = "prune")]
+    pub keep: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub publish: PublishFlags,
+    /// Send every object, changed or not.
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub publish: PublishFlags,
+    /// Rebuild every output and send every object.
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -83,6 +83,56 @@ pub struct Config {
     pub jinja2_autoescape: bool,
     /// Rebuild everything and rewrite outputs even when they already exist.
     pub force: bool,
+    /// Where and how `stapler publish` sends the static root.
+    pub publish: PublishConfig,
+}
+
+/// The `[publish]` settings, resolved.
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    /// `s3://bucket/prefix` or `file:///dir`; default: a `published` folder beside `static_root`.
+    pub to: String,
+    /// An S3-compatible endpoint (MinIO, Garage, R2, SeaweedFS) instead of AWS.
+    pub endpoint_url: Option<String>,
+    /// The region; default from the AWS environment, else `us-east-1`.
+    pub region: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`); default on when `endpoint_url` is set.
+    pub path_style: Option<bool>,
+    /// Uploads in flight at once.
+    pub jobs: usize,
+    /// A canned ACL such as `public-read`; none by default (the bucket's default applies).
+    pub acl: Option<String>,
+    /// `Cache-Control` for names that are not content-hashed.
+    pub cache_control: String,
+    /// `Cache-Control` for content-hashed names.
+    pub cache_control_hashed: String,
+    /// Extra headers stored with every object (`Content-Disposition`, `Content-Language`,
+    /// `Expires`, `x-amz-meta-*`).
+    pub headers: BTreeMap<String, String>,
+    /// Release records whose objects `--prune` keeps.
+    pub keep: usize,
+    /// A regex on object names marking them content-hashed, besides what stapler wrote and
+    /// what Django's `staticfiles.json` lists.
+    pub hashed_pattern: String,
+    /// Files larger than this go up in parts.
+    pub multipart_threshold: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishSettings {
+    to: Option<String>,
+    endpoint_url: Option<String>,
+    region: Option<String>,
+    path_style: Option<bool>,
+    jobs: Option<usize>,
+    acl: Option<String>,
+    cache_control: Option<String>,
+    cache_control_hashed: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    keep: Option<usize>,
+    hashed_pattern: Option<String>,
+    multipart_threshold: Option<u64>,
 }
 
 impl Config {
@@ -113,6 +163,7 @@ struct FileSettings {
     css_hashing_method: Option<CssHashing>,
     url_placeholder: Option<String>,
     jinja2_autoescape: Option<bool>,
+    publish: Option<PublishSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,6 +181,12 @@ pub struct Overrides {
     pub engine: Option<Engine>,
     pub follow_links: bool,
     pub force: bool,
+    /// `stapler publish` flags.
+    pub to: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub jobs: Option<usize>,
+    pub keep: Option<usize>,
 }
 
 /// Loads the settings: the file (`--config`, else `./stapler.toml`, else `[tool.stapler]` in
@@ -225,6 +282,17 @@ impl FileSettings {
         self.root.iter_mut().for_each(join);
         self.staticfiles_dirs.iter_mut().flatten().for_each(join);
         self.template_dirs.iter_mut().flatten().for_each(join);
+        if let Some(to) = self
+            .publish
+            .as_mut()
+            .and_then(|publish| publish.to.as_mut())
+        {
+            if let Some(path) = to.strip_prefix("file://") {
+                if !path.starts_with('/') {
+                    *to = format!("file://{}", base.join(path).display());
+                }
+            }
+        }
     }
 }
 
@@ -279,6 +347,15 @@ fn apply_env(settings: &mut FileSettings, env: &BTreeMap<String, String>) -> Res
                 })
             }
             "URL_PLACEHOLDER" => settings.url_placeholder = Some(value.clone()),
+            "PUBLISH_TO" => {
+                settings.publish.get_or_insert_with(Default::default).to = Some(value.clone())
+            }
+            "ENDPOINT_URL" => {
+                settings
+                    .publish
+                    .get_or_insert_with(Default::default)
+                    .endpoint_url = Some(value.clone())
+            }
             "JINJA2_AUTOESCAPE" => {
                 settings.jinja2_autoescape = Some(parse_bool(value).map_err(bad)?)
             }
@@ -376,6 +453,12 @@ fn resolve(
         ));
     }
     let offline_contexts = build_contexts(settings.offline_context, &static_url);
+    let publish = resolve_publish(
+        settings.publish.unwrap_or_default(),
+        overrides,
+        &static_root,
+        &origin,
+    )?;
     Ok(Config {
         source,
         root: settings.root.unwrap_or_else(|| static_root.clone()),
@@ -399,6 +482,80 @@ fn resolve(
             .unwrap_or_else(|| "/__compressor_url_placeholder__/".to_string()),
         jinja2_autoescape: settings.jinja2_autoescape.unwrap_or(true),
         force: overrides.force,
+        publish,
+    })
+}
+
+fn resolve_publish(
+    settings: PublishSettings,
+    overrides: &Overrides,
+    static_root: &Path,
+    origin: &str,
+) -> Result<PublishConfig> {
+    let bad = |message: String| Error::config(format!("{origin} [publish]"), message);
+    let to = overrides.to.clone().or(settings.to).unwrap_or_else(|| {
+        let beside = static_root
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("published");
+        format!("file://{}", beside.display())
+    });
+    if !(to.starts_with("s3://") || to.starts_with("file://")) {
+        return Err(bad(format!(
+            "`to` is `{to}`; use s3://bucket/prefix or file:///directory"
+        )));
+    }
+    let jobs = overrides.jobs.or(settings.jobs).unwrap_or(32);
+    if jobs == 0 {
+        return Err(bad("`jobs` must be at least 1".into()));
+    }
+    let keep = overrides.keep.or(settings.keep).unwrap_or(3);
+    if keep == 0 {
+        return Err(bad(
+            "`keep` must be at least 1: the release being published is always kept".into(),
+        ));
+    }
+    let headers = settings.headers.unwrap_or_default();
+    for name in headers.keys() {
+        let lower = name.to_ascii_lowercase();
+        let storable = matches!(
+            lower.as_str(),
+            "content-disposition" | "content-language" | "expires" | "content-encoding"
+        ) || lower.starts_with("x-amz-meta-");
+        if !storable {
+            return Err(bad(format!(
+                "header `{name}` cannot be stored on an object; S3 keeps only Content-Disposition, Content-Encoding, Content-Language, Expires and x-amz-meta-* (CORS headers are bucket configuration)"
+            )));
+        }
+    }
+    let hashed_pattern = settings
+        .hashed_pattern
+        .unwrap_or_else(|| r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$".to_string());
+    regex::Regex::new(&hashed_pattern)
+        .map_err(|error| bad(format!("`hashed_pattern` is not a regex: {error}")))?;
+    let multipart_threshold = settings.multipart_threshold.unwrap_or(64 * 1024 * 1024);
+    if multipart_threshold < 5 * 1024 * 1024 {
+        return Err(bad(
+            "`multipart_threshold` must be at least 5 MiB, S3's smallest part".into(),
+        ));
+    }
+    Ok(PublishConfig {
+        to,
+        endpoint_url: overrides.endpoint_url.clone().or(settings.endpoint_url),
+        region: overrides.region.clone().or(settings.region),
+        path_style: settings.path_style,
+        jobs,
+        acl: settings.acl,
+        cache_control: settings
+            .cache_control
+            .unwrap_or_else(|| "public, max-age=300".to_string()),
+        cache_control_hashed: settings
+            .cache_control_hashed
+            .unwrap_or_else(|| "public, max-age=31536000, immutable".to_string()),
+        headers,
+        keep,
+        hashed_pattern,
+        multipart_threshold,
     })
 }
 

@@ -63,6 +63,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The publish target refused, failed or could not be reached.
+    #[error("{message}")]
+    Remote { message: String },
+
     /// Several independent inputs failed; each is reported.
     #[error("{}", join_errors(.0))]
     Many(Vec<Error>),
@@ -123,6 +127,7 @@ impl Error {
         match self {
             Error::Config { .. } => ExitCode::Config,
             Error::Io { .. } => ExitCode::Io,
+            Error::Remote { .. } => ExitCode::Remote,
             Error::Many(errors) => errors
                 .first()
                 .map_or(ExitCode::Input, |error| error.exit_code()),
@@ -143,6 +148,8 @@ pub enum ExitCode {
     Config = 2,
     /// The machine refused: a directory cannot be written, a disk is full.
     Io = 3,
+    /// The publish target refused or failed; the previous release is still the live one.
+    Remote = 4,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -157,6 +164,7 @@ mod tests {
         assert_eq!(ExitCode::Input as i32, 1);
         assert_eq!(ExitCode::Config as i32, 2);
         assert_eq!(ExitCode::Io as i32, 3);
+        assert_eq!(ExitCode::Remote as i32, 4);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod compress;
 pub mod config;
 pub mod error;
 pub mod manifest;
+pub mod publish;
 pub mod templates;
 
 use std::path::PathBuf;

@@ -8,9 +8,9 @@ use std::process;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::{Cli, Command, Common};
+use cli::{Cli, Command, Common, PublishFlags};
 use stapler::config::{self, Overrides};
-use stapler::{Config, Error, ExitCode, Progress, Summary};
+use stapler::{publish, Config, Error, ExitCode, Progress, Summary};
 
 fn main() {
     let cli = Cli::parse();
@@ -24,13 +24,22 @@ fn main() {
     process::exit(code as i32);
 }
 
-fn load_config(common: &Common, force: bool) -> Result<Config, Error> {
+fn load_config(
+    common: &Common,
+    force: bool,
+    publish: Option<&PublishFlags>,
+) -> Result<Config, Error> {
     let overrides = Overrides {
         config: common.config.clone(),
         extensions: common.extensions.clone(),
         engine: common.engine,
         follow_links: common.follow_links,
         force,
+        to: publish.and_then(|p| p.to.clone()),
+        endpoint_url: publish.and_then(|p| p.endpoint_url.clone()),
+        region: publish.and_then(|p| p.region.clone()),
+        jobs: publish.and_then(|p| p.jobs),
+        keep: publish.and_then(|p| p.keep),
     };
     config::load(&overrides, &config::process_env())
 }
@@ -38,18 +47,29 @@ fn load_config(common: &Common, force: bool) -> Result<Config, Error> {
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Compress(args) => {
-            let config = load_config(&args.common, args.force)?;
-            let show_bar =
-                !args.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-            let bar = Bar::new(show_bar);
+            let config = load_config(&args.common, args.force, None)?;
+            let bar = Bar::new(show_bar(args.quiet));
             let summary = stapler::compress_offline(&config, &bar)?;
             if !args.quiet {
                 print_summary(&summary, args.verbose);
             }
             Ok(())
         }
+        Command::Publish(args) => {
+            let config = load_config(&args.common, false, Some(&args.publish))?;
+            run_publish(&config, &args.publish, args.force, args.quiet)
+        }
+        Command::Deploy(args) => {
+            let config = load_config(&args.common, args.force, Some(&args.publish))?;
+            let bar = Bar::new(show_bar(args.quiet));
+            let summary = stapler::compress_offline(&config, &bar)?;
+            if !args.quiet {
+                print_summary(&summary, false);
+            }
+            run_publish(&config, &args.publish, args.force, args.quiet)
+        }
         Command::Lookup(args) => {
-            let config = load_config(&args.common, false)?;
+            let config = load_config(&args.common, false, None)?;
             let (entries, problem) = stapler::lookup(&config, &args.template)?;
             if let Some(problem) = &problem {
                 eprintln!("warning: {problem}");
@@ -87,6 +107,83 @@ fn run(cli: Cli) -> Result<(), Error> {
                 ));
             }
             Ok(())
+        }
+    }
+}
+
+fn show_bar(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+fn run_publish(
+    config: &Config,
+    flags: &PublishFlags,
+    force: bool,
+    quiet: bool,
+) -> Result<(), Error> {
+    let options = publish::Options {
+        dry_run: flags.dry_run,
+        force,
+        prune: flags.prune,
+    };
+    let bar = UploadBar::new(show_bar(quiet));
+    let report = publish::publish(config, &options, &bar)?;
+    if report.dry_run {
+        print!("{}", report.plan_text);
+        println!(
+            "dry run: nothing was sent to {} ({} requests)",
+            report.target, report.requests
+        );
+        return Ok(());
+    }
+    if !quiet {
+        println!(
+            "stapler: published to {}: sent {} files ({}), skipped {} unchanged, deleted {}, {} requests, {:.2} s",
+            report.target,
+            report.sent,
+            human(report.sent_bytes),
+            report.skipped,
+            report.deleted,
+            report.requests,
+            report.elapsed.as_secs_f64()
+        );
+        if let Some(release) = &report.release {
+            println!("         release record: {release}");
+        }
+    }
+    Ok(())
+}
+
+/// Files and bytes sent, on a terminal.
+struct UploadBar(Option<ProgressBar>);
+
+impl UploadBar {
+    fn new(enabled: bool) -> Self {
+        UploadBar(enabled.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} uploading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }))
+    }
+}
+
+impl publish::Progress for UploadBar {
+    fn start(&self, _files: u64, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(bytes);
+        }
+    }
+    fn sent(&self, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(bytes);
+        }
+    }
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
         }
     }
 }

@@ -270,6 +270,20 @@ mod tests {
             url_placeholder: "/__compressor_url_placeholder__/".into(),
             jinja2_autoescape: true,
             force: false,
+            publish: crate::config::PublishConfig {
+                to: "file:///tmp/x".into(),
+                endpoint_url: None,
+                region: None,
+                path_style: None,
+                jobs: 1,
+                acl: None,
+                cache_control: String::new(),
+                cache_control_hashed: String::new(),
+                headers: Default::default(),
+                keep: 1,
+                hashed_pattern: String::new(),
+                multipart_threshold: 0,
+            },
         }
     }
 

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod seaweed;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

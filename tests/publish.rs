@@ -1,0 +1,487 @@
+//! `stapler publish` and `deploy` against a real S3-compatible server (SeaweedFS on loopback),
+//! through a logging, fault-injecting proxy; and against a `file://` directory.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::proxy::{self, Faults};
+use common::seaweed::{self, ACCESS_KEY, SECRET_KEY};
+use common::*;
+
+fn run(dir: &Path, secret: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stapler"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CI")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run stapler")
+}
+
+fn ok(output: Output) -> String {
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "stapler failed:\n{stdout}\n{}",
+        text(&output.stderr)
+    );
+    stdout
+}
+
+/// The number after `word` in the summary line (`sent 12 files`, `12 requests`).
+fn number(summary: &str, before: &str, after: &str) -> u64 {
+    let re = regex::Regex::new(&format!(r"{before}(\d+){after}")).expect("regex");
+    re.captures(summary)
+        .and_then(|c| c[1].parse().ok())
+        .unwrap_or_else(|| panic!("no `{before}N{after}` in {summary}"))
+}
+
+fn local_files(root: &Path) -> BTreeMap<String, std::path::PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path()
+                    .strip_prefix(root)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+                e.path().to_path_buf(),
+            )
+        })
+        .collect()
+}
+
+fn md5_hex(path: &Path) -> String {
+    use md5::Digest;
+    md5::Md5::digest(std::fs::read(path).expect("read"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+struct Remote {
+    client: aws_sdk_s3::Client,
+    runtime: tokio::runtime::Runtime,
+    bucket: String,
+}
+
+impl Remote {
+    fn new(bucket: &str) -> Remote {
+        Remote {
+            client: seaweed::client(&seaweed::server().endpoint),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
+            bucket: bucket.to_string(),
+        }
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .runtime
+                .block_on(
+                    self.client
+                        .list_objects_v2()
+                        .bucket(&self.bucket)
+                        .set_continuation_token(token)
+                        .send(),
+                )
+                .expect("list");
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            token = page.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                return keys;
+            }
+        }
+    }
+
+    fn head(&self, key: &str) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
+        self.runtime
+            .block_on(
+                self.client
+                    .head_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("HEAD {key}: {e:?}"))
+    }
+}
+
+/// The example site, compressed, with one ordinary (not content-hashed) file added.
+fn compressed_site() -> tempfile::TempDir {
+    let site = example_site();
+    ok(stapler(site.path(), &["compress", "--offline", "-q"]));
+    std::fs::write(
+        site.path().join("build/static/robots.txt"),
+        "User-agent: *\n",
+    )
+    .expect("robots");
+    site
+}
+
+#[test]
+fn first_publish_sends_everything_with_the_right_headers_then_nothing() {
+    let bucket = seaweed::bucket("first");
+    let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
+    let site = compressed_site();
+    let to = format!("s3://{bucket}/site");
+    let summary = ok(run(
+        site.path(),
+        SECRET_KEY,
+        &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+    ));
+    let files = local_files(&site.path().join("build/static"));
+    assert_eq!(
+        number(&summary, "sent ", " files"),
+        files.len() as u64,
+        "{summary}"
+    );
+
+    let remote = Remote::new(&bucket);
+    for (name, path) in &files {
+        let head = remote.head(&format!("site/{name}"));
+        assert_eq!(
+            head.e_tag().map(|e| e.trim_matches('"').to_string()),
+            Some(md5_hex(path)),
+            "{name}"
+        );
+        assert_eq!(
+            head.content_length(),
+            Some(std::fs::metadata(path).expect("meta").len() as i64),
+            "{name}"
+        );
+        assert_eq!(
+            head.content_encoding(),
+            None,
+            "{name} must not be stored as aws-chunked"
+        );
+        let hashed = name.starts_with("CACHE/") && name != "CACHE/manifest.json"
+            || name.starts_with("img/")
+            || name.starts_with("fonts/");
+        let cache = head.cache_control().unwrap_or_default();
+        if hashed {
+            assert_eq!(cache, "public, max-age=31536000, immutable", "{name}");
+        } else {
+            assert_eq!(cache, "public, max-age=300", "{name}");
+        }
+        let content_type = head.content_type().unwrap_or_default();
+        let expected = match name.rsplit('.').next() {
+            Some("css") => "text/css; charset=utf-8",
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("json") => "application/json; charset=utf-8",
+            Some("txt") => "text/plain; charset=utf-8",
+            Some("svg") => "image/svg+xml; charset=utf-8",
+            Some("png") => "image/png",
+            Some("woff2") => "font/woff2",
+            Some("eot") => "application/vnd.ms-fontobject",
+            other => panic!("unexpected file type {other:?}"),
+        };
+        assert_eq!(content_type, expected, "{name}");
+    }
+    let records: Vec<String> = remote
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("site/.stapler/releases/"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+
+    // The manifest is written after every other object, and the record after the manifest.
+    let puts: Vec<String> = proxy
+        .log()
+        .into_iter()
+        .filter(|(m, _)| m == "PUT")
+        .map(|(_, p)| p)
+        .collect();
+    let manifest_at = puts
+        .iter()
+        .position(|p| p.contains("CACHE/manifest.json"))
+        .expect("manifest sent");
+    let record_at = puts
+        .iter()
+        .position(|p| p.contains(".stapler/releases/"))
+        .expect("record sent");
+    assert_eq!(manifest_at, puts.len() - 2, "{puts:#?}");
+    assert_eq!(record_at, puts.len() - 1, "{puts:#?}");
+
+    // A second publish sends nothing and asks for at most ceil(files / 1000) + 3 requests.
+    proxy.clear();
+    let summary = ok(run(
+        site.path(),
+        SECRET_KEY,
+        &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+    ));
+    assert_eq!(number(&summary, "sent ", " files"), 0, "{summary}");
+    let requests = number(&summary, ", ", " requests");
+    let limit = (files.len() as u64).div_ceil(1000) + 3;
+    assert!(
+        requests <= limit,
+        "{requests} requests > {limit}: {summary}"
+    );
+    assert_eq!(
+        proxy.log().len() as u64,
+        requests,
+        "the summary counts what went over the wire"
+    );
+    eprintln!("republish of {} files: {requests} requests", files.len());
+
+    // One changed file: exactly that upload, plus a release record.
+    std::fs::write(
+        site.path().join("build/static/robots.txt"),
+        "User-agent: *\nDisallow: /admin/\n",
+    )
+    .expect("change");
+    proxy.clear();
+    let summary = ok(run(
+        site.path(),
+        SECRET_KEY,
+        &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+    ));
+    assert_eq!(number(&summary, "sent ", " files"), 1, "{summary}");
+    let puts: Vec<String> = proxy
+        .log()
+        .into_iter()
+        .filter(|(m, _)| m == "PUT")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    assert!(
+        puts[0].contains("/site/robots.txt") && puts[1].contains(".stapler/releases/"),
+        "{puts:?}"
+    );
+}
+
+#[test]
+fn dry_run_sends_nothing() {
+    let bucket = seaweed::bucket("dry");
+    let site = compressed_site();
+    let to = format!("s3://{bucket}/");
+    let output = ok(run(
+        site.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "--dry-run",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    ));
+    assert!(output.contains("new  CACHE/manifest.json"), "{output}");
+    assert!(output.contains("dry run: nothing was sent"), "{output}");
+    assert!(Remote::new(&bucket).keys().is_empty());
+}
+
+#[test]
+fn wrong_secret_is_a_clear_error_and_sends_nothing() {
+    let bucket = seaweed::bucket("denied");
+    let site = compressed_site();
+    let to = format!("s3://{bucket}/");
+    let output = run(
+        site.path(),
+        "not-the-secret",
+        &[
+            "publish",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("refused the credentials") && stderr.contains("AWS_ACCESS_KEY_ID"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-secret"),
+        "the secret is never printed"
+    );
+    assert!(Remote::new(&bucket).keys().is_empty());
+}
+
+#[test]
+fn missing_bucket_and_unreachable_endpoint() {
+    let site = compressed_site();
+    let output = run(
+        site.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "--to",
+            "s3://no-such-bucket-here/",
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        text(&output.stderr).contains("no-such-bucket-here"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let started = std::time::Instant::now();
+    let output = run(
+        site.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "--to",
+            "s3://bucket/",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{closed}"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        text(&output.stderr).contains("cannot reach"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(started.elapsed().as_secs() < 60, "gives up in bounded time");
+}
+
+#[test]
+fn faults_are_retried_and_every_object_arrives_intact() {
+    let bucket = seaweed::bucket("faults");
+    let proxy = proxy::start(
+        &seaweed::server().endpoint,
+        Faults {
+            error_every: 4,
+            reset_every: 7,
+            slow_every: 5,
+        },
+    );
+    let site = compressed_site();
+    let to = format!("s3://{bucket}/");
+    ok(run(
+        site.path(),
+        SECRET_KEY,
+        &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+    ));
+    let remote = Remote::new(&bucket);
+    for (name, path) in local_files(&site.path().join("build/static")) {
+        let head = remote.head(&name);
+        assert_eq!(
+            head.e_tag().map(|e| e.trim_matches('"').to_string()),
+            Some(md5_hex(&path)),
+            "{name}"
+        );
+    }
+    assert!(proxy.log().len() > 25, "faults forced retries");
+}
+
+#[test]
+fn prune_keeps_what_the_last_releases_use() {
+    let bucket = seaweed::bucket("prune");
+    let site = example_site();
+    let to = format!("s3://{bucket}/");
+    let endpoint = seaweed::server().endpoint.clone();
+    let css = site.path().join("static/css/blog.css");
+    let mut releases = Vec::new();
+    for round in 0..3 {
+        std::fs::write(&css, format!("article {{ line-height: 1.{round}; }}\n")).expect("edit css");
+        ok(run(
+            site.path(),
+            SECRET_KEY,
+            &["deploy", "-q", "--to", &to, "--endpoint-url", &endpoint],
+        ));
+        let manifest =
+            std::fs::read_to_string(site.path().join("build/static/CACHE/manifest.json"))
+                .expect("manifest");
+        releases.push(manifest);
+    }
+    let bundles = |manifest: &str| -> Vec<String> {
+        regex::Regex::new(r"CACHE/(?:css|js)/[^\\]+")
+            .expect("regex")
+            .find_iter(manifest)
+            .map(|m| m.as_str().to_string())
+            .collect()
+    };
+    let first_only: Vec<String> = bundles(&releases[0])
+        .into_iter()
+        .filter(|b| !releases[1].contains(b.as_str()) && !releases[2].contains(b.as_str()))
+        .collect();
+    assert!(!first_only.is_empty());
+    let output = ok(run(
+        site.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "--prune",
+            "--keep",
+            "2",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &endpoint,
+        ],
+    ));
+    assert!(number(&output, "deleted ", ",") > 0, "{output}");
+    let keys = Remote::new(&bucket).keys();
+    for gone in &first_only {
+        assert!(
+            !keys.contains(gone),
+            "{gone} only the oldest release used; it should be deleted"
+        );
+    }
+    for kept in bundles(&releases[1]).iter().chain(&bundles(&releases[2])) {
+        assert!(keys.contains(kept), "{kept} is used by a kept release");
+    }
+}
+
+#[test]
+fn local_directory_target() {
+    let site = compressed_site();
+    let out = tempfile::tempdir().expect("tempdir");
+    let to = format!("file://{}", out.path().display());
+    let summary = ok(run(site.path(), SECRET_KEY, &["publish", "--to", &to]));
+    let files = local_files(&site.path().join("build/static"));
+    assert_eq!(
+        number(&summary, "sent ", " files"),
+        files.len() as u64,
+        "{summary}"
+    );
+    for (name, path) in &files {
+        assert_eq!(md5_hex(&out.path().join(name)), md5_hex(path), "{name}");
+    }
+    let summary = ok(run(site.path(), SECRET_KEY, &["publish", "--to", &to]));
+    assert_eq!(number(&summary, "sent ", " files"), 0, "{summary}");
+    std::fs::write(site.path().join("build/static/robots.txt"), "changed\n").expect("change");
+    let plan = ok(run(
+        site.path(),
+        SECRET_KEY,
+        &["publish", "--dry-run", "--to", &to],
+    ));
+    assert!(plan.contains("changed  robots.txt"), "{plan}");
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("robots.txt")).expect("robots"),
+        "User-agent: *\n"
+    );
+}
