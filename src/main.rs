@@ -137,14 +137,18 @@ fn run_publish(
         return Ok(());
     }
     if !quiet {
+        let requests = if report.target.starts_with("file://") {
+            String::new()
+        } else {
+            format!(", {} requests", report.requests)
+        };
         println!(
-            "stapler: published to {}: sent {} files ({}), skipped {} unchanged, deleted {}, {} requests, {:.2} s",
+            "stapler: published to {}: sent {} files ({}), skipped {} unchanged, deleted {}{requests}, {:.2} s",
             report.target,
             report.sent,
             human(report.sent_bytes),
             report.skipped,
             report.deleted,
-            report.requests,
             report.elapsed.as_secs_f64()
         );
         if let Some(release) = &report.release {
