@@ -485,3 +485,108 @@ fn local_directory_target() {
         "User-agent: *\n"
     );
 }
+
+#[test]
+fn an_interrupted_publish_never_exposes_a_manifest_and_a_rerun_completes() {
+    let bucket = seaweed::bucket("killed");
+    let proxy = proxy::start(
+        &seaweed::server().endpoint,
+        Faults {
+            slow_every: 1,
+            ..Faults::default()
+        },
+    );
+    let site = compressed_site();
+    let to = format!("s3://{bucket}/");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stapler"))
+        .args([
+            "publish",
+            "--jobs",
+            "2",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &proxy.endpoint,
+        ])
+        .current_dir(site.path())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .spawn()
+        .expect("start publish");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let remote = Remote::new(&bucket);
+    let partial = remote.keys();
+    assert!(
+        !partial.is_empty(),
+        "some objects were sent before the kill"
+    );
+    assert!(
+        !partial.contains(&"CACHE/manifest.json".to_string()),
+        "the manifest must not be there yet: {partial:?}"
+    );
+
+    ok(run(
+        site.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    ));
+    let keys = remote.keys();
+    for (name, path) in local_files(&site.path().join("build/static")) {
+        assert!(keys.contains(&name), "{name} missing after the rerun");
+        assert_eq!(
+            remote
+                .head(&name)
+                .e_tag()
+                .map(|e| e.trim_matches('"').to_string()),
+            Some(md5_hex(&path)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn large_files_go_up_in_parts_and_are_not_sent_twice() {
+    let bucket = seaweed::bucket("multipart");
+    let site = compressed_site();
+    let big: Vec<u8> = (0..6 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(site.path().join("build/static/video.mp4"), &big).expect("big file");
+    let config = std::fs::read_to_string(site.path().join("stapler.toml")).expect("config");
+    std::fs::write(
+        site.path().join("stapler.toml"),
+        format!("{config}\n[publish]\nmultipart_threshold = 5242880\n"),
+    )
+    .expect("config");
+    let to = format!("s3://{bucket}/");
+    let endpoint = seaweed::server().endpoint.clone();
+    ok(run(
+        site.path(),
+        SECRET_KEY,
+        &["publish", "--to", &to, "--endpoint-url", &endpoint],
+    ));
+    let remote = Remote::new(&bucket);
+    let head = remote.head("video.mp4");
+    assert_eq!(head.content_length(), Some(big.len() as i64));
+    assert_eq!(head.content_type(), Some("video/mp4"));
+    let md5 = md5_hex(&site.path().join("build/static/video.mp4"));
+    assert_eq!(
+        head.metadata().and_then(|m| m.get("md5")).cloned(),
+        Some(md5)
+    );
+    let summary = ok(run(
+        site.path(),
+        SECRET_KEY,
+        &["publish", "--to", &to, "--endpoint-url", &endpoint],
+    ));
+    assert_eq!(number(&summary, "sent ", " files"), 0, "{summary}");
+}
