@@ -96,6 +96,9 @@ pub struct Common {
     /// Follow symbolic links while walking template directories.
     #[arg(long)]
     pub follow_links: bool,
+    /// Minify every source again instead of using the build cache (`cache_dir`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]

@@ -83,6 +83,8 @@ pub struct Config {
     pub jinja2_autoescape: bool,
     /// Rebuild everything and rewrite outputs even when they already exist.
     pub force: bool,
+    /// Where minified sources are cached between runs; `None` with `--no-cache`.
+    pub cache_dir: Option<PathBuf>,
     /// Where and how `stapler publish` sends the static root.
     pub publish: PublishConfig,
 }
@@ -163,6 +165,7 @@ struct FileSettings {
     css_hashing_method: Option<CssHashing>,
     url_placeholder: Option<String>,
     jinja2_autoescape: Option<bool>,
+    cache_dir: Option<PathBuf>,
     publish: Option<PublishSettings>,
 }
 
@@ -181,6 +184,8 @@ pub struct Overrides {
     pub engine: Option<Engine>,
     pub follow_links: bool,
     pub force: bool,
+    /// Bypass the build cache.
+    pub no_cache: bool,
     /// `stapler publish` flags.
     pub to: Option<String>,
     pub endpoint_url: Option<String>,
@@ -282,6 +287,10 @@ impl FileSettings {
         self.root.iter_mut().for_each(join);
         self.staticfiles_dirs.iter_mut().flatten().for_each(join);
         self.template_dirs.iter_mut().flatten().for_each(join);
+        self.cache_dir.iter_mut().for_each(join);
+        if self.cache_dir.is_none() {
+            self.cache_dir = Some(base.join(".stapler-cache"));
+        }
         if let Some(to) = self
             .publish
             .as_mut()
@@ -356,6 +365,7 @@ fn apply_env(settings: &mut FileSettings, env: &BTreeMap<String, String>) -> Res
                     .get_or_insert_with(Default::default)
                     .endpoint_url = Some(value.clone())
             }
+            "CACHE_DIR" => settings.cache_dir = Some(value.into()),
             "JINJA2_AUTOESCAPE" => {
                 settings.jinja2_autoescape = Some(parse_bool(value).map_err(bad)?)
             }
@@ -482,6 +492,11 @@ fn resolve(
             .unwrap_or_else(|| "/__compressor_url_placeholder__/".to_string()),
         jinja2_autoescape: settings.jinja2_autoescape.unwrap_or(true),
         force: overrides.force,
+        cache_dir: if overrides.no_cache {
+            None
+        } else {
+            settings.cache_dir
+        },
         publish,
     })
 }

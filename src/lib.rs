@@ -30,11 +30,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Bytes of every distinct bundle written, raw and gzipped.
-    pub fn bytes_out(&self) -> (u64, u64) {
-        self.build.bundles.iter().fold((0, 0), |(raw, gz), file| {
-            (raw + file.bytes, gz + file.gzip_bytes)
-        })
+    /// Bytes of every distinct bundle written, raw and (when measured) gzipped.
+    pub fn bytes_out(&self) -> (u64, Option<u64>) {
+        let raw = self.build.bundles.iter().map(|file| file.bytes).sum();
+        let gzip = self.build.bundles.iter().map(|file| file.gzip_bytes).sum();
+        (raw, gzip)
     }
 }
 

@@ -35,6 +35,7 @@ fn load_config(
         engine: common.engine,
         follow_links: common.follow_links,
         force,
+        no_cache: common.no_cache,
         to: publish.and_then(|p| p.to.clone()),
         endpoint_url: publish.and_then(|p| p.endpoint_url.clone()),
         region: publish.and_then(|p| p.region.clone()),
@@ -271,12 +272,13 @@ fn print_summary(summary: &Summary, verbose: bool) {
         build.unique_blocks,
     );
     println!(
-        "         read {} distinct sources once ({}), wrote {} bundles ({}, gzip {}) and {} hashed assets in {:.2} s",
+        "         read {} distinct sources once ({}, {} minified from cache), wrote {} bundles ({}, gzip {}) and {} hashed assets in {:.2} s",
         build.sources,
         human(build.bytes_in),
+        build.cached,
         build.bundles.len(),
         human(out),
-        human(gzip),
+        gzip.map_or_else(|| "not measured over 64 MiB".to_string(), human),
         build.assets.len(),
         summary.elapsed.as_secs_f64(),
     );

@@ -263,3 +263,47 @@ fn css_urls_can_keep_django_compressors_query_form() {
         "{css}"
     );
 }
+
+fn build_files(site: &Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(site.join("build"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(site).expect("inside").to_path_buf(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn warm_runs_use_the_cache_and_write_the_same_bytes() {
+    let site = example_site();
+    let cold = text(&stapler(site.path(), &["compress", "--offline"]).stdout);
+    assert!(cold.contains("0 minified from cache"), "{cold}");
+    let cold_files = build_files(site.path());
+    std::fs::remove_dir_all(site.path().join("build")).expect("clean outputs");
+    let warm = text(&stapler(site.path(), &["compress", "--offline"]).stdout);
+    assert!(warm.contains("19 minified from cache"), "{warm}");
+    assert_eq!(build_files(site.path()), cold_files);
+
+    // A damaged entry is detected and rebuilt, never used.
+    let cache = site.path().join(".stapler-cache");
+    for entry in walkdir::WalkDir::new(&cache)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+    {
+        let bytes = std::fs::read(entry.path()).expect("entry");
+        std::fs::write(entry.path(), &bytes[..bytes.len() / 2]).expect("truncate");
+    }
+    std::fs::remove_dir_all(site.path().join("build")).expect("clean outputs");
+    let damaged = text(&stapler(site.path(), &["compress", "--offline"]).stdout);
+    assert!(damaged.contains("0 minified from cache"), "{damaged}");
+    assert_eq!(build_files(site.path()), cold_files);
+
+    let bypass = text(&stapler(site.path(), &["compress", "--offline", "--no-cache"]).stdout);
+    assert!(bypass.contains("0 minified from cache"), "{bypass}");
+}

@@ -4,6 +4,7 @@
 //! is read, checked, url-rewritten and minified once (in parallel), then each unique block's
 //! bundles are the concatenation of their parts' minified texts.
 
+pub mod cache;
 pub mod css;
 pub mod html;
 pub mod js;
@@ -31,8 +32,8 @@ pub struct Written {
     /// Path relative to `root`, `/`-separated (`CACHE/css/output.3f2a9c1b0d4e.css`).
     pub name: String,
     pub bytes: u64,
-    /// Gzip -9 size, for the summary.
-    pub gzip_bytes: u64,
+    /// Gzip -9 size, for the summary; `None` when not measured.
+    pub gzip_bytes: Option<u64>,
 }
 
 /// What `build` produced.
@@ -49,6 +50,8 @@ pub struct Build {
     pub unique_blocks: usize,
     /// Distinct source files and inline hunks read, and their bytes.
     pub sources: usize,
+    /// Sources whose minified text came from the cache.
+    pub cached: u64,
     pub bytes_in: u64,
     /// Things worth knowing that did not stop the build.
     pub warnings: Vec<String>,
@@ -124,10 +127,11 @@ pub fn build(config: &Config, blocks: &[Block], progress: &(dyn Fn(u64) + Sync))
         .collect();
     sources.sort();
     sources.dedup();
+    let cache = cache::Cache::new(config.cache_dir.as_deref());
     let processed: Vec<Result<Processed>> = sources
         .par_iter()
         .map(|source| {
-            let result = process(source, config, &roots);
+            let result = process(source, config, &roots, &cache);
             progress(1);
             result
         })
@@ -152,6 +156,7 @@ pub fn build(config: &Config, blocks: &[Block], progress: &(dyn Fn(u64) + Sync))
         sources: sources.len(),
         ..Build::default()
     };
+    build.cached = cache.stats().0;
     let mut copies: Vec<AssetCopy> = Vec::new();
     for source in &sources {
         let done = &texts[source];
@@ -166,27 +171,41 @@ pub fn build(config: &Config, blocks: &[Block], progress: &(dyn Fn(u64) + Sync))
         .map(|copy| write_asset(copy, &roots, config.force))
         .collect::<Result<Vec<_>>>()?;
 
-    let outputs: Vec<(String, Vec<PendingFile>)> = plans
-        .iter()
-        .map(|plan| render_block(plan, &texts, config))
-        .collect();
-    let mut files: BTreeMap<String, String> = BTreeMap::new();
-    for (_, pending) in &outputs {
-        for file in pending {
-            files
-                .entry(file.name.clone())
-                .or_insert_with(|| file.content.clone());
-        }
-    }
-    let files: Vec<(String, String)> = files.into_iter().collect();
-    build.bundles = files
+    // Each block's bundles are written as soon as they are built, so memory holds only the
+    // bundles in flight, not every bundle of the site.
+    let claimed: std::sync::Mutex<std::collections::HashSet<String>> = Default::default();
+    let rendered: Vec<Result<(String, Vec<Written>)>> = plans
         .par_iter()
-        .map(|(name, content)| write_bundle(&roots.output_path(name), name, content, config.force))
-        .collect::<Result<Vec<_>>>()?;
-    for (plan, (html, _)) in plans.iter().zip(outputs) {
-        let value = html.replace(&config.url, &config.url_placeholder);
-        build.entries.insert(plan.key.clone(), value);
+        .map(|plan| {
+            let (html, pending) = render_block(plan, &texts, config);
+            let mut written = Vec::new();
+            for file in pending {
+                let first = claimed
+                    .lock()
+                    .map(|mut names| names.insert(file.name.clone()))
+                    .unwrap_or(true);
+                if first {
+                    written.push(write_bundle(
+                        &roots.output_path(&file.name),
+                        &file.name,
+                        &file.content,
+                        config.force,
+                    )?);
+                }
+            }
+            Ok((html, written))
+        })
+        .collect();
+    for (plan, result) in plans.iter().zip(rendered) {
+        let (html, written) = result?;
+        build.bundles.extend(written);
+        build.entries.insert(
+            plan.key.clone(),
+            html.replace(&config.url, &config.url_placeholder),
+        );
     }
+    build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
+    measure_gzip(&mut build.bundles, &roots);
     Ok(build)
 }
 
@@ -328,7 +347,12 @@ fn decode(bytes: &[u8], path: &Path) -> Result<String> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text).to_string())
 }
 
-fn process(source: &SourceId, config: &Config, roots: &Roots) -> Result<Processed> {
+fn process(
+    source: &SourceId,
+    config: &Config,
+    roots: &Roots,
+    cache: &cache::Cache,
+) -> Result<Processed> {
     match source {
         SourceId::File {
             path,
@@ -343,8 +367,8 @@ fn process(source: &SourceId, config: &Config, roots: &Roots) -> Result<Processe
             })?;
             let text = decode(&bytes, path)?;
             let mut processed = match kind {
-                Kind::Css => process_css(&text, Some((path, relative)), config, roots)?,
-                Kind::Js => process_js(&text, path)?,
+                Kind::Css => process_css(&text, Some((path, relative)), config, roots, cache)?,
+                Kind::Js => process_js(&text, path, cache)?,
             };
             processed.bytes_in = bytes.len() as u64;
             Ok(processed)
@@ -352,8 +376,8 @@ fn process(source: &SourceId, config: &Config, roots: &Roots) -> Result<Processe
         SourceId::Inline { text, kind } => {
             let label = PathBuf::from(format!("<inline {kind}>"));
             let mut processed = match kind {
-                Kind::Css => process_css(text, None, config, roots)?,
-                Kind::Js => process_js(text, &label)?,
+                Kind::Css => process_css(text, None, config, roots, cache)?,
+                Kind::Js => process_js(text, &label, cache)?,
             };
             processed.bytes_in = text.len() as u64;
             Ok(processed)
@@ -382,7 +406,29 @@ fn strip_source_map_comments(text: &str) -> String {
     out
 }
 
-fn process_js(text: &str, path: &Path) -> Result<Processed> {
+/// The result of `compute` for the inputs `parts`, from the cache when an intact entry exists.
+/// A result is a warning (if any) and the minified text.
+fn cached(
+    cache: &cache::Cache,
+    parts: &[&[u8]],
+    compute: impl FnOnce() -> Result<(Option<String>, String)>,
+) -> Result<(Option<String>, String)> {
+    let key = cache::Cache::key(parts);
+    if let Some(entry) = cache.get(&key) {
+        if let Some((warning, text)) = entry.split_once('\n') {
+            return Ok((
+                (!warning.is_empty()).then(|| warning.to_string()),
+                text.to_string(),
+            ));
+        }
+    }
+    let (warning, text) = compute()?;
+    let warning_line = warning.as_deref().unwrap_or("").replace('\n', " ");
+    cache.put(&key, &format!("{warning_line}\n{text}"));
+    Ok((warning, text))
+}
+
+fn process_js(text: &str, path: &Path, cache: &cache::Cache) -> Result<Processed> {
     let name = path.display().to_string();
     let syntax_error = |error: js::JsError| {
         Error::input(
@@ -390,30 +436,37 @@ fn process_js(text: &str, path: &Path) -> Result<Processed> {
             format!("JavaScript syntax error at column {}: {}; fix the script (it is parsed as a classic script, not a module)", error.column, error.message),
         )
     };
-    let mut warnings = Vec::new();
-    let text = if is_minified_name(path, "js") || js::looks_minified(text) {
-        js::check(&name, text).map_err(syntax_error)?;
-        let mut kept = strip_source_map_comments(text);
-        // A trailing line comment would swallow the `;` that concatenation appends.
-        if kept.lines().last().is_some_and(|last| last.contains("//")) && !kept.ends_with('\n') {
-            kept.push('\n');
-        }
-        kept
-    } else {
-        match js::minify(&name, text, JsMinify::Full) {
-            Ok(code) => code,
-            Err(error) if error.line == 0 => {
-                warnings.push(format!("{name}: kept unminified: {}", error.message));
-                text.to_string()
+    let passthrough = is_minified_name(path, "js") || js::looks_minified(text);
+    let (warning, text) = cached(
+        cache,
+        &[b"js", &[u8::from(passthrough)], text.as_bytes()],
+        || {
+            if passthrough {
+                js::check(&name, text).map_err(syntax_error)?;
+                let mut kept = strip_source_map_comments(text);
+                // A trailing line comment would swallow the `;` that concatenation appends.
+                if kept.lines().last().is_some_and(|last| last.contains("//"))
+                    && !kept.ends_with('\n')
+                {
+                    kept.push('\n');
+                }
+                return Ok((None, kept));
             }
-            Err(error) => return Err(syntax_error(error)),
-        }
-    };
+            match js::minify(&name, text, JsMinify::Full) {
+                Ok(code) => Ok((None, code)),
+                Err(error) if error.line == 0 => Ok((
+                    Some(format!("{name}: kept unminified: {}", error.message)),
+                    text.to_string(),
+                )),
+                Err(error) => Err(syntax_error(error)),
+            }
+        },
+    )?;
     Ok(Processed {
         text,
         bytes_in: 0,
         assets: Vec::new(),
-        warnings,
+        warnings: warning.into_iter().collect(),
     })
 }
 
@@ -422,6 +475,7 @@ fn process_css(
     file: Option<(&PathBuf, &String)>,
     config: &Config,
     roots: &Roots,
+    cache: &cache::Cache,
 ) -> Result<Processed> {
     let label = file.map_or_else(|| PathBuf::from("<inline css>"), |(path, _)| path.clone());
     let broken = |error: css::CssError| {
@@ -442,21 +496,29 @@ fn process_css(
         )?,
         None => css::rewrite_urls(text, |url, _| Ok(url.to_string()), broken)?,
     };
-    let mut warnings = Vec::new();
-    let minified = if file.is_some_and(|(path, _)| is_minified_name(path, "css")) {
-        strip_source_map_comments(&rewritten).trim_end().to_string()
-    } else {
-        let out = css::minify(&label.display().to_string(), &rewritten);
-        if let Some(reason) = out.fallback_reason {
-            warnings.push(format!("{}: lightningcss could not keep everything ({reason}); minified conservatively instead", label.display()));
-        }
-        out.code
-    };
+    let passthrough = file.is_some_and(|(path, _)| is_minified_name(path, "css"));
+    let (warning, minified) = cached(
+        cache,
+        &[b"css", &[u8::from(passthrough)], rewritten.as_bytes()],
+        || {
+            if passthrough {
+                return Ok((
+                    None,
+                    strip_source_map_comments(&rewritten).trim_end().to_string(),
+                ));
+            }
+            let out = css::minify(&label.display().to_string(), &rewritten);
+            let warning = out.fallback_reason.map(|reason| {
+            format!("{}: lightningcss could not keep everything ({reason}); minified conservatively instead", label.display())
+        });
+            Ok((warning, out.code))
+        },
+    )?;
     Ok(Processed {
         text: minified,
         bytes_in: 0,
         assets,
-        warnings,
+        warnings: warning.into_iter().collect(),
     })
 }
 
@@ -611,7 +673,7 @@ fn write_asset(copy: &AssetCopy, roots: &Roots, force: bool) -> Result<Written> 
     Ok(Written {
         name: copy.relative.clone(),
         bytes,
-        gzip_bytes: 0,
+        gzip_bytes: None,
     })
 }
 
@@ -631,8 +693,24 @@ fn write_bundle(path: &Path, name: &str, content: &str, force: bool) -> Result<W
     Ok(Written {
         name: name.to_string(),
         bytes: content.len() as u64,
-        gzip_bytes: gzip_size(content.as_bytes()),
+        gzip_bytes: None,
     })
+}
+
+/// Above this many bytes of bundles the summary leaves gzip sizes out: compressing hundreds of
+/// megabytes at level 9 would cost more than the build.
+const GZIP_MEASURE_LIMIT: u64 = 64 * 1024 * 1024;
+
+fn measure_gzip(bundles: &mut [Written], roots: &Roots) {
+    let total: u64 = bundles.iter().map(|file| file.bytes).sum();
+    if total > GZIP_MEASURE_LIMIT {
+        return;
+    }
+    bundles.par_iter_mut().for_each(|file| {
+        file.gzip_bytes = std::fs::read(roots.output_path(&file.name))
+            .ok()
+            .map(|bytes| gzip_size(&bytes));
+    });
 }
 
 fn gzip_size(bytes: &[u8]) -> u64 {

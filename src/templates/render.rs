@@ -270,6 +270,7 @@ mod tests {
             url_placeholder: "/__compressor_url_placeholder__/".into(),
             jinja2_autoescape: true,
             force: false,
+            cache_dir: None,
             publish: crate::config::PublishConfig {
                 to: "file:///tmp/x".into(),
                 endpoint_url: None,

@@ -18,7 +18,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.expect("walk testdata");
         let relative = entry.path().strip_prefix(from).expect("inside");
-        if relative.starts_with("build") {
+        if relative.starts_with("build") || relative.starts_with(".stapler-cache") {
             continue;
         }
         let target = to.join(relative);
