@@ -278,7 +278,7 @@ fn print_summary(summary: &Summary, verbose: bool) {
         build.cached,
         build.bundles.len(),
         human(out),
-        gzip.map_or_else(|| "not measured over 64 MiB".to_string(), human),
+        gzip.map_or_else(|| "not measured over 4 MiB".to_string(), human),
         build.assets.len(),
         summary.elapsed.as_secs_f64(),
     );

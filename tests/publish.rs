@@ -429,6 +429,19 @@ fn prune_keeps_what_the_last_releases_use() {
         .filter(|b| !releases[1].contains(b.as_str()) && !releases[2].contains(b.as_str()))
         .collect();
     assert!(!first_only.is_empty());
+    let remote = Remote::new(&bucket);
+    remote
+        .runtime
+        .block_on(
+            remote
+                .client
+                .put_object()
+                .bucket(&bucket)
+                .key("uploaded-by-hand.txt")
+                .body(b"mine".to_vec().into())
+                .send(),
+        )
+        .expect("foreign object");
     let output = ok(run(
         site.path(),
         SECRET_KEY,
@@ -451,6 +464,10 @@ fn prune_keeps_what_the_last_releases_use() {
             "{gone} only the oldest release used; it should be deleted"
         );
     }
+    assert!(
+        keys.contains(&"uploaded-by-hand.txt".to_string()),
+        "objects no release listed are never pruned"
+    );
     for kept in bundles(&releases[1]).iter().chain(&bundles(&releases[2])) {
         assert!(keys.contains(kept), "{kept} is used by a kept release");
     }

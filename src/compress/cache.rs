@@ -4,9 +4,11 @@
 //! the sha256 and length of its payload: a truncated or corrupt entry is detected, ignored and
 //! rebuilt, never used.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
@@ -18,6 +20,9 @@ pub struct Cache {
     dir: Option<PathBuf>,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Content hashes of files read during this run: stylesheets name the same images and fonts
+    /// over and over, and each is read once.
+    file_hashes: Mutex<HashMap<PathBuf, String>>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -84,6 +89,25 @@ impl Cache {
         {
             let _ = file.persist(&path);
         }
+    }
+
+    /// The first 12 hex digits of a file's sha256, reading each file once per run.
+    pub fn file_hash(&self, path: &Path) -> Result<String, String> {
+        if let Some(hash) = self
+            .file_hashes
+            .lock()
+            .ok()
+            .and_then(|known| known.get(path).cloned())
+        {
+            return Ok(hash);
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let hash = hex(&Sha256::digest(&bytes))[..12].to_string();
+        if let Ok(mut known) = self.file_hashes.lock() {
+            known.insert(path.to_path_buf(), hash.clone());
+        }
+        Ok(hash)
     }
 
     /// (hits, misses) so far.

@@ -89,6 +89,8 @@ struct Plan<'b> {
 /// A source after reading, checking and minifying.
 struct Processed {
     text: String,
+    /// sha256 of `text`: what a bundle's cache key is made of.
+    digest: [u8; 32],
     bytes_in: u64,
     assets: Vec<AssetCopy>,
     warnings: Vec<String>,
@@ -131,7 +133,10 @@ pub fn build(config: &Config, blocks: &[Block], progress: &(dyn Fn(u64) + Sync))
     let processed: Vec<Result<Processed>> = sources
         .par_iter()
         .map(|source| {
-            let result = process(source, config, &roots, &cache);
+            let result = process(source, config, &roots, &cache).map(|mut done| {
+                done.digest = Sha256::digest(done.text.as_bytes()).into();
+                done
+            });
             progress(1);
             result
         })
@@ -177,20 +182,28 @@ pub fn build(config: &Config, blocks: &[Block], progress: &(dyn Fn(u64) + Sync))
     let rendered: Vec<Result<(String, Vec<Written>)>> = plans
         .par_iter()
         .map(|plan| {
-            let (html, pending) = render_block(plan, &texts, config);
+            let (html, pending) = render_block(plan, &texts, config, &cache, &roots);
             let mut written = Vec::new();
             for file in pending {
                 let first = claimed
                     .lock()
                     .map(|mut names| names.insert(file.name.clone()))
                     .unwrap_or(true);
-                if first {
-                    written.push(write_bundle(
+                if !first {
+                    continue;
+                }
+                match &file.content {
+                    Some(content) => written.push(write_bundle(
                         &roots.output_path(&file.name),
                         &file.name,
-                        &file.content,
+                        content,
                         config.force,
-                    )?);
+                    )?),
+                    None => written.push(Written {
+                        name: file.name,
+                        bytes: file.size,
+                        gzip_bytes: None,
+                    }),
                 }
             }
             Ok((html, written))
@@ -464,6 +477,7 @@ fn process_js(text: &str, path: &Path, cache: &cache::Cache) -> Result<Processed
     )?;
     Ok(Processed {
         text,
+        digest: [0; 32],
         bytes_in: 0,
         assets: Vec::new(),
         warnings: warning.into_iter().collect(),
@@ -489,7 +503,7 @@ fn process_css(
         Some((path, relative)) => css::rewrite_urls(
             text,
             |url, line| {
-                rewrite_css_url(url, relative, config, roots, &mut assets)
+                rewrite_css_url(url, relative, config, roots, cache, &mut assets)
                     .map_err(|message| Error::input(Location::new(path, line), message))
             },
             broken,
@@ -516,6 +530,7 @@ fn process_css(
     )?;
     Ok(Processed {
         text: minified,
+        digest: [0; 32],
         bytes_in: 0,
         assets,
         warnings: warning.into_iter().collect(),
@@ -528,6 +543,7 @@ fn rewrite_css_url(
     css_relative: &str,
     config: &Config,
     roots: &Roots,
+    cache: &cache::Cache,
     assets: &mut Vec<AssetCopy>,
 ) -> Result<String, String> {
     let trimmed = url.trim();
@@ -582,7 +598,7 @@ fn rewrite_css_url(
     let rebuilt = match config.css_hashing_method {
         CssHashing::None => absolute,
         CssHashing::Query => {
-            let hash = hash_file(&file)?;
+            let hash = cache.file_hash(&file)?;
             let mut out = path_part.clone();
             match query {
                 Some(query) => out.push_str(&format!("?{query}&{hash}")),
@@ -595,7 +611,7 @@ fn rewrite_css_url(
             out
         }
         CssHashing::Filename => {
-            let hash = hash_file(&file)?;
+            let hash = cache.file_hash(&file)?;
             let hashed = hashed_name(relative, &hash);
             assets.push(AssetCopy {
                 from: file,
@@ -614,12 +630,6 @@ fn rewrite_css_url(
         }
     };
     Ok(rebuilt)
-}
-
-fn hash_file(path: &Path) -> Result<String, String> {
-    let bytes =
-        std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    Ok(sha256_hex(&bytes)[..12].to_string())
 }
 
 /// `img/logo.png` → `img/logo.3f2a9c1b0d4e.png`.
@@ -697,9 +707,9 @@ fn write_bundle(path: &Path, name: &str, content: &str, force: bool) -> Result<W
     })
 }
 
-/// Above this many bytes of bundles the summary leaves gzip sizes out: compressing hundreds of
+/// Above this many bytes of bundles the summary leaves gzip sizes out: compressing tens of
 /// megabytes at level 9 would cost more than the build.
-const GZIP_MEASURE_LIMIT: u64 = 64 * 1024 * 1024;
+const GZIP_MEASURE_LIMIT: u64 = 4 * 1024 * 1024;
 
 fn measure_gzip(bundles: &mut [Written], roots: &Roots) {
     let total: u64 = bundles.iter().map(|file| file.bytes).sum();
@@ -722,7 +732,9 @@ fn gzip_size(bytes: &[u8]) -> u64 {
 /// A bundle to write: its name under `root` and its text.
 struct PendingFile {
     name: String,
-    content: String,
+    /// `None` when an identical bundle is already on disk under `name`.
+    content: Option<String>,
+    size: u64,
 }
 
 /// Concatenates a block's parts run by run and renders the tags django-compressor would.
@@ -730,36 +742,43 @@ fn render_block(
     plan: &Plan<'_>,
     texts: &HashMap<&SourceId, Processed>,
     config: &Config,
+    cache: &cache::Cache,
+    roots: &Roots,
 ) -> (String, Vec<PendingFile>) {
     let block = plan.block;
-    let mut runs: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut runs: Vec<(&str, Vec<&Processed>)> = Vec::new();
     for part in &plan.parts {
-        let text = texts
-            .get(&part.source)
-            .map_or("", |done| done.text.as_str());
+        let Some(done) = texts.get(&part.source) else {
+            continue;
+        };
         match runs.last_mut() {
-            Some((group, texts)) if *group == part.group => texts.push(text),
-            _ => runs.push((part.group.as_str(), vec![text])),
+            Some((group, parts)) if *group == part.group => parts.push(done),
+            _ => runs.push((part.group.as_str(), vec![done])),
         }
     }
     let mut tags = Vec::new();
     let mut files = Vec::new();
     for (group, parts) in runs {
-        let content = match block.kind {
-            Kind::Css => parts.join("\n"),
+        let concatenate = || match block.kind {
+            Kind::Css => parts
+                .iter()
+                .map(|done| done.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
             Kind::Js => parts
                 .iter()
-                .map(|text| format!("{text};"))
+                .map(|done| format!("{};", done.text))
                 .collect::<Vec<_>>()
                 .join("\n"),
         };
         let tag = match block.mode {
             Mode::Inline => match block.kind {
                 Kind::Css => format!(
-                    "<style type=\"text/css\"{}>{content}</style>",
-                    media_attribute(group)
+                    "<style type=\"text/css\"{}>{}</style>",
+                    media_attribute(group),
+                    concatenate()
                 ),
-                Kind::Js => format!("<script>{content}</script>"),
+                Kind::Js => format!("<script>{}</script>", concatenate()),
             },
             Mode::File | Mode::Preload => {
                 let base = block
@@ -774,13 +793,9 @@ fn render_block(
                     .filter(|name| !name.is_empty())
                     .unwrap_or_else(|| "output".to_string());
                 let kind = block.kind.as_str();
-                let name = format!(
-                    "{}/{kind}/{base}.{}.{kind}",
-                    config.output_dir,
-                    &sha256_hex(content.as_bytes())[..12]
-                );
-                let url = format!("{}{name}", config.url);
-                files.push(PendingFile { name, content });
+                let file = bundle_file(&base, kind, &parts, config, cache, roots, concatenate);
+                let url = format!("{}{}", config.url, file.name);
+                files.push(file);
                 match (block.mode, block.kind) {
                     (Mode::Preload, Kind::Css) => {
                         format!("<link rel=\"preload\" href=\"{url}\" as=\"style\" />")
@@ -805,6 +820,55 @@ fn render_block(
         Kind::Js => "\n",
     };
     (tags.join(separator), files)
+}
+
+/// The bundle for one run of parts: named by the sha256 of its content, which is only built when
+/// the cache does not already know an identical bundle that is still on disk.
+fn bundle_file(
+    base: &str,
+    kind: &str,
+    parts: &[&Processed],
+    config: &Config,
+    cache: &cache::Cache,
+    roots: &Roots,
+    concatenate: impl FnOnce() -> String,
+) -> PendingFile {
+    let mut key_parts: Vec<&[u8]> = vec![
+        b"bundle",
+        kind.as_bytes(),
+        base.as_bytes(),
+        config.output_dir.as_bytes(),
+    ];
+    key_parts.extend(parts.iter().map(|done| done.digest.as_slice()));
+    let key = cache::Cache::key(&key_parts);
+    if !config.force {
+        if let Some(entry) = cache.get(&key) {
+            if let Some((name, size)) = entry.split_once(' ') {
+                let size: u64 = size.parse().unwrap_or(u64::MAX);
+                let on_disk =
+                    std::fs::metadata(roots.output_path(name)).is_ok_and(|meta| meta.len() == size);
+                if on_disk {
+                    return PendingFile {
+                        name: name.to_string(),
+                        content: None,
+                        size,
+                    };
+                }
+            }
+        }
+    }
+    let content = concatenate();
+    let name = format!(
+        "{}/{kind}/{base}.{}.{kind}",
+        config.output_dir,
+        &sha256_hex(content.as_bytes())[..12]
+    );
+    cache.put(&key, &format!("{name} {}", content.len()));
+    PendingFile {
+        name,
+        size: content.len() as u64,
+        content: Some(content),
+    }
 }
 
 fn media_attribute(media: &str) -> String {

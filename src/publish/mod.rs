@@ -544,38 +544,40 @@ pub fn make_plan(
     plan
 }
 
-/// Objects under the prefix that none of the `keep` newest releases (this one included) uses.
+/// What `--prune` deletes: objects that an older release record lists and none of the `keep`
+/// newest releases (this one included) uses, and those older records themselves. Objects no
+/// stapler release ever listed (uploaded by something else) are never touched.
 async fn prune_candidates(
     target: &Target,
     remote: &BTreeMap<String, RemoteObject>,
     plan: &Plan,
     keep: usize,
 ) -> Result<Vec<String>> {
-    let mut names: Vec<&String> = remote
+    let mut records: Vec<&String> = remote
         .keys()
         .filter(|name| name.starts_with(RELEASES))
         .collect();
-    names.sort();
+    records.sort();
+    records.reverse();
     let mut kept: BTreeSet<String> = BTreeSet::new();
-    let mut kept_records: BTreeSet<String> = BTreeSet::new();
-    let mut releases_to_read = keep;
-    if let Some((name, release)) = &plan.release {
+    let mut keep_from_remote = keep;
+    if let Some((_, release)) = &plan.release {
         kept.extend(release.objects.keys().cloned());
-        kept_records.insert(name.clone());
-        releases_to_read -= 1;
+        keep_from_remote -= 1;
     }
-    for name in names.iter().rev().take(releases_to_read) {
+    let mut retired: BTreeSet<String> = BTreeSet::new();
+    for (index, name) in records.iter().enumerate() {
         let release = parse_release(name, &target.get(name).await?)?;
-        kept.extend(release.objects.into_keys());
-        kept_records.insert((*name).clone());
+        if index < keep_from_remote {
+            kept.extend(release.objects.into_keys());
+        } else {
+            retired.extend(release.objects.into_keys());
+            retired.insert((*name).clone());
+        }
     }
-    if plan.release.is_none() && names.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(remote
-        .keys()
-        .filter(|name| !kept.contains(*name) && !kept_records.contains(*name))
-        .cloned()
+    Ok(retired
+        .into_iter()
+        .filter(|name| !kept.contains(name) && remote.contains_key(name))
         .collect())
 }
 

@@ -11,6 +11,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::config::{Config, Engine, OfflineContext};
 use crate::error::{Error, Location, Result};
 
@@ -88,32 +90,43 @@ pub struct Scan {
 pub fn scan(config: &Config) -> Result<Scan> {
     let names = find_templates(config)?;
     let renderer = Renderer::new(config);
-    let mut loader = Loader::new(&config.template_dirs);
+    // Templates are independent: each worker keeps its own loader (and so parses a shared base
+    // template once per worker); results come back in name order, so output is deterministic.
+    let partial: Vec<Result<Scan>> = names
+        .par_iter()
+        .map_init(
+            || Loader::new(&config.template_dirs),
+            |loader, (name, path)| {
+                let mut scan = Scan::default();
+                let source = match read_template(path) {
+                    Ok(source) => source,
+                    Err(reason) => {
+                        scan.skipped.push(Skipped {
+                            template: path.clone(),
+                            reason,
+                        });
+                        return Ok(scan);
+                    }
+                };
+                scan.templates += 1;
+                match config.engine {
+                    Engine::Django => {
+                        scan_django(config, &renderer, loader, name, path, &source, &mut scan)?
+                    }
+                    Engine::Jinja2 => {
+                        scan_jinja(config, &renderer, name, path, &source, &mut scan)?
+                    }
+                }
+                Ok(scan)
+            },
+        )
+        .collect();
     let mut scan = Scan::default();
-    for (name, path) in &names {
-        let source = match read_template(path) {
-            Ok(source) => source,
-            Err(reason) => {
-                scan.skipped.push(Skipped {
-                    template: path.clone(),
-                    reason,
-                });
-                continue;
-            }
-        };
-        scan.templates += 1;
-        match config.engine {
-            Engine::Django => scan_django(
-                config,
-                &renderer,
-                &mut loader,
-                name,
-                path,
-                &source,
-                &mut scan,
-            )?,
-            Engine::Jinja2 => scan_jinja(config, &renderer, name, path, &source, &mut scan)?,
-        }
+    for result in partial {
+        let part = result?;
+        scan.templates += part.templates;
+        scan.blocks.extend(part.blocks);
+        scan.skipped.extend(part.skipped);
     }
     if scan.blocks.is_empty() {
         let searched = config
