@@ -83,6 +83,8 @@ pub struct Config {
     pub jinja2_autoescape: bool,
     /// Rebuild everything and rewrite outputs even when they already exist.
     pub force: bool,
+    /// How hard JavaScript is minified: `full` (compress + mangle), `mangle` or `whitespace`.
+    pub js_minify: crate::compress::js::JsMinify,
     /// Where minified sources are cached between runs; `None` with `--no-cache`.
     pub cache_dir: Option<PathBuf>,
     /// Where and how `stapler publish` sends the static root.
@@ -166,6 +168,7 @@ struct FileSettings {
     url_placeholder: Option<String>,
     jinja2_autoescape: Option<bool>,
     cache_dir: Option<PathBuf>,
+    js_minify: Option<crate::compress::js::JsMinify>,
     publish: Option<PublishSettings>,
 }
 
@@ -366,6 +369,18 @@ fn apply_env(settings: &mut FileSettings, env: &BTreeMap<String, String>) -> Res
                     .endpoint_url = Some(value.clone())
             }
             "CACHE_DIR" => settings.cache_dir = Some(value.into()),
+            "JS_MINIFY" => {
+                settings.js_minify = Some(match value.as_str() {
+                    "full" => crate::compress::js::JsMinify::Full,
+                    "mangle" => crate::compress::js::JsMinify::Mangle,
+                    "whitespace" => crate::compress::js::JsMinify::Whitespace,
+                    other => {
+                        return Err(bad(format!(
+                            "unknown level `{other}`; use full, mangle or whitespace"
+                        )))
+                    }
+                })
+            }
             "JINJA2_AUTOESCAPE" => {
                 settings.jinja2_autoescape = Some(parse_bool(value).map_err(bad)?)
             }
@@ -492,6 +507,9 @@ fn resolve(
             .unwrap_or_else(|| "/__compressor_url_placeholder__/".to_string()),
         jinja2_autoescape: settings.jinja2_autoescape.unwrap_or(true),
         force: overrides.force,
+        js_minify: settings
+            .js_minify
+            .unwrap_or(crate::compress::js::JsMinify::Full),
         cache_dir: if overrides.no_cache {
             None
         } else {

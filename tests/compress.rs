@@ -307,3 +307,34 @@ fn warm_runs_use_the_cache_and_write_the_same_bytes() {
     let bypass = text(&stapler(site.path(), &["compress", "--offline", "--no-cache"]).stdout);
     assert!(bypass.contains("0 minified from cache"), "{bypass}");
 }
+
+#[test]
+fn js_minify_level_is_configurable() {
+    let source: &[u8] =
+        b"function add(firstNumber, secondNumber) {\n  return firstNumber + secondNumber;\n}\n";
+    let template = "{% load compress %}{% compress js %}<script src=\"/static/a.js\"></script>{% endcompress %}";
+    let mut outputs = Vec::new();
+    for level in ["full", "whitespace"] {
+        let site = small_site(&[("t.html", template)], &[("a.js", source)]);
+        std::fs::write(
+            site.path().join("stapler.toml"),
+            format!("static_root = \"build\"\nstaticfiles_dirs = [\"static\"]\ntemplate_dirs = [\"templates\"]\njs_minify = \"{level}\"\n"),
+        )
+        .expect("config");
+        let run = stapler(site.path(), &["compress", "--offline"]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        outputs.push(
+            std::fs::read_to_string(&outputs(&site.path().join("build"), "js")[0]).expect("js"),
+        );
+    }
+    assert!(
+        !outputs[0].contains("firstNumber"),
+        "full mangles locals: {}",
+        outputs[0]
+    );
+    assert!(
+        outputs[1].contains("firstNumber"),
+        "whitespace keeps names: {}",
+        outputs[1]
+    );
+}

@@ -14,7 +14,8 @@ use swc_core::ecma::parser::{EsSyntax, Parser, StringInput, Syntax};
 use swc_core::ecma::transforms::base::{fixer::fixer, resolver};
 
 /// How hard to minify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum JsMinify {
     /// Compress and mangle local names.
     Full,

@@ -381,7 +381,7 @@ fn process(
             let text = decode(&bytes, path)?;
             let mut processed = match kind {
                 Kind::Css => process_css(&text, Some((path, relative)), config, roots, cache)?,
-                Kind::Js => process_js(&text, path, cache)?,
+                Kind::Js => process_js(&text, path, config.js_minify, cache)?,
             };
             processed.bytes_in = bytes.len() as u64;
             Ok(processed)
@@ -390,7 +390,7 @@ fn process(
             let label = PathBuf::from(format!("<inline {kind}>"));
             let mut processed = match kind {
                 Kind::Css => process_css(text, None, config, roots, cache)?,
-                Kind::Js => process_js(text, &label, cache)?,
+                Kind::Js => process_js(text, &label, config.js_minify, cache)?,
             };
             processed.bytes_in = text.len() as u64;
             Ok(processed)
@@ -441,7 +441,7 @@ fn cached(
     Ok((warning, text))
 }
 
-fn process_js(text: &str, path: &Path, cache: &cache::Cache) -> Result<Processed> {
+fn process_js(text: &str, path: &Path, level: JsMinify, cache: &cache::Cache) -> Result<Processed> {
     let name = path.display().to_string();
     let syntax_error = |error: js::JsError| {
         Error::input(
@@ -452,7 +452,11 @@ fn process_js(text: &str, path: &Path, cache: &cache::Cache) -> Result<Processed
     let passthrough = is_minified_name(path, "js") || js::looks_minified(text);
     let (warning, text) = cached(
         cache,
-        &[b"js", &[u8::from(passthrough)], text.as_bytes()],
+        &[
+            b"js",
+            &[u8::from(passthrough), level as u8],
+            text.as_bytes(),
+        ],
         || {
             if passthrough {
                 js::check(&name, text).map_err(syntax_error)?;
@@ -465,7 +469,7 @@ fn process_js(text: &str, path: &Path, cache: &cache::Cache) -> Result<Processed
                 }
                 return Ok((None, kept));
             }
-            match js::minify(&name, text, JsMinify::Full) {
+            match js::minify(&name, text, level) {
                 Ok(code) => Ok((None, code)),
                 Err(error) if error.line == 0 => Ok((
                     Some(format!("{name}: kept unminified: {}", error.message)),
