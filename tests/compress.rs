@@ -313,7 +313,7 @@ fn js_minify_level_is_configurable() {
     let source: &[u8] =
         b"function add(firstNumber, secondNumber) {\n  return firstNumber + secondNumber;\n}\n";
     let template = "{% load compress %}{% compress js %}<script src=\"/static/a.js\"></script>{% endcompress %}";
-    let mut outputs = Vec::new();
+    let mut minified = Vec::new();
     for level in ["full", "whitespace"] {
         let site = small_site(&[("t.html", template)], &[("a.js", source)]);
         std::fs::write(
@@ -323,18 +323,18 @@ fn js_minify_level_is_configurable() {
         .expect("config");
         let run = stapler(site.path(), &["compress", "--offline"]);
         assert!(run.status.success(), "{}", text(&run.stderr));
-        outputs.push(
+        minified.push(
             std::fs::read_to_string(&outputs(&site.path().join("build"), "js")[0]).expect("js"),
         );
     }
     assert!(
-        !outputs[0].contains("firstNumber"),
+        !minified[0].contains("firstNumber"),
         "full mangles locals: {}",
-        outputs[0]
+        minified[0]
     );
     assert!(
-        outputs[1].contains("firstNumber"),
+        minified[1].contains("firstNumber"),
         "whitespace keeps names: {}",
-        outputs[1]
+        minified[1]
     );
 }
