@@ -845,23 +845,34 @@ fn bundle_file(
     ];
     key_parts.extend(parts.iter().map(|done| done.digest.as_slice()));
     let key = cache::Cache::key(&key_parts);
-    if !config.force {
-        if let Some(entry) = cache.get(&key) {
-            if let Some((name, size)) = entry.split_once(' ') {
-                let size: u64 = size.parse().unwrap_or(u64::MAX);
-                let on_disk =
-                    std::fs::metadata(roots.output_path(name)).is_ok_and(|meta| meta.len() == size);
-                if on_disk {
-                    return PendingFile {
-                        name: name.to_string(),
-                        content: None,
-                        size,
-                    };
-                }
-            }
+    let known = if config.force { None } else { cache.get(&key) };
+    let known = known
+        .as_deref()
+        .and_then(|entry| entry.split_once(' '))
+        .map(|(name, size)| (name.to_string(), size.parse::<u64>().unwrap_or(u64::MAX)));
+    if let Some((name, size)) = &known {
+        let on_disk =
+            std::fs::metadata(roots.output_path(name)).is_ok_and(|meta| meta.len() == *size);
+        if on_disk {
+            return PendingFile {
+                name: name.clone(),
+                content: None,
+                size: *size,
+            };
         }
     }
     let content = concatenate();
+    // The parts' digests determine the content, so a verified cache entry also gives its name:
+    // no need to hash the whole bundle again.
+    if let Some((name, size)) = known {
+        if size == content.len() as u64 {
+            return PendingFile {
+                name,
+                size,
+                content: Some(content),
+            };
+        }
+    }
     let name = format!(
         "{}/{kind}/{base}.{}.{kind}",
         config.output_dir,
