@@ -26,7 +26,7 @@ pub enum Command {
     /// Send the static root to S3 (or a local directory): only what changed, the manifest last.
     Publish(PublishArgs),
     /// `compress --offline`, then `publish`: the whole job, for CI.
-    Deploy(DeployArgs),
+    Deploy(PublishArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,21 +60,7 @@ pub struct PublishArgs {
     pub common: Common,
     #[command(flatten)]
     pub publish: PublishFlags,
-    /// Send every object, changed or not.
-    #[arg(long)]
-    pub force: bool,
-    /// Print nothing but errors.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct DeployArgs {
-    #[command(flatten)]
-    pub common: Common,
-    #[command(flatten)]
-    pub publish: PublishFlags,
-    /// Rebuild every output and send every object.
+    /// Send every object, changed or not (with `deploy`, also rebuild every output).
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors.

