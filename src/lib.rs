@@ -40,7 +40,7 @@ impl Summary {
 
 /// Hooks for showing progress; the library never prints.
 pub trait Progress: Sync {
-    /// The number of source files about to be processed.
+    /// The number of distinct source files about to be processed.
     fn start(&self, _total: u64) {}
     /// `done` more source files were processed.
     fn advance(&self, _done: u64) {}
@@ -56,8 +56,7 @@ impl Progress for Quiet {}
 pub fn compress_offline(config: &Config, progress: &dyn Progress) -> Result<Summary> {
     let started = Instant::now();
     let scan = templates::scan(config)?;
-    progress.start(scan.blocks.len() as u64);
-    let build = compress::build(config, &scan.blocks, &|done| progress.advance(done));
+    let build = compress::build(config, &scan.blocks, progress);
     progress.finish();
     let build = build?;
     let manifest = Manifest::from_entries(build.entries.clone(), config);

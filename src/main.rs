@@ -49,7 +49,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Compress(args) => {
             let config = load_config(&args.common, args.force, None)?;
-            let bar = Bar::new(show_bar(args.quiet));
+            let bar = Bar::compressing(show_bar(args.quiet));
             let summary = stapler::compress_offline(&config, &bar)?;
             if !args.quiet {
                 print_summary(&summary, args.verbose);
@@ -62,7 +62,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Deploy(args) => {
             let config = load_config(&args.common, args.force, Some(&args.publish))?;
-            let bar = Bar::new(show_bar(args.quiet));
+            let bar = Bar::compressing(show_bar(args.quiet));
             let summary = stapler::compress_offline(&config, &bar)?;
             if !args.quiet {
                 print_summary(&summary, false);
@@ -127,7 +127,7 @@ fn run_publish(
         force,
         prune: flags.prune,
     };
-    let bar = UploadBar::new(show_bar(quiet));
+    let bar = Bar::uploading(show_bar(quiet));
     let report = publish::publish(config, &options, &bar)?;
     if report.dry_run {
         print!("{}", report.plan_text);
@@ -159,69 +159,75 @@ fn run_publish(
     Ok(())
 }
 
-/// Files and bytes sent, on a terminal.
-struct UploadBar(Option<ProgressBar>);
+/// A progress bar on a terminal, nothing elsewhere: sources compressed, or bytes uploaded.
+struct Bar(Option<ProgressBar>);
 
-impl UploadBar {
-    fn new(enabled: bool) -> Self {
-        UploadBar(enabled.then(|| {
+impl Bar {
+    fn new(enabled: bool, template: &str) -> Self {
+        Bar(enabled.then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} uploading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {elapsed}")
+                ProgressStyle::with_template(template)
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
         }))
     }
-}
 
-impl publish::Progress for UploadBar {
-    fn start(&self, _files: u64, bytes: u64) {
+    fn compressing(enabled: bool) -> Self {
+        Bar::new(
+            enabled,
+            "{spinner} compressing {pos}/{len} sources {wide_bar} {elapsed}",
+        )
+    }
+
+    fn uploading(enabled: bool) -> Self {
+        Bar::new(
+            enabled,
+            "{spinner} uploading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {elapsed}",
+        )
+    }
+
+    fn start(&self, total: u64) {
         if let Some(bar) = &self.0 {
-            bar.set_length(bytes);
+            bar.set_length(total);
         }
     }
-    fn sent(&self, bytes: u64) {
-        if let Some(bar) = &self.0 {
-            bar.inc(bytes);
-        }
-    }
-    fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
-}
 
-/// A progress bar on a terminal, nothing elsewhere.
-struct Bar(Option<ProgressBar>);
-
-impl Bar {
-    fn new(enabled: bool) -> Self {
-        Bar(enabled.then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} compressing {pos}/{len} sources {wide_bar} {elapsed}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        }))
-    }
-}
-
-impl Progress for Bar {
-    fn start(&self, _blocks: u64) {}
     fn advance(&self, done: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(done);
         }
     }
+
     fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, sources: u64) {
+        Bar::start(self, sources);
+    }
+    fn advance(&self, done: u64) {
+        Bar::advance(self, done);
+    }
+    fn finish(&self) {
+        Bar::finish(self);
+    }
+}
+
+impl publish::Progress for Bar {
+    fn start(&self, _files: u64, bytes: u64) {
+        Bar::start(self, bytes);
+    }
+    fn sent(&self, bytes: u64) {
+        Bar::advance(self, bytes);
+    }
+    fn finish(&self) {
+        Bar::finish(self);
     }
 }
 

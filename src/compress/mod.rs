@@ -104,7 +104,7 @@ struct AssetCopy {
 
 /// Builds every block: writes bundles and hashed assets under `root` and returns the manifest
 /// entries. Nothing is written when any input is broken.
-pub fn build(config: &Config, blocks: &[Block], progress: &(dyn Fn(u64) + Sync)) -> Result<Build> {
+pub fn build(config: &Config, blocks: &[Block], progress: &dyn crate::Progress) -> Result<Build> {
     let roots = Roots::new(&config.url, &config.root, &config.staticfiles_dirs);
     let mut seen = HashMap::new();
     let mut plans = Vec::new();
@@ -130,6 +130,7 @@ pub fn build(config: &Config, blocks: &[Block], progress: &(dyn Fn(u64) + Sync))
     sources.sort();
     sources.dedup();
     let cache = cache::Cache::new(config.cache_dir.as_deref());
+    progress.start(sources.len() as u64);
     let processed: Vec<Result<Processed>> = sources
         .par_iter()
         .map(|source| {
@@ -137,7 +138,7 @@ pub fn build(config: &Config, blocks: &[Block], progress: &(dyn Fn(u64) + Sync))
                 done.digest = Sha256::digest(done.text.as_bytes()).into();
                 done
             });
-            progress(1);
+            progress.advance(1);
             result
         })
         .collect();
