@@ -87,8 +87,32 @@ pub struct Config {
     pub js_minify: crate::compress::js::JsMinify,
     /// Where minified sources are cached between runs; `None` with `--no-cache`.
     pub cache_dir: Option<PathBuf>,
+    /// A cache on an S3 prefix that CI runners share, behind the local one.
+    pub shared_cache: Option<SharedCacheConfig>,
     /// Where and how `stapler publish` sends the static root.
     pub publish: PublishConfig,
+}
+
+/// The `[shared_cache]` settings, resolved.
+#[derive(Debug, Clone)]
+pub struct SharedCacheConfig {
+    /// Where entries live, as an S3 target (`to` is `s3://bucket/prefix`).
+    pub target: PublishConfig,
+    /// Above this many entries, a share of them is deleted after a build.
+    pub max_entries: usize,
+    /// When culling, 1 / `cull_frequency` of the entries go (django's cache semantics).
+    pub cull_frequency: usize,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SharedCacheSettings {
+    to: Option<String>,
+    endpoint_url: Option<String>,
+    region: Option<String>,
+    path_style: Option<bool>,
+    max_entries: Option<usize>,
+    cull_frequency: Option<usize>,
 }
 
 /// The `[publish]` settings, resolved.
@@ -168,6 +192,7 @@ struct FileSettings {
     url_placeholder: Option<String>,
     jinja2_autoescape: Option<bool>,
     cache_dir: Option<PathBuf>,
+    shared_cache: Option<SharedCacheSettings>,
     js_minify: Option<crate::compress::js::JsMinify>,
     publish: Option<PublishSettings>,
 }
@@ -478,6 +503,43 @@ fn resolve(
         ));
     }
     let offline_contexts = build_contexts(settings.offline_context, &static_url);
+    let shared_cache = match settings.shared_cache {
+        None => None,
+        Some(shared) => {
+            let bad = |message: String| Error::config(format!("{origin} [shared_cache]"), message);
+            let to = shared
+                .to
+                .ok_or_else(|| bad("`to` is required: s3://bucket/prefix".into()))?;
+            if !to.starts_with("s3://") {
+                return Err(bad(format!(
+                    "`to` is `{to}`; the shared cache lives on S3: s3://bucket/prefix"
+                )));
+            }
+            let cull_frequency = shared.cull_frequency.unwrap_or(3);
+            if cull_frequency < 2 {
+                return Err(bad(
+                    "`cull_frequency` must be at least 2 (1 would delete every entry)".into(),
+                ));
+            }
+            let target = resolve_publish(
+                PublishSettings {
+                    to: Some(to),
+                    endpoint_url: shared.endpoint_url,
+                    region: shared.region,
+                    path_style: shared.path_style,
+                    ..PublishSettings::default()
+                },
+                &Overrides::default(),
+                &static_root,
+                &origin,
+            )?;
+            Some(SharedCacheConfig {
+                target,
+                max_entries: shared.max_entries.unwrap_or(10_000),
+                cull_frequency,
+            })
+        }
+    };
     let publish = resolve_publish(
         settings.publish.unwrap_or_default(),
         overrides,
@@ -514,6 +576,11 @@ fn resolve(
             None
         } else {
             settings.cache_dir
+        },
+        shared_cache: if overrides.no_cache {
+            None
+        } else {
+            shared_cache
         },
         publish,
     })

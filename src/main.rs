@@ -264,7 +264,7 @@ fn print_summary(summary: &Summary, verbose: bool) {
         }
     } else if !build.warnings.is_empty() {
         eprintln!(
-            "note: {} file(s) minified conservatively; run with -v to see why",
+            "note: {} warning(s); run with -v to see them",
             build.warnings.len()
         );
     }
@@ -289,4 +289,11 @@ fn print_summary(summary: &Summary, verbose: bool) {
         summary.elapsed.as_secs_f64(),
     );
     println!("         manifest: {}", summary.manifest_path.display());
+    let shared = &build.shared_cache;
+    if shared.uploaded > 0 || shared.culled > 0 {
+        println!(
+            "         shared cache: uploaded {} entries, culled {}",
+            shared.uploaded, shared.culled
+        );
+    }
 }

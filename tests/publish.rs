@@ -607,3 +607,53 @@ fn large_files_go_up_in_parts_and_are_not_sent_twice() {
     ));
     assert_eq!(number(&summary, "sent ", " files"), 0, "{summary}");
 }
+
+#[test]
+fn shared_cache_on_s3_lets_a_fresh_runner_skip_minification_and_is_culled() {
+    let bucket = seaweed::bucket("shared-cache");
+    let endpoint = seaweed::server().endpoint.clone();
+    let shared = format!("\n[shared_cache]\nto = \"s3://{bucket}/cache\"\nendpoint_url = \"{endpoint}\"\nmax_entries = 1000\n");
+    let first = example_site();
+    let config = std::fs::read_to_string(first.path().join("stapler.toml")).expect("config");
+    std::fs::write(
+        first.path().join("stapler.toml"),
+        format!("{config}{shared}"),
+    )
+    .expect("config");
+    let summary = ok(run(first.path(), SECRET_KEY, &["compress", "--offline"]));
+    assert!(summary.contains("shared cache: uploaded"), "{summary}");
+
+    // A second runner with an empty local cache gets every minified source from the bucket.
+    let second = example_site();
+    std::fs::write(
+        second.path().join("stapler.toml"),
+        format!("{config}{shared}"),
+    )
+    .expect("config");
+    let summary = ok(run(second.path(), SECRET_KEY, &["compress", "--offline"]));
+    assert!(summary.contains("19 minified from cache"), "{summary}");
+    let read = |site: &Path| {
+        std::fs::read(site.join("build/static/CACHE/manifest.json")).expect("manifest")
+    };
+    assert_eq!(read(first.path()), read(second.path()));
+
+    // Past max_entries, 1 / cull_frequency of the entries are deleted.
+    let entries = Remote::new(&bucket).keys().len();
+    let culling = format!("\n[shared_cache]\nto = \"s3://{bucket}/cache\"\nendpoint_url = \"{endpoint}\"\nmax_entries = 4\ncull_frequency = 2\n");
+    let third = example_site();
+    std::fs::write(
+        third.path().join("stapler.toml"),
+        format!("{config}{culling}"),
+    )
+    .expect("config");
+    let summary = ok(run(
+        third.path(),
+        SECRET_KEY,
+        &["compress", "--offline", "--force"],
+    ));
+    assert!(
+        summary.contains(&format!("culled {}", entries / 2)),
+        "{summary} ({entries} entries before)"
+    );
+    assert_eq!(Remote::new(&bucket).keys().len(), entries - entries / 2);
+}

@@ -52,6 +52,8 @@ pub struct Build {
     pub sources: usize,
     /// Sources whose minified text came from the cache.
     pub cached: u64,
+    /// What the shared cache on S3 did, if one is configured.
+    pub shared_cache: cache::SharedReport,
     pub bytes_in: u64,
     /// Things worth knowing that did not stop the build.
     pub warnings: Vec<String>,
@@ -129,7 +131,7 @@ pub fn build(config: &Config, blocks: &[Block], progress: &dyn crate::Progress) 
         .collect();
     sources.sort();
     sources.dedup();
-    let cache = cache::Cache::new(config.cache_dir.as_deref());
+    let cache = cache::Cache::open(config.cache_dir.as_deref(), config.shared_cache.as_ref());
     progress.start(sources.len() as u64);
     let processed: Vec<Result<Processed>> = sources
         .par_iter()
@@ -220,6 +222,8 @@ pub fn build(config: &Config, blocks: &[Block], progress: &dyn crate::Progress) 
     }
     build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
     measure_gzip(&mut build.bundles, &roots);
+    build.shared_cache = cache.finish();
+    build.warnings.extend(cache.warnings());
     Ok(build)
 }
 

@@ -271,6 +271,7 @@ mod tests {
             jinja2_autoescape: true,
             force: false,
             cache_dir: None,
+            shared_cache: None,
             js_minify: crate::compress::js::JsMinify::Full,
             publish: crate::config::PublishConfig {
                 to: "file:///tmp/x".into(),
