@@ -80,16 +80,7 @@ impl LocalTarget {
                 format!("vanished or became unreadable while publishing ({error}); rerun"),
             )
         })?;
-        let (_, md5) = (
-            bytes.len(),
-            md5::Digest::finalize(<md5::Md5 as md5::Digest>::new_with_prefix(&bytes)),
-        );
-        if bytes.len() as u64 != object.size || md5.as_slice() != object.md5 {
-            return Err(Error::input(
-                Location::file(&object.path),
-                "changed while publishing; rerun `stapler publish`",
-            ));
-        }
+        object.check_unchanged(&bytes)?;
         self.put_bytes(&object.name, &bytes)
     }
 

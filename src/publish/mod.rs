@@ -51,6 +51,18 @@ impl LocalObject {
     pub fn md5_hex(&self) -> String {
         hex(&self.md5)
     }
+
+    /// Refuses bytes read for upload that are not what the plan hashed: the file changed (or
+    /// was replaced) while publishing, and sending it would break the release record.
+    pub fn check_unchanged(&self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() as u64 == self.size && Md5::digest(bytes).as_slice() == self.md5 {
+            return Ok(());
+        }
+        Err(Error::input(
+            Location::file(&self.path),
+            "changed while publishing; rerun `stapler publish`",
+        ))
+    }
 }
 
 /// What the remote side holds for a name.
@@ -357,7 +369,9 @@ fn scan_static_root(config: &Config) -> Result<Vec<LocalObject>> {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            if name.ends_with(".stapler-tmp") || name.contains("/.tmp") {
+            // Temporary files a crashed build left behind (ours, and tempfile's `.tmpXXXX`).
+            let file_name = name.rsplit('/').next().unwrap_or(&name);
+            if file_name.ends_with(".stapler-tmp") || file_name.starts_with(".tmp") {
                 continue;
             }
             paths.push((name, entry.path().to_path_buf()));
@@ -745,6 +759,26 @@ mod tests {
         let time = UNIX_EPOCH + Duration::from_millis(1_795_320_930_123);
         assert_eq!(utc_timestamp(time), "20261122T041530.123Z");
         assert_eq!(utc_timestamp(UNIX_EPOCH), "19700101T000000.000Z");
+    }
+
+    #[test]
+    fn bytes_that_changed_since_the_plan_are_refused() {
+        let object = LocalObject {
+            name: "a.css".into(),
+            path: "static/a.css".into(),
+            size: 3,
+            md5: Md5::digest(b"abc").into(),
+            hashed: false,
+        };
+        assert!(object.check_unchanged(b"abc").is_ok());
+        let error = object
+            .check_unchanged(b"abd")
+            .expect_err("same size, other bytes");
+        assert!(
+            error.to_string().contains("changed while publishing"),
+            "{error}"
+        );
+        assert!(object.check_unchanged(b"abcd").is_err());
     }
 
     #[test]

@@ -261,14 +261,7 @@ impl S3Target {
                     object.path.display()
                 ),
             })?;
-        if bytes.len() as u64 != object.size || md5::Md5::digest(&bytes).as_slice() != object.md5 {
-            return Err(Error::Remote {
-                message: format!(
-                    "{} changed while publishing; rerun `stapler publish`",
-                    object.path.display()
-                ),
-            });
-        }
+        object.check_unchanged(&bytes)?;
         self.put(&object.name, bytes, &object.md5, headers).await
     }
 
