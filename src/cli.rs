@@ -1,16 +1,15 @@
-//! The command line: clap definitions only. `main.rs` turns these into a `Config` once.
+//! The command line: clap definitions only. `main.rs` turns these into settings once.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-
-use stapler::config::Engine;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "stapler",
     version,
-    about = "Bundle, minify and hash the CSS and JS of {% compress %} blocks, offline"
+    about = "Bundle, minify and hash the CSS and JS of {% compress %} blocks, offline",
+    after_help = "Exit codes: 0 success, 1 bad input (a template, stylesheet, script or referenced file), 2 bad configuration or command line, 3 a file could not be written, 4 the publish target refused or failed and the previous release is still live."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -77,8 +76,8 @@ pub struct Common {
     #[arg(long = "extension", short = 'e', value_name = "EXT")]
     pub extensions: Vec<String>,
     /// Template language.
-    #[arg(long, value_parser = parse_engine)]
-    pub engine: Option<Engine>,
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineArg>,
     /// Follow symbolic links while walking template directories.
     #[arg(long)]
     pub follow_links: bool,
@@ -113,6 +112,9 @@ pub struct LookupArgs {
     pub common: Common,
 }
 
-fn parse_engine(text: &str) -> Result<Engine, String> {
-    text.parse()
+/// The template languages `--engine` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Django,
+    Jinja2,
 }

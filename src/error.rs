@@ -1,8 +1,13 @@
 //! The library's error type: every failure a user can cause, with the file, the line and what
-//! to do about it. `main.rs` turns these into messages and exit codes; nothing here prints.
+//! to do about it. Leaf errors of each room are folded in with `#[from]`; `main.rs` turns them
+//! into messages and exit codes; nothing here prints.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+pub use crate::config::ConfigError;
+pub use crate::store::StoreError;
 
 /// A place in a user's file, for messages: `templates/base.html:12`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,12 +41,70 @@ impl fmt::Display for Location {
     }
 }
 
+/// The line of a text that a byte range starts on, shown with a caret under the range:
+///
+/// ```text
+///   |
+/// 2 | template_dirs = "t"
+///   |                 ^^^
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excerpt {
+    /// 1-based line of the range's start.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    text: String,
+    width: usize,
+}
+
+impl Excerpt {
+    pub fn at(source: &str, span: Range<usize>) -> Excerpt {
+        let start = floor_char_boundary(source, span.start.min(source.len()));
+        let line_start = source[..start].rfind('\n').map_or(0, |at| at + 1);
+        let line_end = source[start..]
+            .find('\n')
+            .map_or(source.len(), |at| start + at);
+        let end = floor_char_boundary(source, span.end.clamp(start, line_end));
+        let text = source[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string();
+        Excerpt {
+            line: source[..start].matches('\n').count() + 1,
+            column: source[line_start..start].chars().count() + 1,
+            width: source[start..end].chars().count().max(1),
+            text,
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+impl fmt::Display for Excerpt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let gutter = " ".repeat(self.line.to_string().len());
+        writeln!(f, "{gutter} |")?;
+        writeln!(f, "{} | {}", self.line, self.text)?;
+        write!(
+            f,
+            "{gutter} | {}{}",
+            " ".repeat(self.column - 1),
+            "^".repeat(self.width)
+        )
+    }
+}
+
 /// What went wrong, typed by whose job it is to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration is missing, malformed or inconsistent.
-    #[error("{path}: {message}")]
-    Config { path: String, message: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 
     /// A template inside or around a compress block cannot be used.
     #[error("{location}: {message}")]
@@ -56,16 +119,24 @@ pub enum Error {
     NothingToCompress { searched: String },
 
     /// Reading or writing stapler's own outputs failed.
-    #[error("{path}: {action} failed: {source}")]
+    #[error("{}: {action} failed: {source}", path.display())]
     Io {
         path: PathBuf,
         action: &'static str,
         source: std::io::Error,
     },
 
-    /// The publish target refused, failed or could not be reached.
+    /// A store (the publish target) refused, failed or could not be reached.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    /// Some objects of a release could not be sent; what was and was not sent is said.
     #[error("{message}")]
-    Remote { message: String },
+    NotPublished { message: String },
+
+    /// The machine would not start the threads a publish runs on.
+    #[error("cannot start the threads that talk to the publish target: {0}")]
+    Runtime(std::io::Error),
 
     /// Several independent inputs failed; each is reported.
     #[error("{}", join_errors(.0))]
@@ -73,22 +144,19 @@ pub enum Error {
 }
 
 fn join_errors(errors: &[Error]) -> String {
-    let mut text = String::new();
-    for (i, error) in errors.iter().enumerate() {
-        if i > 0 {
-            text.push('\n');
-        }
-        text.push_str(&error.to_string());
-    }
-    text
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Error {
-    pub fn config(path: impl fmt::Display, message: impl Into<String>) -> Self {
-        Error::Config {
-            path: path.to_string(),
+    pub fn config(origin: impl fmt::Display, message: impl Into<String>) -> Self {
+        Error::Config(ConfigError {
+            origin: origin.to_string(),
             message: message.into(),
-        }
+        })
     }
 
     pub fn template(location: Location, message: impl Into<String>) -> Self {
@@ -121,35 +189,6 @@ impl Error {
             _ => Some(Error::Many(errors)),
         }
     }
-
-    /// The process exit code this failure maps to.
-    pub fn exit_code(&self) -> ExitCode {
-        match self {
-            Error::Config { .. } => ExitCode::Config,
-            Error::Io { .. } => ExitCode::Io,
-            Error::Remote { .. } => ExitCode::Remote,
-            Error::Many(errors) => errors
-                .first()
-                .map_or(ExitCode::Input, |error| error.exit_code()),
-            Error::Template { .. } | Error::Input { .. } | Error::NothingToCompress { .. } => {
-                ExitCode::Input
-            }
-        }
-    }
-}
-
-/// How the `stapler` process ends. Scripts can tell a broken input from a broken setup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitCode {
-    Success = 0,
-    /// A template, stylesheet, script or referenced file is wrong; fix the input.
-    Input = 1,
-    /// The command line or configuration is wrong.
-    Config = 2,
-    /// The machine refused: a directory cannot be written, a disk is full.
-    Io = 3,
-    /// The publish target refused or failed; the previous release is still the live one.
-    Remote = 4,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -159,28 +198,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_are_distinct_and_stable() {
-        assert_eq!(ExitCode::Success as i32, 0);
-        assert_eq!(ExitCode::Input as i32, 1);
-        assert_eq!(ExitCode::Config as i32, 2);
-        assert_eq!(ExitCode::Io as i32, 3);
-        assert_eq!(ExitCode::Remote as i32, 4);
-    }
-
-    #[test]
-    fn many_takes_the_code_of_its_first_error() {
+    fn many_reports_every_error_in_order() {
         let error = Error::from_many(vec![
             Error::config("stapler.toml", "bad"),
             Error::input(Location::file("a.css"), "bad"),
         ])
         .expect("two errors fold into one");
-        assert_eq!(error.exit_code(), ExitCode::Config);
         assert_eq!(error.to_string(), "stapler.toml: bad\na.css: bad");
+        assert!(Error::from_many(Vec::new()).is_none());
     }
 
     #[test]
     fn location_shows_line_only_when_known() {
         assert_eq!(Location::new("a/b.html", 3).to_string(), "a/b.html:3");
         assert_eq!(Location::file("a/b.html").to_string(), "a/b.html");
+    }
+
+    #[test]
+    fn excerpt_points_at_the_span() {
+        let source = "a = 1\nname = \"é\" # x\n";
+        let excerpt = Excerpt::at(source, 14..18);
+        assert_eq!((excerpt.line, excerpt.column), (2, 9));
+        assert_eq!(
+            excerpt.to_string(),
+            "  |\n2 | name = \"é\" # x\n  |         ^^^"
+        );
+        let at_end = Excerpt::at("x", 5..9);
+        assert_eq!((at_end.line, at_end.column), (1, 2));
     }
 }

@@ -1,22 +1,30 @@
-//! stapler: offline compression of django-compressor `{% compress %}` blocks, as a library.
+//! stapler: offline compression of django-compressor `{% compress %}` blocks and publishing of
+//! the result, as a library.
 //!
-//! The pipeline runs one way: [`config::load`] → [`templates::scan`] → [`compress::build`] →
-//! [`manifest::Manifest::write`]. [`compress_offline`] runs it all; [`lookup`] explains one
-//! template's blocks against the manifest.
+//! The pipeline runs one way, and this file is the only place it is composed:
+//! [`config::load`] → [`templates::scan`] → [`compress::build`] → [`Manifest`] →
+//! [`publish::publish`] on a [`store::Store`]. [`compress`], [`publish`] and [`deploy`] run it;
+//! [`lookup`] explains one template's blocks against the manifest. Each returns data; nothing
+//! here prints.
 
+pub mod block;
 pub mod compress;
 pub mod config;
 pub mod error;
 pub mod manifest;
+pub mod progress;
 pub mod publish;
+pub mod store;
 pub mod templates;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use config::Config;
-pub use error::{Error, ExitCode, Result};
+pub use block::{Block, Kind, Mode};
+pub use config::{Config, RunFlags};
+pub use error::{Error, Result};
 pub use manifest::{register_minijinja_filter, Manifest};
+pub use progress::{Progress, Quiet};
 
 /// What a compress run did, for the summary.
 #[derive(Debug)]
@@ -38,64 +46,93 @@ impl Summary {
     }
 }
 
-/// Hooks for showing progress; the library never prints.
-pub trait Progress: Sync {
-    /// The number of distinct source files about to be processed.
-    fn start(&self, _total: u64) {}
-    /// `done` more source files were processed.
-    fn advance(&self, _done: u64) {}
-    fn finish(&self) {}
-}
-
-/// Progress that shows nothing.
-pub struct Quiet;
-impl Progress for Quiet {}
-
 /// Scans templates, builds every block and writes the manifest. On any error nothing is
 /// written to the manifest, so the previous one stays as it was.
-pub fn compress_offline(config: &Config, progress: &dyn Progress) -> Result<Summary> {
+pub fn compress(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Result<Summary> {
     let started = Instant::now();
-    let scan = templates::scan(config)?;
-    let build = compress::build(config, &scan.blocks, progress);
-    progress.finish();
-    let build = build?;
-    let manifest = Manifest::from_entries(build.entries.clone(), config);
-    let manifest_path = config.manifest_path();
-    manifest.write(&manifest_path)?;
+    let scan = templates::scan(&config.templates)?;
+    let build = compress::build(&config.compress, flags.force, &scan.blocks, progress)?;
+    let manifest = Manifest::from_rendered(
+        build
+            .blocks
+            .iter()
+            .map(|block| (block.key.clone(), block.html())),
+        &config.manifest,
+    );
+    manifest.write(&config.manifest.path)?;
     Ok(Summary {
         templates: scan.templates,
         skipped: scan.skipped,
-        contexts: config.offline_contexts.len(),
+        contexts: config.templates.offline_contexts.len(),
         build,
-        manifest_path,
+        manifest_path: config.manifest.path.clone(),
         elapsed: started.elapsed(),
     })
+}
+
+/// Publishes the static root to the configured target.
+pub fn publish(
+    config: &Config,
+    flags: &RunFlags,
+    progress: &dyn Progress,
+) -> Result<publish::Report> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(4)
+        .build()
+        .map_err(Error::Runtime)?;
+    runtime.block_on(async {
+        let store = store::AnyStore::open(&config.publish.target).await?;
+        publish::publish(&config.publish, &config.manifest, &store, *flags, progress).await
+    })
+}
+
+/// What `deploy` did: the build, and the publish that followed it.
+#[derive(Debug)]
+pub struct Deployed {
+    pub summary: Summary,
+    /// The publish's outcome: a failed publish still leaves a finished build to report.
+    pub published: Result<publish::Report>,
+}
+
+/// `compress`, then `publish`: the whole job. Nothing is published when the build fails.
+pub fn deploy(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Result<Deployed> {
+    let summary = compress(config, flags, progress)?;
+    let published = publish(config, flags, progress);
+    Ok(Deployed { summary, published })
 }
 
 /// One compress block of a template, explained against the manifest.
 #[derive(Debug, Clone)]
 pub struct LookupEntry {
-    pub block: templates::Block,
-    pub key: String,
+    pub block: Block,
     /// The HTML the manifest gives, with the real URL; `None` when the key is missing.
     pub html: Option<String>,
 }
 
+/// A template's blocks against the manifest, and why the manifest could not be read, if so.
+#[derive(Debug)]
+pub struct Lookup {
+    pub entries: Vec<LookupEntry>,
+    pub manifest_problem: Option<Error>,
+}
+
 /// Renders every compress block of `template` (after inheritance) and looks each up.
-pub fn lookup(config: &Config, template: &str) -> Result<(Vec<LookupEntry>, Option<Error>)> {
-    let blocks = templates::scan_one(config, template)?;
-    let manifest = Manifest::load(config);
-    let (manifest, problem) = match manifest {
+pub fn lookup(config: &Config, template: &str) -> Result<Lookup> {
+    let blocks = templates::scan_one(&config.templates, template)?;
+    let (manifest, manifest_problem) = match Manifest::load(&config.manifest) {
         Ok(manifest) => (Some(manifest), None),
         Err(error) => (None, Some(error)),
     };
     let entries = blocks
         .into_iter()
         .map(|block| {
-            let key = manifest::key(&block.body, &config.static_url);
-            let html = manifest.as_ref().and_then(|m| m.get(&key));
-            LookupEntry { block, key, html }
+            let html = manifest.as_ref().and_then(|m| m.get(&block.key));
+            LookupEntry { block, html }
         })
         .collect();
-    Ok((entries, problem))
+    Ok(Lookup {
+        entries,
+        manifest_problem,
+    })
 }

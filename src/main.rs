@@ -6,11 +6,47 @@ use std::io::IsTerminal;
 use std::process;
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::{Cli, Command, Common, PublishFlags};
-use stapler::config::{self, Overrides};
-use stapler::{publish, Config, Error, ExitCode, Progress, Summary};
+use cli::{Cli, Command, Common, EngineArg, PublishFlags};
+use stapler::config::settings::PublishSection;
+use stapler::config::{self, Engine, Settings, Sources};
+use stapler::progress::Work;
+use stapler::publish::Report;
+use stapler::store::StoreError;
+use stapler::{Config, Error, Progress, RunFlags, Summary};
+
+/// How the process ends: scripts can tell a broken input from a broken setup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExitCode {
+    Success = 0,
+    /// A template, stylesheet, script or referenced file is wrong; fix the input.
+    Input = 1,
+    /// The command line or configuration is wrong.
+    Config = 2,
+    /// The machine refused: a directory cannot be written, a disk is full.
+    Io = 3,
+    /// The publish target refused or failed; the previous release is still the live one.
+    Remote = 4,
+}
+
+impl ExitCode {
+    fn of(error: &Error) -> ExitCode {
+        match error {
+            Error::Config(_) => ExitCode::Config,
+            Error::Template { .. } | Error::Input { .. } | Error::NothingToCompress { .. } => {
+                ExitCode::Input
+            }
+            Error::Io { .. } | Error::Runtime(_) => ExitCode::Io,
+            Error::Store(StoreError::Changed { .. } | StoreError::Unreadable { .. }) => {
+                ExitCode::Input
+            }
+            Error::Store(StoreError::Io { .. }) => ExitCode::Io,
+            Error::Store(_) | Error::NotPublished { .. } => ExitCode::Remote,
+            Error::Many(errors) => errors.first().map_or(ExitCode::Input, ExitCode::of),
+        }
+    }
+}
 
 fn main() {
     let cli = Cli::parse();
@@ -18,180 +54,183 @@ fn main() {
         Ok(()) => ExitCode::Success,
         Err(error) => {
             eprintln!("error: {error}");
-            error.exit_code()
+            ExitCode::of(&error)
         }
     };
     process::exit(code as i32);
 }
 
-fn load_config(
-    common: &Common,
-    force: bool,
-    publish: Option<&PublishFlags>,
-) -> Result<Config, Error> {
-    let overrides = Overrides {
-        config: common.config.clone(),
-        extensions: common.extensions.clone(),
-        engine: common.engine,
-        follow_links: common.follow_links,
-        force,
-        no_cache: common.no_cache,
-        to: publish.and_then(|p| p.to.clone()),
-        endpoint_url: publish.and_then(|p| p.endpoint_url.clone()),
-        region: publish.and_then(|p| p.region.clone()),
-        jobs: publish.and_then(|p| p.jobs),
-        keep: publish.and_then(|p| p.keep),
+/// The settings the flags give: the top layer over the file and the environment.
+fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config, Error> {
+    let mut flags = Settings {
+        extensions: (!common.extensions.is_empty()).then(|| common.extensions.clone()),
+        engine: common.engine.map(|engine| match engine {
+            EngineArg::Django => Engine::Django,
+            EngineArg::Jinja2 => Engine::Jinja2,
+        }),
+        follow_links: common.follow_links.then_some(true),
+        ..Settings::default()
     };
-    config::load(&overrides, &config::process_env())
+    if let Some(publish) = publish {
+        flags.publish = Some(PublishSection {
+            to: publish.to.clone(),
+            endpoint_url: publish.endpoint_url.clone(),
+            region: publish.region.clone(),
+            jobs: publish.jobs,
+            keep: publish.keep,
+            ..PublishSection::default()
+        });
+    }
+    let sources = Sources {
+        file: common.config.clone(),
+        flags,
+        no_cache: common.no_cache,
+    };
+    Ok(config::load(&sources, &config::process_env())?)
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Compress(args) => {
-            let config = load_config(&args.common, args.force, None)?;
-            let bar = Bar::compressing(show_bar(args.quiet));
-            let summary = stapler::compress_offline(&config, &bar)?;
+            let config = load_config(&args.common, None)?;
+            let flags = RunFlags {
+                force: args.force,
+                ..RunFlags::default()
+            };
+            let bar = Bar::new(show_bar(args.quiet));
+            let summary = stapler::compress(&config, &flags, &bar)?;
             if !args.quiet {
                 print_summary(&summary, args.verbose);
             }
             Ok(())
         }
         Command::Publish(args) => {
-            let config = load_config(&args.common, false, Some(&args.publish))?;
-            run_publish(&config, &args.publish, args.force, args.quiet)
-        }
-        Command::Deploy(args) => {
-            let config = load_config(&args.common, args.force, Some(&args.publish))?;
-            let bar = Bar::compressing(show_bar(args.quiet));
-            let summary = stapler::compress_offline(&config, &bar)?;
-            if !args.quiet {
-                print_summary(&summary, false);
-            }
-            run_publish(&config, &args.publish, args.force, args.quiet)
-        }
-        Command::Lookup(args) => {
-            let config = load_config(&args.common, false, None)?;
-            let (entries, problem) = stapler::lookup(&config, &args.template)?;
-            if let Some(problem) = &problem {
-                eprintln!("warning: {problem}");
-            }
-            if entries.is_empty() {
-                println!(
-                    "{} has no compress blocks (after inheritance).",
-                    args.template
-                );
-            }
-            let mut missing = 0;
-            for entry in &entries {
-                let block = &entry.block;
-                println!(
-                    "── {} block at {} (context {})",
-                    block.kind, block.location, block.context
-                );
-                println!("key:  {}", entry.key);
-                println!("body:\n{}", block.body);
-                match &entry.html {
-                    Some(html) => println!("in manifest: yes\nrenders to:\n{html}\n"),
-                    None => {
-                        missing += 1;
-                        println!("in manifest: NO — run `stapler compress --offline`; if it is still missing, the body above differs from what the server renders\n");
-                    }
-                }
-            }
-            if missing > 0 || problem.is_some() {
-                return Err(Error::input(
-                    stapler::error::Location::file(&args.template),
-                    format!(
-                        "{missing} of {} block(s) are missing from the manifest",
-                        entries.len()
-                    ),
-                ));
-            }
+            let config = load_config(&args.common, Some(&args.publish))?;
+            let bar = Bar::new(show_bar(args.quiet));
+            let report = stapler::publish(&config, &publish_flags(&args), &bar)?;
+            print_report(&report, args.quiet);
             Ok(())
         }
+        Command::Deploy(args) => {
+            let config = load_config(&args.common, Some(&args.publish))?;
+            let bar = Bar::new(show_bar(args.quiet));
+            let deployed = stapler::deploy(&config, &publish_flags(&args), &bar)?;
+            if !args.quiet {
+                print_summary(&deployed.summary, false);
+            }
+            print_report(&deployed.published?, args.quiet);
+            Ok(())
+        }
+        Command::Lookup(args) => {
+            let config = load_config(&args.common, None)?;
+            lookup(&config, &args.template)
+        }
     }
+}
+
+fn publish_flags(args: &cli::PublishArgs) -> RunFlags {
+    RunFlags {
+        force: args.force,
+        dry_run: args.publish.dry_run,
+        prune: args.publish.prune,
+    }
+}
+
+fn lookup(config: &Config, template: &str) -> Result<(), Error> {
+    let lookup = stapler::lookup(config, template)?;
+    if let Some(problem) = &lookup.manifest_problem {
+        eprintln!("warning: {problem}");
+    }
+    if lookup.entries.is_empty() {
+        println!("{template} has no compress blocks (after inheritance).");
+    }
+    let mut missing = 0;
+    for entry in &lookup.entries {
+        let block = &entry.block;
+        println!(
+            "── {} block at {} (context {})",
+            block.kind, block.location, block.context
+        );
+        println!("key:  {}", block.key);
+        println!("body:\n{}", block.body);
+        match &entry.html {
+            Some(html) => println!("in manifest: yes\nrenders to:\n{html}\n"),
+            None => {
+                missing += 1;
+                println!("in manifest: NO — run `stapler compress --offline`; if it is still missing, the body above differs from what the server renders\n");
+            }
+        }
+    }
+    if missing > 0 || lookup.manifest_problem.is_some() {
+        return Err(Error::input(
+            stapler::error::Location::file(template),
+            format!(
+                "{missing} of {} block(s) are missing from the manifest",
+                lookup.entries.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn show_bar(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
-fn run_publish(
-    config: &Config,
-    flags: &PublishFlags,
-    force: bool,
-    quiet: bool,
-) -> Result<(), Error> {
-    let options = publish::Options {
-        dry_run: flags.dry_run,
-        force,
-        prune: flags.prune,
-    };
-    let bar = Bar::uploading(show_bar(quiet));
-    let report = publish::publish(config, &options, &bar)?;
+fn print_report(report: &Report, quiet: bool) {
     if report.dry_run {
         print!("{}", report.plan_text);
         println!(
             "dry run: nothing was sent to {} ({} requests)",
             report.target, report.requests
         );
-        return Ok(());
+        return;
     }
-    if !quiet {
-        let requests = if report.target.starts_with("file://") {
-            String::new()
-        } else {
-            format!(", {} requests", report.requests)
-        };
-        println!(
-            "stapler: published to {}: sent {} files ({}), skipped {} unchanged, deleted {}{requests}, {:.2} s",
-            report.target,
-            report.sent,
-            human(report.sent_bytes),
-            report.skipped,
-            report.deleted,
-            report.elapsed.as_secs_f64()
-        );
-        if let Some(release) = &report.release {
-            println!("         release record: {release}");
-        }
+    if quiet {
+        return;
     }
-    Ok(())
+    let requests = if report.target.starts_with("file://") {
+        String::new()
+    } else {
+        format!(", {} requests", report.requests)
+    };
+    println!(
+        "stapler: published to {}: sent {} files ({}), skipped {} unchanged, deleted {}{requests}, {:.2} s",
+        report.target,
+        report.sent,
+        HumanBytes(report.sent_bytes),
+        report.skipped,
+        report.deleted,
+        report.elapsed.as_secs_f64()
+    );
+    if let Some(release) = &report.release {
+        println!("         release record: {release}");
+    }
 }
 
 /// A progress bar on a terminal, nothing elsewhere: sources compressed, or bytes uploaded.
 struct Bar(Option<ProgressBar>);
 
 impl Bar {
-    fn new(enabled: bool, template: &str) -> Self {
-        Bar(enabled.then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(template)
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        }))
+    fn new(enabled: bool) -> Self {
+        Bar(enabled.then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())))
     }
+}
 
-    fn compressing(enabled: bool) -> Self {
-        Bar::new(
-            enabled,
-            "{spinner} compressing {pos}/{len} sources {wide_bar} {elapsed}",
-        )
-    }
-
-    fn uploading(enabled: bool) -> Self {
-        Bar::new(
-            enabled,
-            "{spinner} uploading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {elapsed}",
-        )
-    }
-
-    fn start(&self, total: u64) {
-        if let Some(bar) = &self.0 {
-            bar.set_length(total);
-        }
+impl Progress for Bar {
+    fn start(&self, work: Work, total: u64) {
+        let Some(bar) = &self.0 else { return };
+        let template = match work {
+            Work::Sources => "{spinner} compressing {pos}/{len} sources {wide_bar} {elapsed}",
+            Work::Bytes => {
+                "{spinner} uploading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {elapsed}"
+            }
+        };
+        bar.set_style(
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.reset();
+        bar.set_length(total);
     }
 
     fn advance(&self, done: u64) {
@@ -204,45 +243,6 @@ impl Bar {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
-    }
-}
-
-impl Progress for Bar {
-    fn start(&self, sources: u64) {
-        Bar::start(self, sources);
-    }
-    fn advance(&self, done: u64) {
-        Bar::advance(self, done);
-    }
-    fn finish(&self) {
-        Bar::finish(self);
-    }
-}
-
-impl publish::Progress for Bar {
-    fn start(&self, _files: u64, bytes: u64) {
-        Bar::start(self, bytes);
-    }
-    fn sent(&self, bytes: u64) {
-        Bar::advance(self, bytes);
-    }
-    fn finish(&self) {
-        Bar::finish(self);
-    }
-}
-
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -260,7 +260,7 @@ fn print_summary(summary: &Summary, verbose: bool) {
             eprintln!("warning: {warning}");
         }
         for file in build.bundles.iter().chain(&build.assets) {
-            eprintln!("wrote {} ({})", file.name, human(file.bytes));
+            eprintln!("wrote {} ({})", file.name, HumanBytes(file.bytes));
         }
     } else if !build.warnings.is_empty() {
         eprintln!(
@@ -273,27 +273,114 @@ fn print_summary(summary: &Summary, verbose: bool) {
         "stapler: {} templates scanned ({} skipped), {} blocks in {} context(s), {} unique",
         summary.templates,
         summary.skipped.len(),
-        build.blocks,
+        build.blocks_seen,
         summary.contexts,
-        build.unique_blocks,
+        build.blocks.len(),
     );
     println!(
         "         read {} distinct sources once ({}, {} minified from cache), wrote {} bundles ({}, gzip {}) and {} hashed assets in {:.2} s",
         build.sources,
-        human(build.bytes_in),
+        HumanBytes(build.bytes_in),
         build.cached,
         build.bundles.len(),
-        human(out),
-        gzip.map_or_else(|| "not measured over 4 MiB".to_string(), human),
+        HumanBytes(out),
+        gzip.map_or_else(|| "not measured over 4 MiB".to_string(), |bytes| HumanBytes(bytes).to_string()),
         build.assets.len(),
         summary.elapsed.as_secs_f64(),
     );
     println!("         manifest: {}", summary.manifest_path.display());
     let shared = &build.shared_cache;
-    if shared.uploaded > 0 || shared.culled > 0 {
+    if shared.fetched > 0 || shared.uploaded > 0 || shared.culled > 0 {
         println!(
-            "         shared cache: uploaded {} entries, culled {}",
-            shared.uploaded, shared.culled
+            "         shared cache: fetched {} entries, uploaded {}, culled {}",
+            shared.fetched, shared.uploaded, shared.culled
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use stapler::error::{ConfigError, Location};
+
+    fn io() -> std::io::Error {
+        std::io::Error::other("disk full")
+    }
+
+    #[test]
+    fn each_error_maps_to_the_exit_code_its_fixer_needs() {
+        let config = Error::Config(ConfigError {
+            origin: "stapler.toml".into(),
+            message: "bad".into(),
+        });
+        let input = Error::input(Location::file("a.css"), "bad");
+        let cases = [
+            (
+                Error::template(Location::file("t.html"), "bad"),
+                ExitCode::Input,
+            ),
+            (
+                Error::NothingToCompress {
+                    searched: "t".into(),
+                },
+                ExitCode::Input,
+            ),
+            (
+                Error::io(&PathBuf::from("out"), "writing", io()),
+                ExitCode::Io,
+            ),
+            (Error::Runtime(io()), ExitCode::Io),
+            (
+                Error::Store(StoreError::Changed { path: "a".into() }),
+                ExitCode::Input,
+            ),
+            (
+                Error::Store(StoreError::Io {
+                    path: "a".into(),
+                    action: "writing",
+                    source: io(),
+                }),
+                ExitCode::Io,
+            ),
+            (
+                Error::Store(StoreError::NoSuchBucket {
+                    bucket: "b".into(),
+                    endpoint: "e".into(),
+                }),
+                ExitCode::Remote,
+            ),
+            (
+                Error::NotPublished {
+                    message: "1 of 2 uploads failed".into(),
+                },
+                ExitCode::Remote,
+            ),
+            (
+                Error::Many(vec![
+                    Error::config("x", "y"),
+                    Error::input(Location::file("a"), "b"),
+                ]),
+                ExitCode::Config,
+            ),
+            (config, ExitCode::Config),
+            (input, ExitCode::Input),
+        ];
+        for (error, code) in cases {
+            assert_eq!(ExitCode::of(&error), code, "{error}");
+        }
+        assert_eq!(
+            [
+                ExitCode::Success,
+                ExitCode::Input,
+                ExitCode::Config,
+                ExitCode::Io,
+                ExitCode::Remote
+            ]
+            .map(|code| code as i32),
+            [0, 1, 2, 3, 4],
+            "documented in --help and the README"
         );
     }
 }

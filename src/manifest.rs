@@ -1,28 +1,16 @@
 //! The offline manifest: `CACHE/manifest.json`, mapping the hash of each block's rendered body
 //! to the HTML it renders to. Keys, values and formatting follow django-compressor 4.x so its
-//! `{% compress %}` tag reads stapler's manifest as its own.
+//! `{% compress %}` tag reads stapler's manifest as its own. This file owns the format: writing
+//! it as Python's `json.dumps` does, reading it, looking keys up, and the outputs it uses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
-use crate::config::Config;
+use crate::block::{self, Kind};
+use crate::config::ManifestSettings;
 use crate::error::{Error, Location, Result};
-use crate::templates::Kind;
-
-/// The manifest key of a rendered body: `sha256(body without STATIC_URL)` in lowercase hex.
-pub fn key(body: &str, static_url: &str) -> String {
-    let stripped = if static_url.is_empty() {
-        body.to_string()
-    } else {
-        body.replace(static_url, "")
-    };
-    let digest = Sha256::digest(stripped.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
-}
 
 /// A loaded manifest, with what is needed to look blocks up the way the runtime does.
 #[derive(Debug, Clone)]
@@ -34,18 +22,31 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Reads the manifest `config` points at.
-    pub fn load(config: &Config) -> Result<Manifest> {
-        Self::open(
-            &config.manifest_path(),
-            &config.static_url,
-            &config.url,
-            &config.url_placeholder,
-        )
+    /// The manifest of freshly built blocks: each key with the HTML its block renders to, the
+    /// URL replaced by the placeholder as django-compressor stores it.
+    pub fn from_rendered(
+        rendered: impl IntoIterator<Item = (String, String)>,
+        settings: &ManifestSettings,
+    ) -> Manifest {
+        let entries = rendered
+            .into_iter()
+            .map(|(key, html)| (key, html.replace(&settings.url, &settings.url_placeholder)))
+            .collect();
+        Manifest::with_entries(entries, settings)
     }
 
-    /// Reads a manifest file, with the settings the runtime uses to look keys up.
-    pub fn open(path: &Path, static_url: &str, url: &str, placeholder: &str) -> Result<Manifest> {
+    fn with_entries(entries: BTreeMap<String, String>, settings: &ManifestSettings) -> Manifest {
+        Manifest {
+            entries,
+            static_url: settings.static_url.clone(),
+            url: settings.url.clone(),
+            placeholder: settings.url_placeholder.clone(),
+        }
+    }
+
+    /// Reads the manifest the settings point at.
+    pub fn load(settings: &ManifestSettings) -> Result<Manifest> {
+        let path = &settings.path;
         let text = std::fs::read_to_string(path).map_err(|error| {
             Error::input(
                 Location::file(path),
@@ -54,7 +55,7 @@ impl Manifest {
                 ),
             )
         })?;
-        let entries: BTreeMap<String, String> = serde_json::from_str(&text).map_err(|error| {
+        let entries = serde_json::from_str(&text).map_err(|error| {
             Error::input(
                 Location::new(path, error.line()),
                 format!(
@@ -62,27 +63,29 @@ impl Manifest {
                 ),
             )
         })?;
-        Ok(Manifest {
-            entries,
-            static_url: static_url.into(),
-            url: url.into(),
-            placeholder: placeholder.into(),
-        })
+        Ok(Manifest::with_entries(entries, settings))
     }
 
-    /// Builds a manifest in memory.
-    pub fn from_entries(entries: BTreeMap<String, String>, config: &Config) -> Manifest {
-        Manifest {
-            entries,
-            static_url: config.static_url.clone(),
-            url: config.url.clone(),
-            placeholder: config.url_placeholder.clone(),
+    /// The files under `output_dir` that the values point at (`CACHE/css/output.….css`), as
+    /// names relative to the root.
+    pub fn outputs(&self, output_dir: &str) -> BTreeSet<String> {
+        let prefix = format!("{}{output_dir}/", self.placeholder);
+        let mut used = BTreeSet::new();
+        for value in self.entries.values() {
+            let mut rest = value.as_str();
+            while let Some(at) = rest.find(&prefix) {
+                let tail = &rest[at + self.placeholder.len()..];
+                let end = tail.find(['"', '\'', ' ', '>', ')']).unwrap_or(tail.len());
+                used.insert(tail[..end].to_string());
+                rest = &tail[end..];
+            }
         }
+        used
     }
 
     /// The key a rendered body is stored under.
     pub fn key_for(&self, body: &str) -> String {
-        key(body, &self.static_url)
+        block::key(body, &self.static_url)
     }
 
     /// The stored HTML for `key`, with the placeholder put back to the real URL.
@@ -112,27 +115,78 @@ impl Manifest {
 
     /// The manifest as django-compressor writes it: `json.dumps(manifest, indent=2)`.
     pub fn to_json(&self) -> String {
-        to_python_json(&self.entries)
+        let mut out = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut out, PythonJson::new());
+        // A map of strings serializes into memory without fail, and always as UTF-8.
+        let _ = serde::Serialize::serialize(&self.entries, &mut serializer);
+        String::from_utf8(out).unwrap_or_default()
     }
 
-    /// Writes the manifest atomically: a temporary file beside it, then a rename.
+    /// Writes the manifest atomically, synced to disk before it replaces the previous one.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let parent = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        std::fs::create_dir_all(&parent)
-            .map_err(|error| Error::io(&parent, "creating the folder", error))?;
-        let mut file = tempfile::NamedTempFile::new_in(&parent)
-            .map_err(|error| Error::io(&parent, "creating a temporary file", error))?;
-        file.write_all(self.to_json().as_bytes())
-            .map_err(|error| Error::io(path, "writing", error))?;
-        file.as_file()
-            .sync_all()
-            .map_err(|error| Error::io(path, "syncing", error))?;
-        file.persist(path)
-            .map_err(|error| Error::io(path, "renaming", error.error))?;
-        Ok(())
+        crate::compress::output::write_atomic(
+            path,
+            self.to_json().as_bytes(),
+            crate::compress::output::Durability::Synced,
+        )
+    }
+}
+
+/// serde_json's pretty printer with Python's `ensure_ascii`: every character outside printable
+/// ASCII becomes `\uXXXX` (UTF-16 units, lowercase hex), as `json.dumps` writes it.
+struct PythonJson<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl PythonJson<'_> {
+    fn new() -> Self {
+        PythonJson(serde_json::ser::PrettyFormatter::with_indent(b"  "))
+    }
+}
+
+type Io = std::io::Result<()>;
+
+impl serde_json::ser::Formatter for PythonJson<'_> {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> Io {
+        let mut start = 0;
+        for (at, ch) in fragment.char_indices() {
+            if (' '..='~').contains(&ch) {
+                continue;
+            }
+            w.write_all(&fragment.as_bytes()[start..at])?;
+            let mut units = [0u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                write!(w, "\\u{unit:04x}")?;
+            }
+            start = at + ch.len_utf8();
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> Io {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> Io {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> Io {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> Io {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> Io {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> Io {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> Io {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> Io {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> Io {
+        self.0.end_object_value(w)
     }
 }
 
@@ -143,48 +197,6 @@ pub enum LookupError {
     Missing { key: String },
     #[error("key \"{key}\" holds no {kind} output; the block's kind does not match the manifest")]
     WrongKind { key: String, kind: Kind },
-}
-
-/// Python's `json.dumps(obj, indent=2)` for a string-to-string map: `ensure_ascii` escapes.
-fn to_python_json(entries: &BTreeMap<String, String>) -> String {
-    if entries.is_empty() {
-        return "{}".to_string();
-    }
-    let mut out = String::from("{\n");
-    for (index, (key, value)) in entries.iter().enumerate() {
-        if index > 0 {
-            out.push_str(",\n");
-        }
-        out.push_str("  ");
-        push_python_string(&mut out, key);
-        out.push_str(": ");
-        push_python_string(&mut out, value);
-    }
-    out.push_str("\n}");
-    out
-}
-
-fn push_python_string(out: &mut String, text: &str) {
-    out.push('"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ch if (ch as u32) < 0x20 || (ch as u32) > 0x7f => {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            ch => out.push(ch),
-        }
-    }
-    out.push('"');
 }
 
 /// Registers a `compress` filter on a minijinja environment, so a Rust app can write
@@ -217,29 +229,44 @@ pub fn register_minijinja_filter(env: &mut minijinja::Environment<'_>, manifest:
 mod tests {
     use super::*;
 
+    fn manifest(entries: BTreeMap<String, String>) -> Manifest {
+        Manifest {
+            entries,
+            static_url: "/static/".into(),
+            url: "/static/".into(),
+            placeholder: "/__p__/".into(),
+        }
+    }
+
     #[test]
-    fn key_strips_static_url_then_hashes() {
-        let body = "\n<link rel=\"stylesheet\" href=\"/static/a.css\">\n";
-        assert_eq!(
-            key(body, "/static/"),
-            key("\n<link rel=\"stylesheet\" href=\"a.css\">\n", "")
+    fn outputs_are_the_files_values_point_at() {
+        let mut entries = BTreeMap::new();
+        entries.insert(
+            "k1".to_string(),
+            "<link rel=\"stylesheet\" href=\"/__p__/CACHE/css/a.1.css\" type=\"text/css\"><script src='/__p__/CACHE/js/b.2.js'></script>".to_string(),
         );
-        assert_eq!(
-            key("", ""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        entries.insert(
+            "k2".to_string(),
+            "<style>x{background:url(/__p__/img/x.png)}</style>".to_string(),
         );
+        let outputs: Vec<String> = manifest(entries).outputs("CACHE").into_iter().collect();
+        assert_eq!(outputs, vec!["CACHE/css/a.1.css", "CACHE/js/b.2.js"]);
     }
 
     #[test]
     fn json_matches_python_json_dumps_indent_2() {
         let mut entries = BTreeMap::new();
-        entries.insert("b".to_string(), "<script>é\"\\\n</script>".to_string());
-        entries.insert("a".to_string(), "😀/".to_string());
-        assert_eq!(
-            to_python_json(&entries),
-            "{\n  \"a\": \"\\ud83d\\ude00/\",\n  \"b\": \"<script>\\u00e9\\\"\\\\\\n</script>\"\n}"
+        entries.insert(
+            "b".to_string(),
+            "<script>é\"\\\n\t\u{1}</script>".to_string(),
         );
-        assert_eq!(to_python_json(&BTreeMap::new()), "{}");
+        entries.insert("a".to_string(), "😀/\u{7f}".to_string());
+        // What Python prints for json.dumps({"b": "<script>é\"\\\n\t\x01</script>", "a": "😀/\x7f"}, indent=2, sort_keys=True).
+        assert_eq!(
+            manifest(entries).to_json(),
+            "{\n  \"a\": \"\\ud83d\\ude00/\\u007f\",\n  \"b\": \"<script>\\u00e9\\\"\\\\\\n\\t\\u0001</script>\"\n}"
+        );
+        assert_eq!(manifest(BTreeMap::new()).to_json(), "{}");
     }
 
     #[test]
@@ -247,7 +274,7 @@ mod tests {
         let mut entries = BTreeMap::new();
         let body = "<link rel=\"stylesheet\" href=\"/static/a.css\">";
         entries.insert(
-            key(body, "/static/"),
+            block::key(body, "/static/"),
             "<link rel=\"stylesheet\" href=\"/__p__/CACHE/css/output.1.css\">".to_string(),
         );
         let manifest = Manifest {
@@ -275,7 +302,7 @@ mod tests {
         let body = "<script src=\"/static/a.js\"></script>";
         let mut entries = BTreeMap::new();
         entries.insert(
-            key(body, "/static/"),
+            block::key(body, "/static/"),
             "<script src=\"/__p__/CACHE/js/output.1.js\"></script>".to_string(),
         );
         let manifest = Arc::new(Manifest {

@@ -220,7 +220,7 @@ fn jinja2_templates_are_compressed() {
     let entries = manifest(&site.path().join("build"));
     let body =
         "\n<link rel=\"stylesheet\" href=\"/static/a.css\">\n<style>p { color: red; }</style>\n";
-    let key = stapler::manifest::key(body, "/static/");
+    let key = stapler::block::key(body, "/static/");
     let value = entries.get(&key).unwrap_or_else(|| panic!("{entries:?}"));
     assert!(value.contains("CACHE/css/styles."), "{value}");
 }

@@ -621,7 +621,10 @@ fn shared_cache_on_s3_lets_a_fresh_runner_skip_minification_and_is_culled() {
     )
     .expect("config");
     let summary = ok(run(first.path(), SECRET_KEY, &["compress", "--offline"]));
-    assert!(summary.contains("shared cache: uploaded"), "{summary}");
+    assert!(
+        summary.contains("shared cache: fetched 0 entries, uploaded "),
+        "{summary}"
+    );
 
     // A second runner with an empty local cache gets every minified source from the bucket.
     let second = example_site();
@@ -632,6 +635,10 @@ fn shared_cache_on_s3_lets_a_fresh_runner_skip_minification_and_is_culled() {
     .expect("config");
     let summary = ok(run(second.path(), SECRET_KEY, &["compress", "--offline"]));
     assert!(summary.contains("19 minified from cache"), "{summary}");
+    assert!(
+        summary.contains("shared cache: fetched 19 entries, uploaded 0"),
+        "every source came from the bucket in one batch: {summary}"
+    );
     let read = |site: &Path| {
         std::fs::read(site.join("build/static/CACHE/manifest.json")).expect("manifest")
     };

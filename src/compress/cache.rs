@@ -1,38 +1,35 @@
-//! A content-addressed cache of minified sources (`.stapler-cache/` by default), so a warm run
-//! costs little more than reading the inputs. An entry is named by the sha256 of everything that
-//! determines it (the text, its kind, the minifier settings and stapler's version) and carries
-//! the sha256 and length of its payload: a truncated or corrupt entry is detected, ignored and
-//! rebuilt, never used.
+//! A content-addressed cache of build results (`.stapler-cache/` by default), so a warm run costs
+//! little more than reading the inputs. An entry is named by the sha256 of everything that
+//! determines it (its inputs, the settings that shape it and stapler's version), holds a typed
+//! value as JSON, and carries the sha256 and length of that payload: a truncated or corrupt entry
+//! is detected, ignored and rebuilt, never used.
 //!
 //! Behind the local directory there can be a shared cache on an S3 prefix, so CI runners reuse
-//! each other's work: a local miss asks the prefix, new entries are uploaded at the end of the
-//! build, and when the prefix holds more than `max_entries`, 1 / `cull_frequency` of them are
-//! deleted, as Django's caches cull. A shared cache that cannot be reached is a warning, not a
-//! failed build.
+//! each other's work. It is only talked to outside the parallel build: [`Cache::prefetch`] lists
+//! the prefix once and fetches the local misses in one batch before minifying, and
+//! [`Cache::finish`] uploads new entries and culls after the build. As Django's caches cull,
+//! past `max_entries` 1 / `cull_frequency` of the entries are deleted. A shared cache that
+//! cannot be reached is a warning, not a failed build.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::config::SharedCacheConfig;
-use crate::publish::s3::S3Target;
-use crate::publish::Headers;
-
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-const HEADER: &str = "stapler-cache-1";
+use crate::config::SharedCacheSettings;
+use crate::store::s3::S3Store;
+use crate::store::{Headers, Store, StoreError};
+
+const HEADER: &str = "stapler-cache-2";
 
 /// The cache, or a stand-in that stores nothing (`--no-cache`).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Cache {
     dir: Option<PathBuf>,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    /// Content hashes of files read during this run: stylesheets name the same images and fonts
-    /// over and over, and each is read once.
-    file_hashes: Mutex<HashMap<PathBuf, String>>,
     shared: Option<Shared>,
     /// What went wrong with the shared cache, for the summary.
     warnings: Mutex<Vec<String>>,
@@ -41,34 +38,43 @@ pub struct Cache {
 /// The S3 side of the cache.
 struct Shared {
     runtime: tokio::runtime::Runtime,
-    target: S3Target,
-    settings: SharedCacheConfig,
+    store: S3Store,
+    settings: SharedCacheSettings,
     /// Entries written during this build, uploaded by `finish`.
     pending: Mutex<Vec<(String, Vec<u8>)>>,
-    /// Set after the first connection failure, so a dead endpoint costs one timeout, not many.
-    unreachable: AtomicBool,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("to", &self.settings.target.to)
-            .finish()
-    }
+    /// Set once the store proved out of reach, so a dead endpoint costs one timeout, not many.
+    unavailable: std::sync::atomic::AtomicBool,
 }
 
 /// What the shared cache did during a build.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SharedReport {
+    /// Entries fetched from the shared cache for local misses.
+    pub fetched: u64,
     pub uploaded: u64,
     pub culled: u64,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Counts of lookups that found an intact entry and that did not.
+#[derive(Debug, Default)]
+pub struct Counter {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Counter {
+    fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
 }
 
 impl Cache {
+    /// A local cache in `dir` (none when `None`).
     pub fn new(dir: Option<&Path>) -> Self {
         Cache {
             dir: dir.map(Path::to_path_buf),
@@ -77,7 +83,7 @@ impl Cache {
     }
 
     /// The local cache, with the shared one behind it when configured and reachable.
-    pub fn open(dir: Option<&Path>, shared: Option<&SharedCacheConfig>) -> Self {
+    pub fn open(dir: Option<&Path>, shared: Option<&SharedCacheSettings>) -> Self {
         let mut cache = Cache::new(dir);
         let Some(settings) = shared else { return cache };
         let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -93,20 +99,21 @@ impl Cache {
                 return cache;
             }
         };
-        match runtime.block_on(S3Target::connect(&settings.target)) {
-            Ok(target) => {
+        let location = format!(
+            "s3://{}/{}",
+            settings.location.bucket, settings.location.prefix
+        );
+        match runtime.block_on(S3Store::connect(&settings.location)) {
+            Ok(store) => {
                 cache.shared = Some(Shared {
                     runtime,
-                    target,
+                    store,
                     settings: settings.clone(),
                     pending: Mutex::default(),
-                    unreachable: AtomicBool::new(false),
+                    unavailable: Default::default(),
                 })
             }
-            Err(error) => cache.warn(format!(
-                "shared cache {} disabled: {error}",
-                settings.target.to
-            )),
+            Err(error) => cache.warn(format!("shared cache {location} disabled: {error}")),
         }
         cache
     }
@@ -122,40 +129,136 @@ impl Cache {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
-    fn shared_get(&self, key: &str) -> Option<String> {
-        let shared = self.shared.as_ref()?;
-        if shared.unreachable.load(Ordering::Relaxed) {
-            return None;
+    /// The key for a result determined by `parts` (each length-prefixed, so no two lists collide).
+    pub fn key(parts: &[&[u8]]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        for part in parts {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
         }
-        match shared.runtime.block_on(shared.target.get(key)) {
-            Ok(bytes) => {
-                let value = verify(&bytes)?;
-                if let Some(path) = self.path(key) {
-                    write_entry(&path, &bytes);
-                }
-                Some(value)
-            }
-            Err(error) => {
-                let text = error.to_string();
-                if text.contains("cannot reach") || text.contains("refused the credentials") {
-                    shared.unreachable.store(true, Ordering::Relaxed);
-                    self.warn(format!(
-                        "shared cache {} disabled for this build: {text}",
-                        shared.settings.target.to
-                    ));
-                }
-                None
+        hex::encode(hasher.finalize())
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        (key.len() > 2).then(|| dir.join(&key[..2]).join(&key[2..]))
+    }
+
+    fn read_local(&self, key: &str) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.path(key)?).ok()?;
+        verify(&bytes).map(<[u8]>::to_vec)
+    }
+
+    /// The stored value for `key`, if an intact local entry holds one; `counter` (if given)
+    /// counts the lookup.
+    pub fn get<T: DeserializeOwned>(&self, key: &str, counter: Option<&Counter>) -> Option<T> {
+        let found = self
+            .read_local(key)
+            .and_then(|payload| serde_json::from_slice(&payload).ok());
+        if let Some(counter) = counter {
+            counter.count(found.is_some());
+        }
+        found
+    }
+
+    /// Whether an intact local entry exists for `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.read_local(key).is_some()
+    }
+
+    /// Stores `value` under `key`, locally and (after the build) in the shared cache. The
+    /// cache is an optimisation: a failure to write is ignored.
+    pub fn put<T: Serialize>(&self, key: &str, value: &T) {
+        let Some(entry) = self.put_local(key, value) else {
+            return;
+        };
+        if let Some(shared) = &self.shared {
+            if let Ok(mut pending) = shared.pending.lock() {
+                pending.push((key.to_string(), entry));
             }
         }
     }
 
+    /// Stores `value` under `key` in the local cache only, for facts about this machine's files.
+    /// Returns the entry written.
+    pub fn put_local<T: Serialize>(&self, key: &str, value: &T) -> Option<Vec<u8>> {
+        let payload = serde_json::to_vec(value).ok()?;
+        let mut entry = format!(
+            "{HEADER} {} {}\n",
+            hex::encode(Sha256::digest(&payload)),
+            payload.len()
+        )
+        .into_bytes();
+        entry.extend_from_slice(&payload);
+        if let Some(path) = self.path(key) {
+            write_entry(&path, &entry);
+        }
+        Some(entry)
+    }
+
+    /// Fetches from the shared cache, in one batch, the entries of `keys` that are missing
+    /// locally, and stores them locally. Returns how many arrived.
+    pub fn prefetch(&self, keys: &[String]) -> u64 {
+        let Some(shared) = &self.shared else { return 0 };
+        let missing: Vec<&String> = keys.iter().filter(|key| !self.contains(key)).collect();
+        if missing.is_empty() {
+            return 0;
+        }
+        let fetched = shared.runtime.block_on(async {
+            use futures::stream::{self, StreamExt};
+            let listing = shared.store.list().await?;
+            let wanted = missing.into_iter().filter(|key| listing.contains_key(*key));
+            let results: Vec<_> = stream::iter(wanted)
+                .map(|key| async move { (key, shared.store.get(key).await) })
+                .buffer_unordered(16)
+                .collect()
+                .await;
+            Ok::<_, StoreError>(results)
+        });
+        let mut arrived = 0;
+        match fetched {
+            Ok(results) => {
+                for (key, result) in results {
+                    match result {
+                        Ok(bytes) if verify(&bytes).is_some() => {
+                            if let Some(path) = self.path(key) {
+                                write_entry(&path, &bytes);
+                                arrived += 1;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            self.shared_failed(shared, "reading", error);
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(error) => self.shared_failed(shared, "listing", error),
+        }
+        arrived
+    }
+
+    fn shared_failed(&self, shared: &Shared, action: &str, error: StoreError) {
+        if error.is_unavailable() {
+            shared.unavailable.store(true, Ordering::Relaxed);
+            self.warn(format!("shared cache disabled for this build: {error}"));
+        } else {
+            self.warn(format!("shared cache {action} failed: {error}"));
+        }
+    }
+
     /// Uploads this build's new entries and culls the prefix. Call once, after the build.
-    pub fn finish(&self) -> SharedReport {
-        let mut report = SharedReport::default();
+    pub fn finish(&self, fetched: u64) -> SharedReport {
+        let mut report = SharedReport {
+            fetched,
+            ..SharedReport::default()
+        };
         let Some(shared) = &self.shared else {
             return report;
         };
-        if shared.unreachable.load(Ordering::Relaxed) {
+        if shared.unavailable.load(Ordering::Relaxed) {
             return report;
         }
         let pending = shared
@@ -166,15 +269,14 @@ impl Cache {
         let headers = Headers {
             content_type: "application/octet-stream".into(),
             cache_control: "no-store".into(),
-            extra: Default::default(),
-            acl: None,
+            ..Headers::default()
         };
         let uploaded = shared.runtime.block_on(async {
             use futures::stream::{self, StreamExt};
             stream::iter(pending)
                 .map(|(key, bytes)| {
                     let headers = &headers;
-                    async move { shared.target.put_bytes(&key, bytes, headers).await }
+                    async move { shared.store.put_bytes(&key, bytes, headers).await }
                 })
                 .buffer_unordered(16)
                 .collect::<Vec<_>>()
@@ -189,14 +291,15 @@ impl Cache {
                 }
             }
         }
-        match shared.runtime.block_on(shared.target.list()) {
-            Ok(entries) if entries.len() > shared.settings.max_entries => {
+        let settings = &shared.settings;
+        match shared.runtime.block_on(shared.store.list()) {
+            Ok(entries) if entries.len() > settings.max_entries => {
                 let doomed: Vec<String> = entries
                     .keys()
-                    .take(entries.len() / shared.settings.cull_frequency)
+                    .take(entries.len() / settings.cull_frequency)
                     .cloned()
                     .collect();
-                match shared.runtime.block_on(shared.target.delete(&doomed)) {
+                match shared.runtime.block_on(shared.store.delete(&doomed)) {
                     Ok(()) => report.culled = doomed.len() as u64,
                     Err(error) => self.warn(format!("shared cache cull failed: {error}")),
                 }
@@ -205,83 +308,6 @@ impl Cache {
             Err(error) => self.warn(format!("shared cache listing failed: {error}")),
         }
         report
-    }
-
-    /// The key for a result determined by `parts` (each length-prefixed, so no two lists collide).
-    pub fn key(parts: &[&[u8]]) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-        for part in parts {
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part);
-        }
-        hex(&hasher.finalize())
-    }
-
-    fn path(&self, key: &str) -> Option<PathBuf> {
-        self.dir
-            .as_ref()
-            .map(|dir| dir.join(&key[..2]).join(&key[2..]))
-    }
-
-    /// The stored text for `key`, if present and intact.
-    pub fn get(&self, key: &str) -> Option<String> {
-        let found = self
-            .path(key)
-            .and_then(|path| std::fs::read(path).ok())
-            .and_then(|bytes| verify(&bytes))
-            .or_else(|| self.shared_get(key));
-        match found {
-            Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
-            None => self.misses.fetch_add(1, Ordering::Relaxed),
-        };
-        found
-    }
-
-    /// Stores `value` under `key`. The cache is an optimisation: a failure to write is ignored.
-    pub fn put(&self, key: &str, value: &str) {
-        let header = format!(
-            "{HEADER} {} {}\n",
-            hex(&Sha256::digest(value.as_bytes())),
-            value.len()
-        );
-        let mut entry = header.into_bytes();
-        entry.extend_from_slice(value.as_bytes());
-        if let Some(path) = self.path(key) {
-            write_entry(&path, &entry);
-        }
-        if let Some(shared) = &self.shared {
-            if let Ok(mut pending) = shared.pending.lock() {
-                pending.push((key.to_string(), entry));
-            }
-        }
-    }
-
-    /// The first 12 hex digits of a file's sha256, reading each file once per run.
-    pub fn file_hash(&self, path: &Path) -> Result<String, String> {
-        if let Some(hash) = self
-            .file_hashes
-            .lock()
-            .ok()
-            .and_then(|known| known.get(path).cloned())
-        {
-            return Ok(hash);
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-        let hash = hex(&Sha256::digest(&bytes))[..12].to_string();
-        if let Ok(mut known) = self.file_hashes.lock() {
-            known.insert(path.to_path_buf(), hash.clone());
-        }
-        Ok(hash)
-    }
-
-    /// (hits, misses) so far.
-    pub fn stats(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
     }
 }
 
@@ -299,7 +325,8 @@ fn write_entry(path: &Path, entry: &[u8]) {
     }
 }
 
-fn verify(bytes: &[u8]) -> Option<String> {
+/// The payload of an intact entry.
+fn verify(bytes: &[u8]) -> Option<&[u8]> {
     let newline = bytes.iter().position(|b| *b == b'\n')?;
     let header = std::str::from_utf8(&bytes[..newline]).ok()?;
     let mut words = header.split(' ');
@@ -309,10 +336,7 @@ fn verify(bytes: &[u8]) -> Option<String> {
     let digest = words.next()?;
     let length: usize = words.next()?.parse().ok()?;
     let payload = &bytes[newline + 1..];
-    if payload.len() != length || hex(&Sha256::digest(payload)) != digest {
-        return None;
-    }
-    String::from_utf8(payload.to_vec()).ok()
+    (payload.len() == length && hex::encode(Sha256::digest(payload)) == digest).then_some(payload)
 }
 
 #[cfg(test)]
@@ -323,20 +347,27 @@ mod tests {
     fn round_trip_and_corruption_is_never_a_hit() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cache = Cache::new(Some(dir.path()));
+        let counter = Counter::default();
         let key = Cache::key(&[b"js", b"var a = 1;"]);
-        assert_eq!(cache.get(&key), None);
-        cache.put(&key, "var a=1");
-        assert_eq!(cache.get(&key).as_deref(), Some("var a=1"));
+        assert_eq!(cache.get::<String>(&key, Some(&counter)), None);
+        cache.put(&key, &"var a=1".to_string());
+        assert_eq!(
+            cache.get::<String>(&key, Some(&counter)).as_deref(),
+            Some("var a=1")
+        );
         let path = cache.path(&key).expect("path");
         let stored = std::fs::read(&path).expect("entry");
         std::fs::write(&path, &stored[..stored.len() - 2]).expect("truncate");
-        assert_eq!(cache.get(&key), None, "a truncated entry is a miss");
+        assert_eq!(cache.get::<String>(&key, Some(&counter)), None, "truncated");
         let mut flipped = stored.clone();
-        let last = flipped.len() - 1;
+        let last = flipped.len() - 2;
         flipped[last] ^= 1;
         std::fs::write(&path, &flipped).expect("corrupt");
-        assert_eq!(cache.get(&key), None, "a corrupt entry is a miss");
-        assert_eq!(cache.stats(), (1, 3));
+        assert_eq!(cache.get::<String>(&key, Some(&counter)), None, "corrupt");
+        assert_eq!(
+            (counter.hits(), counter.misses.load(Ordering::Relaxed)),
+            (1, 3)
+        );
     }
 
     #[test]
@@ -347,7 +378,9 @@ mod tests {
     #[test]
     fn disabled_cache_stores_nothing() {
         let cache = Cache::new(None);
-        cache.put("00aa", "x");
-        assert_eq!(cache.get("00aa"), None);
+        let key = Cache::key(&[b"x"]);
+        cache.put(&key, &"x".to_string());
+        assert_eq!(cache.get::<String>(&key, None), None);
+        assert_eq!(cache.prefetch(&[key]), 0);
     }
 }

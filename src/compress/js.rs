@@ -13,24 +13,19 @@ use swc_core::ecma::minifier::option::{ExtraOptions, MangleOptions, MinifyOption
 use swc_core::ecma::parser::{EsSyntax, Parser, StringInput, Syntax};
 use swc_core::ecma::transforms::base::{fixer::fixer, resolver};
 
-/// How hard to minify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JsMinify {
-    /// Compress and mangle local names.
-    Full,
-    /// Only rename local names and drop whitespace.
-    Mangle,
-    /// Only drop whitespace and comments.
-    Whitespace,
-}
+use crate::config::JsMinify;
 
-/// A syntax error at a place in the source.
+/// Why a script could not be minified.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
+pub enum JsError {
+    /// The source does not parse: the script must be fixed.
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The minified program could not be printed back; the source can be used as it is.
+    Print { message: String },
 }
 
 /// Parses `source` as a classic script; returns the first syntax error, if any.
@@ -83,7 +78,7 @@ fn parse(
     );
     let located = |span: swc_core::common::Span, message: String| {
         let place = cm.lookup_char_pos(span.lo);
-        JsError {
+        JsError::Syntax {
             line: place.line,
             column: place.col_display + 1,
             message,
@@ -144,15 +139,13 @@ fn emit(
             comments: Some(comments),
             wr: omit_trailing_semi(writer),
         };
-        emitter.emit_program(program).map_err(|error| JsError {
-            line: 0,
-            column: 0,
-            message: format!("cannot print the minified script: {error}"),
-        })?;
+        emitter
+            .emit_program(program)
+            .map_err(|error| JsError::Print {
+                message: format!("cannot print the minified script: {error}"),
+            })?;
     }
-    String::from_utf8(buffer).map_err(|_| JsError {
-        line: 0,
-        column: 0,
+    String::from_utf8(buffer).map_err(|_| JsError::Print {
         message: "the minifier printed invalid UTF-8".into(),
     })
 }
@@ -190,8 +183,10 @@ mod tests {
     #[test]
     fn syntax_errors_have_a_line() {
         let error = minify("a.js", "var a = 1;\nvar = ;\n", JsMinify::Full).expect_err("broken");
-        assert_eq!(error.line, 2);
-        assert!(!error.message.is_empty());
+        let JsError::Syntax { line, column, .. } = error else {
+            panic!("a syntax error, not {error:?}");
+        };
+        assert_eq!((line, column), (2, 5));
     }
 
     #[test]

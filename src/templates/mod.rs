@@ -7,68 +7,18 @@ pub mod jinja;
 pub mod render;
 pub mod translate;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::config::{Config, Engine, OfflineContext};
+use crate::block::{Block, Kind, Mode};
+use crate::config::{Engine, OfflineContext, TemplateSettings};
 use crate::error::{Error, Location, Result};
 
 use django::Node;
 use inherit::Loader;
 use render::Renderer;
-
-/// What a compress block bundles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Css,
-    Js,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Css => "css",
-            Kind::Js => "js",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How a block's output is put into the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// A `<link>` or `<script src>` pointing at the written file.
-    File,
-    /// The minified text inside `<style>` or `<script>`.
-    Inline,
-    /// A `<link rel="preload">` pointing at the written file.
-    Preload,
-}
-
-/// One compress block, rendered with one offline context.
-#[derive(Debug, Clone)]
-pub struct Block {
-    pub kind: Kind,
-    pub mode: Mode,
-    /// The output's base name (`{% compress css file vendor %}`), `None` for `output`.
-    pub name: Option<String>,
-    /// The template that was scanned (after inheritance the tag may live in an ancestor).
-    pub template: String,
-    /// Where the `{% compress %}` tag is written.
-    pub location: Location,
-    /// The body as the engine renders it: the text whose hash is the manifest key.
-    pub body: String,
-    /// Which offline context rendered it (index into `Config::offline_contexts`).
-    pub context: usize,
-}
 
 /// A template that was left out, and why; django-compressor skips these too.
 #[derive(Debug, Clone)]
@@ -87,7 +37,7 @@ pub struct Scan {
 }
 
 /// Scans every template under `config.template_dirs` and renders every compress block.
-pub fn scan(config: &Config) -> Result<Scan> {
+pub fn scan(config: &TemplateSettings) -> Result<Scan> {
     let names = find_templates(config)?;
     let renderer = Renderer::new(config);
     // Templates are independent: each worker keeps its own loader (and so parses a shared base
@@ -147,7 +97,7 @@ pub fn scan(config: &Config) -> Result<Scan> {
 }
 
 /// The compress blocks of one template, for `stapler lookup`.
-pub fn scan_one(config: &Config, name: &str) -> Result<Vec<Block>> {
+pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
     let path = config
         .template_dirs
         .iter()
@@ -195,7 +145,7 @@ pub fn scan_one(config: &Config, name: &str) -> Result<Vec<Block>> {
 
 /// Template names (relative, `/`-separated) and paths; a name found in two directories is
 /// taken from the first, as Django's loader does.
-fn find_templates(config: &Config) -> Result<Vec<(String, PathBuf)>> {
+fn find_templates(config: &TemplateSettings) -> Result<Vec<(String, PathBuf)>> {
     let mut found: Vec<(String, PathBuf)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in &config.template_dirs {
@@ -262,7 +212,7 @@ fn read_template(path: &Path) -> Result<String, String> {
     })
 }
 
-fn template_location(config: &Config, origin: &django::Origin) -> Location {
+fn template_location(config: &TemplateSettings, origin: &django::Origin) -> Location {
     let path = config
         .template_dirs
         .iter()
@@ -273,7 +223,7 @@ fn template_location(config: &Config, origin: &django::Origin) -> Location {
 }
 
 fn scan_django(
-    config: &Config,
+    config: &TemplateSettings,
     renderer: &Renderer,
     loader: &mut Loader,
     name: &str,
@@ -319,6 +269,7 @@ fn scan_django(
                 name: block_name,
                 template: name.to_string(),
                 location,
+                key: crate::block::key(&rendered, &config.static_url),
                 body: rendered,
                 context: index,
             });
@@ -328,7 +279,7 @@ fn scan_django(
 }
 
 fn scan_jinja(
-    config: &Config,
+    config: &TemplateSettings,
     renderer: &Renderer,
     name: &str,
     path: &Path,
@@ -353,6 +304,7 @@ fn scan_jinja(
                 name: block_name,
                 template: name.to_string(),
                 location,
+                key: crate::block::key(&rendered, &config.static_url),
                 body: rendered,
                 context: index,
             });

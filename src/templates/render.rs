@@ -5,7 +5,7 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 
-use crate::config::{Config, Engine, OfflineContext};
+use crate::config::{Engine, OfflineContext, TemplateSettings};
 
 /// Renders body sources with one configuration.
 pub struct Renderer {
@@ -22,7 +22,7 @@ enum Escaping {
 }
 
 impl Renderer {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &TemplateSettings) -> Self {
         let mut env = Environment::new();
         let mut syntax = minijinja::syntax::SyntaxConfig::builder();
         syntax.keep_trailing_newline(true);
@@ -249,44 +249,17 @@ fn quote(text: &str, safe: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CssHashing, Engine};
+    use crate::config::Engine;
 
-    fn config(engine: Engine) -> Config {
-        Config {
-            source: None,
-            static_root: "s".into(),
-            static_url: "/static/".into(),
-            root: "s".into(),
-            url: "/static/".into(),
-            staticfiles_dirs: vec![],
+    fn config(engine: Engine) -> TemplateSettings {
+        TemplateSettings {
             template_dirs: vec!["t".into()],
             extensions: vec![".html".into()],
             engine,
             follow_links: false,
-            output_dir: "CACHE".into(),
-            offline_manifest: "manifest.json".into(),
             offline_contexts: vec![],
-            css_hashing_method: CssHashing::Filename,
-            url_placeholder: "/__compressor_url_placeholder__/".into(),
+            static_url: "/static/".into(),
             jinja2_autoescape: true,
-            force: false,
-            cache_dir: None,
-            shared_cache: None,
-            js_minify: crate::compress::js::JsMinify::Full,
-            publish: crate::config::PublishConfig {
-                to: "file:///tmp/x".into(),
-                endpoint_url: None,
-                region: None,
-                path_style: None,
-                jobs: 1,
-                acl: None,
-                cache_control: String::new(),
-                cache_control_hashed: String::new(),
-                headers: Default::default(),
-                keep: 1,
-                hashed_pattern: String::new(),
-                multipart_threshold: 0,
-            },
         }
     }
 

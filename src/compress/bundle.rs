@@ -1,0 +1,339 @@
+//! Bundles and tags: a block's parts concatenated run by run into outputs named by their
+//! content (`CACHE/css/output.3f2a9c1b0d4e.css`), and the tags django-compressor renders for
+//! them. [`Tag::render`] is the one place HTML is written.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::block::{Block, Kind, Mode};
+
+use super::cache::Cache;
+use super::plan::{Group, Loading, Plan, SourceId};
+use super::source::Processed;
+
+/// One output file of a block, with its text when it has to be written.
+#[derive(Debug)]
+pub struct Bundle {
+    /// Path under `root`, `/`-separated (`CACHE/css/output.3f2a9c1b0d4e.css`).
+    pub name: String,
+    pub size: u64,
+    /// `None` when the cache knows an identical bundle is already on disk under `name`.
+    pub content: Option<String>,
+}
+
+/// What a block renders to, element by element.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tag {
+    Stylesheet { url: String, media: String },
+    Style { media: String, text: String },
+    Script { url: String, loading: Loading },
+    InlineScript { text: String },
+    Preload { url: String, kind: Kind },
+}
+
+impl Tag {
+    /// The HTML django-compressor's templates produce for this output.
+    pub fn render(&self) -> String {
+        match self {
+            Tag::Stylesheet { url, media } => format!(
+                "<link rel=\"stylesheet\" href=\"{url}\" type=\"text/css\"{}>",
+                media_attribute(media)
+            ),
+            Tag::Style { media, text } => format!(
+                "<style type=\"text/css\"{}>{text}</style>",
+                media_attribute(media)
+            ),
+            Tag::Script { url, loading } => {
+                let loading = match loading {
+                    Loading::Blocking => "",
+                    Loading::Async => " async",
+                    Loading::Defer => " defer",
+                };
+                format!("<script src=\"{url}\"{loading}></script>")
+            }
+            Tag::InlineScript { text } => format!("<script>{text}</script>"),
+            Tag::Preload { url, kind } => {
+                let what = match kind {
+                    Kind::Css => "style",
+                    Kind::Js => "script",
+                };
+                format!("<link rel=\"preload\" href=\"{url}\" as=\"{what}\" />")
+            }
+        }
+    }
+}
+
+/// A distinct block, built: its key and the tags it renders to.
+#[derive(Debug, Clone)]
+pub struct BuiltBlock {
+    pub key: String,
+    pub kind: Kind,
+    pub tags: Vec<Tag>,
+}
+
+impl BuiltBlock {
+    /// The block's HTML: CSS tags joined with nothing between them, JS tags by newlines.
+    pub fn html(&self) -> String {
+        let separator = match self.kind {
+            Kind::Css => "",
+            Kind::Js => "\n",
+        };
+        self.tags
+            .iter()
+            .map(Tag::render)
+            .collect::<Vec<_>>()
+            .join(separator)
+    }
+}
+
+/// What naming bundles needs.
+pub struct Naming<'a> {
+    /// `url`, the prefix of every output's URL.
+    pub url: &'a str,
+    /// The folder under `root` bundles go to.
+    pub output_dir: &'a str,
+    pub cache: &'a Cache,
+    /// Whether an existing output may be trusted (false with `--force`).
+    pub reuse: bool,
+    /// Whether a file of `name` and `size` is already under `root`.
+    pub on_disk: &'a (dyn Fn(&str, u64) -> bool + Sync),
+}
+
+/// What the cache knows about a bundle: the name its content was given.
+#[derive(Serialize, Deserialize)]
+struct KnownBundle {
+    name: String,
+    size: u64,
+}
+
+/// Concatenates a block's parts run by run and names each run's output.
+pub fn build_block(
+    plan: &Plan<'_>,
+    texts: &HashMap<&SourceId, Processed>,
+    naming: &Naming<'_>,
+) -> (BuiltBlock, Vec<Bundle>) {
+    let block = plan.block;
+    let mut runs: Vec<(&Group, Vec<&Processed>)> = Vec::new();
+    for part in &plan.parts {
+        let Some(done) = texts.get(&part.source) else {
+            continue;
+        };
+        match runs.last_mut() {
+            Some((group, parts)) if **group == part.group => parts.push(done),
+            _ => runs.push((&part.group, vec![done])),
+        }
+    }
+    let mut tags = Vec::new();
+    let mut bundles = Vec::new();
+    for (group, parts) in runs {
+        let concatenate = || concatenate(block.kind, &parts);
+        let media = match group {
+            Group::Media(media) => media.clone(),
+            Group::Script(_) => String::new(),
+        };
+        let tag = match (block.mode, block.kind) {
+            (Mode::Inline, Kind::Css) => Tag::Style {
+                media,
+                text: concatenate(),
+            },
+            (Mode::Inline, Kind::Js) => Tag::InlineScript {
+                text: concatenate(),
+            },
+            (Mode::File | Mode::Preload, _) => {
+                let bundle = name_bundle(block, &parts, naming, concatenate);
+                let url = format!("{}{}", naming.url, bundle.name);
+                bundles.push(bundle);
+                match (block.mode, group) {
+                    (Mode::Preload, _) => Tag::Preload {
+                        url,
+                        kind: block.kind,
+                    },
+                    (_, Group::Script(loading)) => Tag::Script {
+                        url,
+                        loading: *loading,
+                    },
+                    (_, Group::Media(_)) => Tag::Stylesheet { url, media },
+                }
+            }
+        };
+        tags.push(tag);
+    }
+    let built = BuiltBlock {
+        key: block.key.clone(),
+        kind: block.kind,
+        tags,
+    };
+    (built, bundles)
+}
+
+/// CSS parts joined by newlines; each JS part ended with `;`, then joined by newlines.
+fn concatenate(kind: Kind, parts: &[&Processed]) -> String {
+    match kind {
+        Kind::Css => parts
+            .iter()
+            .map(|done| done.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Kind::Js => parts
+            .iter()
+            .map(|done| format!("{};", done.text))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// The base of a bundle's file name: the block's name without folder and extension, or `output`.
+fn base_name(block: &Block) -> String {
+    block
+        .name
+        .as_deref()
+        .map(|name| {
+            let file = name.rsplit('/').next().unwrap_or(name);
+            file.rsplit_once('.')
+                .map_or(file, |(stem, _)| stem)
+                .to_string()
+        })
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "output".to_string())
+}
+
+/// The bundle for one run of parts: named by the sha256 of its content, which is only built when
+/// the cache does not already know an identical bundle that is still on disk.
+fn name_bundle(
+    block: &Block,
+    parts: &[&Processed],
+    naming: &Naming<'_>,
+    concatenate: impl FnOnce() -> String,
+) -> Bundle {
+    let base = base_name(block);
+    let kind = block.kind.as_str();
+    let mut key_parts: Vec<&[u8]> = vec![
+        b"bundle",
+        kind.as_bytes(),
+        base.as_bytes(),
+        naming.output_dir.as_bytes(),
+    ];
+    key_parts.extend(parts.iter().map(|done| done.digest.as_slice()));
+    let key = Cache::key(&key_parts);
+    let known: Option<KnownBundle> = if naming.reuse {
+        naming.cache.get(&key, None)
+    } else {
+        None
+    };
+    if let Some(known) = &known {
+        if (naming.on_disk)(&known.name, known.size) {
+            return Bundle {
+                name: known.name.clone(),
+                size: known.size,
+                content: None,
+            };
+        }
+    }
+    let content = concatenate();
+    let size = content.len() as u64;
+    // The parts' digests determine the content, so a verified cache entry also gives its name:
+    // no need to hash the whole bundle again.
+    if let Some(known) = known.filter(|known| known.size == size) {
+        return Bundle {
+            name: known.name,
+            size,
+            content: Some(content),
+        };
+    }
+    let hash = hex::encode(Sha256::digest(content.as_bytes()));
+    let name = format!("{}/{kind}/{base}.{}.{kind}", naming.output_dir, &hash[..12]);
+    // Only meaningful beside this machine's outputs: never shared.
+    naming.cache.put_local(
+        &key,
+        &KnownBundle {
+            name: name.clone(),
+            size,
+        },
+    );
+    Bundle {
+        name,
+        size,
+        content: Some(content),
+    }
+}
+
+fn media_attribute(media: &str) -> String {
+    if media.is_empty() {
+        String::new()
+    } else {
+        format!(" media=\"{}\"", escape_html(media))
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_render_as_django_compressor_writes_them() {
+        let cases = [
+            (
+                Tag::Stylesheet {
+                    url: "/s/a.css".into(),
+                    media: "screen and (x<1)".into(),
+                },
+                "<link rel=\"stylesheet\" href=\"/s/a.css\" type=\"text/css\" media=\"screen and (x&lt;1)\">",
+            ),
+            (
+                Tag::Style {
+                    media: String::new(),
+                    text: "a{}".into(),
+                },
+                "<style type=\"text/css\">a{}</style>",
+            ),
+            (
+                Tag::Script {
+                    url: "/s/a.js".into(),
+                    loading: Loading::Defer,
+                },
+                "<script src=\"/s/a.js\" defer></script>",
+            ),
+            (
+                Tag::InlineScript { text: "a();".into() },
+                "<script>a();</script>",
+            ),
+            (
+                Tag::Preload {
+                    url: "/s/a.js".into(),
+                    kind: Kind::Js,
+                },
+                "<link rel=\"preload\" href=\"/s/a.js\" as=\"script\" />",
+            ),
+        ];
+        for (tag, html) in cases {
+            assert_eq!(tag.render(), html);
+        }
+    }
+
+    #[test]
+    fn js_tags_are_joined_by_newlines_css_tags_by_nothing() {
+        let script = |url: &str| Tag::Script {
+            url: url.into(),
+            loading: Loading::Blocking,
+        };
+        let block = BuiltBlock {
+            key: String::new(),
+            kind: Kind::Js,
+            tags: vec![script("/a.js"), script("/b.js")],
+        };
+        assert_eq!(
+            block.html(),
+            "<script src=\"/a.js\"></script>\n<script src=\"/b.js\"></script>"
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! The `url()` policy for stylesheet files: a relative url becomes absolute under `url`,
+//! resolved against the stylesheet's folder; fragments, `data:`, other schemes and urls outside
+//! `url` are left alone; the target is named by its content (`img/logo.3f2a9c1b0d4e.png`, a
+//! copy written beside the original) or, as django-compressor does, by a query (`?3f2a9c1b0d4e`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::CssHashing;
+
+use super::resolve::{Roots, Unresolved};
+
+/// A content-hashed copy of a file a stylesheet points at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AssetCopy {
+    pub from: PathBuf,
+    /// The hashed name under `root` (`img/logo.3f2a9c1b0d4e.png`).
+    pub relative: String,
+}
+
+/// Why a url cannot be rewritten.
+#[derive(Debug)]
+pub enum UrlProblem {
+    /// A relative url climbs above the static root.
+    AboveRoot,
+    NotUnderUrl,
+    Outside,
+    Missing {
+        relative: String,
+    },
+    Unreadable {
+        path: PathBuf,
+        error: String,
+    },
+}
+
+impl UrlProblem {
+    /// The message for the stylesheet's line that holds `url`.
+    pub fn describe(&self, url: &str, roots: &Roots) -> String {
+        match self {
+            UrlProblem::AboveRoot => format!(
+                "url({url}) points above the static root; only files under {} can be used",
+                roots.describe()
+            ),
+            UrlProblem::NotUnderUrl => format!("url({url}) is not under `url`"),
+            UrlProblem::Outside => format!(
+                "url({url}) points outside the static roots; only files under {} can be used",
+                roots.describe()
+            ),
+            UrlProblem::Missing { relative } => format!(
+                "url({url}) refers to {relative}, which does not exist in {}; add the file or fix the url",
+                roots.describe()
+            ),
+            UrlProblem::Unreadable { path, error } => {
+                format!("url({url}): cannot read {}: {error}", path.display())
+            }
+        }
+    }
+}
+
+/// The first 12 hex digits of each file's sha256, each file read once per run: stylesheets name
+/// the same images and fonts over and over.
+#[derive(Debug, Default)]
+pub struct FileHashes(Mutex<HashMap<PathBuf, String>>);
+
+impl FileHashes {
+    pub fn hash12(&self, path: &Path) -> Result<String, UrlProblem> {
+        if let Some(hash) = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|known| known.get(path).cloned())
+        {
+            return Ok(hash);
+        }
+        let bytes = std::fs::read(path).map_err(|error| UrlProblem::Unreadable {
+            path: path.to_path_buf(),
+            error: error.to_string(),
+        })?;
+        let hash = hex::encode(Sha256::digest(&bytes))[..12].to_string();
+        if let Ok(mut known) = self.0.lock() {
+            known.insert(path.to_path_buf(), hash.clone());
+        }
+        Ok(hash)
+    }
+}
+
+/// Rewrites the urls of stylesheet files.
+pub struct UrlPolicy<'a> {
+    /// `url`: where `root` is served.
+    pub url: &'a str,
+    pub method: CssHashing,
+    pub roots: &'a Roots,
+    pub hashes: &'a FileHashes,
+}
+
+impl UrlPolicy<'_> {
+    /// The new text of one `url()` in the stylesheet at `css_relative` (its path under `url`);
+    /// assets to copy under a hashed name are added to `assets`.
+    pub fn rewrite(
+        &self,
+        url: &str,
+        css_relative: &str,
+        assets: &mut Vec<AssetCopy>,
+    ) -> Result<String, UrlProblem> {
+        let trimmed = url.trim();
+        let has_scheme = trimmed.split_once(':').is_some_and(|(scheme, _)| {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        });
+        let under_url = trimmed.starts_with(self.url);
+        if trimmed.is_empty()
+            || trimmed.starts_with('#')
+            || trimmed.starts_with("//")
+            || (has_scheme && !under_url)
+            || (trimmed.starts_with('/') && !under_url)
+        {
+            return Ok(url.to_string());
+        }
+        let absolute = if under_url {
+            trimmed.to_string()
+        } else {
+            let directory = css_relative.rsplit_once('/').map_or("", |(dir, _)| dir);
+            let joined = if directory.is_empty() {
+                trimmed.to_string()
+            } else {
+                format!("{directory}/{trimmed}")
+            };
+            let normalized = normalize_path(&joined).ok_or(UrlProblem::AboveRoot)?;
+            format!("{}{normalized}", self.url)
+        };
+        let (without_fragment, fragment) = match absolute.split_once('#') {
+            Some((head, fragment)) => (head, Some(fragment)),
+            None => (absolute.as_str(), None),
+        };
+        let (path_part, query) = match without_fragment.split_once('?') {
+            Some((head, query)) => (head, Some(query)),
+            None => (without_fragment, None),
+        };
+        let relative = self
+            .roots
+            .relative(path_part)
+            .map_err(|_| UrlProblem::NotUnderUrl)?;
+        let file = self.roots.find(relative).map_err(|why| match why {
+            Unresolved::Outside => UrlProblem::Outside,
+            _ => UrlProblem::Missing {
+                relative: relative.to_string(),
+            },
+        })?;
+        let (name, query) = match self.method {
+            CssHashing::None => return Ok(absolute.clone()),
+            CssHashing::Query => {
+                let hash = self.hashes.hash12(&file)?;
+                let query = match query {
+                    Some(query) => format!("{query}&{hash}"),
+                    None => hash,
+                };
+                (path_part.to_string(), Some(query))
+            }
+            CssHashing::Filename => {
+                let hashed = hashed_name(relative, &self.hashes.hash12(&file)?);
+                assets.push(AssetCopy {
+                    from: file,
+                    relative: hashed.clone(),
+                });
+                (format!("{}{hashed}", self.url), query.map(str::to_string))
+            }
+        };
+        let mut out = name;
+        if let Some(query) = query {
+            out.push('?');
+            out.push_str(&query);
+        }
+        if let Some(fragment) = fragment {
+            out.push('#');
+            out.push_str(fragment);
+        }
+        Ok(out)
+    }
+}
+
+/// `img/logo.png` → `img/logo.3f2a9c1b0d4e.png`.
+fn hashed_name(relative: &str, hash: &str) -> String {
+    let (directory, file) = relative
+        .rsplit_once('/')
+        .map_or(("", relative), |(d, f)| (d, f));
+    let named = match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.{hash}.{ext}"),
+        _ => format!("{file}.{hash}"),
+    };
+    if directory.is_empty() {
+        named
+    } else {
+        format!("{directory}/{named}")
+    }
+}
+
+/// `posixpath.normpath` for a relative path; `None` when it climbs above its start.
+fn normalize_path(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_keep_the_extension() {
+        assert_eq!(hashed_name("img/logo.png", "abc"), "img/logo.abc.png");
+        assert_eq!(
+            hashed_name("fonts/fa.webfont.eot", "abc"),
+            "fonts/fa.webfont.abc.eot"
+        );
+        assert_eq!(hashed_name("LICENSE", "abc"), "LICENSE.abc");
+    }
+
+    #[test]
+    fn normalize_refuses_to_climb_out() {
+        assert_eq!(
+            normalize_path("css/../img/./a.png").as_deref(),
+            Some("img/a.png")
+        );
+        assert_eq!(normalize_path("css/../../a.png"), None);
+    }
+
+    #[test]
+    fn each_method_names_the_target_its_way() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("img")).expect("mkdir");
+        std::fs::write(dir.path().join("img/a.png"), b"png").expect("write");
+        let roots = Roots::new("/static/", dir.path(), &[]);
+        let hashes = FileHashes::default();
+        let hash = hex::encode(Sha256::digest(b"png"))[..12].to_string();
+        let policy = |method| UrlPolicy {
+            url: "/static/",
+            method,
+            roots: &roots,
+            hashes: &hashes,
+        };
+        let mut assets = Vec::new();
+        let rewrite = |method, url: &str, assets: &mut Vec<AssetCopy>| {
+            policy(method)
+                .rewrite(url, "css/site.css", assets)
+                .expect("rewrites")
+        };
+        assert_eq!(
+            rewrite(CssHashing::Filename, "../img/a.png?v=1#x", &mut assets),
+            format!("/static/img/a.{hash}.png?v=1#x")
+        );
+        assert_eq!(assets[0].relative, format!("img/a.{hash}.png"));
+        assert_eq!(
+            rewrite(CssHashing::Query, "../img/a.png?v=1#x", &mut assets),
+            format!("/static/img/a.png?v=1&{hash}#x")
+        );
+        assert_eq!(
+            rewrite(CssHashing::None, "/static/img/a.png", &mut assets),
+            "/static/img/a.png"
+        );
+        for kept in [
+            "data:image/png;base64,xx",
+            "#frag",
+            "https://x/a.png",
+            "/other/a.png",
+        ] {
+            assert_eq!(rewrite(CssHashing::Filename, kept, &mut assets), kept);
+        }
+        assert!(matches!(
+            policy(CssHashing::Filename).rewrite("../../x.png", "css/site.css", &mut assets),
+            Err(UrlProblem::AboveRoot)
+        ));
+        assert!(matches!(
+            policy(CssHashing::Filename).rewrite("gone.png", "css/site.css", &mut assets),
+            Err(UrlProblem::Missing { .. })
+        ));
+    }
+}

@@ -1,0 +1,123 @@
+//! Writing outputs: every file stapler writes (bundles, hashed asset copies, the manifest) goes
+//! through [`write_atomic`] or [`copy_atomic`]: a temporary file with an unpredictable name,
+//! created exclusively in the destination's folder, then renamed over the destination, so a
+//! reader never sees half a file and a planted link is never written through. The file gets
+//! the mode any new file gets (`0666` less the umask), as django-compressor's do.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+const TEMPORARY_PREFIX: &str = ".stapler-";
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// Whether a file name is one of the temporary files writes go through (left behind only when
+/// a run is killed).
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with(TEMPORARY_PREFIX) && name.ends_with(TEMPORARY_SUFFIX)
+}
+
+/// Whether the data must be on disk before the rename makes it visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced first: for the manifest, which must never point at a file a crash lost.
+    Synced,
+    /// Left to the kernel: bundles and assets are rebuilt if a crash loses them.
+    Buffered,
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
+    let mut file = temporary_beside(path)?;
+    file.write_all(bytes)
+        .map_err(|error| Error::io(path, "writing", error))?;
+    finish(file, path, durability)
+}
+
+/// Copies the file at `from` to `path` atomically.
+pub fn copy_atomic(from: &Path, path: &Path) -> Result<()> {
+    let mut source =
+        std::fs::File::open(from).map_err(|error| Error::io(from, "reading", error))?;
+    let mut file = temporary_beside(path)?;
+    std::io::copy(&mut source, &mut file).map_err(|error| Error::io(path, "copying", error))?;
+    finish(file, path, Durability::Buffered)
+}
+
+fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent)
+        .map_err(|error| Error::io(parent, "creating the folder", error))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMPORARY_PREFIX).suffix(TEMPORARY_SUFFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Passed to open(2), so the umask applies as it does to any new file.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
+        .tempfile_in(parent)
+        .map_err(|error| Error::io(parent, "creating a temporary file", error))
+}
+
+fn finish(file: tempfile::NamedTempFile, path: &Path, durability: Durability) -> Result<()> {
+    if durability == Durability::Synced {
+        file.as_file()
+            .sync_all()
+            .map_err(|error| Error::io(path, "syncing", error))?;
+    }
+    file.persist(path)
+        .map_err(|error| Error::io(path, "renaming", error.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_mode_of_any_new_file_not_0600() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"x").expect("a file made the ordinary way");
+        let written = dir.path().join("sub/written.css");
+        write_atomic(&written, b"a{}", Durability::Synced).expect("write");
+        assert_eq!(std::fs::read(&written).expect("read"), b"a{}");
+        assert_eq!(mode(&written), mode(&plain));
+        let copied = dir.path().join("img/copy.png");
+        copy_atomic(&written, &copied).expect("copy");
+        assert_eq!(mode(&copied), mode(&plain));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_the_destination_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, b"keep").expect("write");
+        let destination = dir.path().join("logo.abc.png");
+        std::os::unix::fs::symlink(&outside, &destination).expect("symlink");
+        write_atomic(&destination, b"new", Durability::Buffered).expect("write");
+        assert_eq!(std::fs::read(&outside).expect("read"), b"keep");
+        assert_eq!(std::fs::read(&destination).expect("read"), b"new");
+        assert!(!std::fs::symlink_metadata(&destination)
+            .expect("meta")
+            .file_type()
+            .is_symlink());
+    }
+}

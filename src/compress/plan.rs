@@ -1,0 +1,198 @@
+//! Planning: each distinct block reduced to the sources its output is made of, in order, each
+//! with the group that decides which output file it lands in. Nothing is read here but the
+//! block's HTML; files are only located.
+
+use std::path::PathBuf;
+
+use crate::block::{Block, Kind};
+use crate::error::{Error, Location, Result};
+
+use super::html::{self, Element};
+use super::resolve::{Roots, Unresolved};
+
+/// Where an input comes from: a file, or the text of an inline element.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SourceId {
+    File {
+        path: PathBuf,
+        /// The path under `url` (`css/site.css`): what relative `url()`s are resolved against.
+        relative: String,
+        kind: Kind,
+    },
+    Inline {
+        text: String,
+        kind: Kind,
+    },
+}
+
+impl SourceId {
+    pub fn kind(&self) -> Kind {
+        match self {
+            SourceId::File { kind, .. } | SourceId::Inline { kind, .. } => *kind,
+        }
+    }
+}
+
+/// How a script is loaded; consecutive scripts that agree share an output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Loading {
+    Blocking,
+    Async,
+    Defer,
+}
+
+/// What decides which output file a part goes to: consecutive parts in the same group share one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// A stylesheet's `media` (empty when absent).
+    Media(String),
+    Script(Loading),
+}
+
+/// One element of a block, resolved.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub source: SourceId,
+    pub group: Group,
+}
+
+/// A distinct block and the parts its output is made of.
+pub struct Plan<'b> {
+    pub block: &'b Block,
+    pub parts: Vec<Part>,
+}
+
+/// Plans every distinct block (by key); reports every block that cannot be planned.
+pub fn plan_blocks<'b>(blocks: &'b [Block], roots: &Roots) -> Result<Vec<Plan<'b>>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for block in blocks {
+        if !seen.insert(block.key.as_str()) {
+            continue;
+        }
+        match plan_block(block, roots) {
+            Ok(parts) => plans.push(Plan { block, parts }),
+            Err(error) => errors.push(error),
+        }
+    }
+    match Error::from_many(errors) {
+        Some(error) => Err(error),
+        None => Ok(plans),
+    }
+}
+
+fn element_location(block: &Block, element: &Element) -> Location {
+    Location::new(&block.location.file, block.location.line + element.line)
+}
+
+/// Reads a block's elements and resolves each to a source.
+fn plan_block(block: &Block, roots: &Roots) -> Result<Vec<Part>> {
+    let mut parts = Vec::new();
+    for element in html::elements(&block.body) {
+        let location = element_location(block, &element);
+        let media = || Group::Media(element.attr("media").unwrap_or("").to_string());
+        let part = match (block.kind, element.tag.as_str()) {
+            (Kind::Css, "link") => {
+                let is_stylesheet = element
+                    .attr("rel")
+                    .is_some_and(|rel| rel.eq_ignore_ascii_case("stylesheet"));
+                if !is_stylesheet {
+                    continue;
+                }
+                check_type(&element, Kind::Css, &location)?;
+                let href = element.attr("href").ok_or_else(|| {
+                    Error::input(location.clone(), "<link rel=\"stylesheet\"> has no href")
+                })?;
+                Part {
+                    source: file_source(href, Kind::Css, roots, &location)?,
+                    group: media(),
+                }
+            }
+            (Kind::Css, "style") => {
+                check_type(&element, Kind::Css, &location)?;
+                Part {
+                    source: SourceId::Inline {
+                        text: element.text.clone(),
+                        kind: Kind::Css,
+                    },
+                    group: media(),
+                }
+            }
+            (Kind::Js, "script") => {
+                check_type(&element, Kind::Js, &location)?;
+                let loading = if element.attr("async").is_some() {
+                    Loading::Async
+                } else if element.attr("defer").is_some() {
+                    Loading::Defer
+                } else {
+                    Loading::Blocking
+                };
+                let source = match element.attr("src") {
+                    Some(src) => file_source(src, Kind::Js, roots, &location)?,
+                    None => SourceId::Inline {
+                        text: element.text.clone(),
+                        kind: Kind::Js,
+                    },
+                };
+                Part {
+                    source,
+                    group: Group::Script(loading),
+                }
+            }
+            _ => continue,
+        };
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
+fn check_type(element: &Element, kind: Kind, location: &Location) -> Result<()> {
+    let (allowed, language): (&[&str], &str) = match kind {
+        Kind::Css => (&["text/css"], "CSS"),
+        Kind::Js => (
+            &[
+                "text/javascript",
+                "application/javascript",
+                "application/x-javascript",
+            ],
+            "JavaScript",
+        ),
+    };
+    match element.attr("type") {
+        None => Ok(()),
+        Some(given) if allowed.iter().any(|a| a.eq_ignore_ascii_case(given)) => Ok(()),
+        Some(given) => Err(Error::input(
+            location.clone(),
+            format!(
+                "<{} type=\"{given}\"> needs a precompiler, which stapler does not run; compile it to plain {language} first and reference the result",
+                element.tag,
+            ),
+        )),
+    }
+}
+
+fn file_source(url: &str, kind: Kind, roots: &Roots, location: &Location) -> Result<SourceId> {
+    let relative = roots.relative(url).map_err(|_| {
+        Error::input(
+            location.clone(),
+            format!("`{url}` is not under `url` ({}), so it cannot be compressed; use {{% static %}} or a URL starting with {}", roots.url(), roots.url()),
+        )
+    })?;
+    let path = roots.find(relative).map_err(|why| {
+        let message = match why {
+            Unresolved::NotUnderUrl => format!("`{url}` is not under `url` ({})", roots.url()),
+            Unresolved::Outside => format!("`{url}` points outside the static roots; only files under {} can be used", roots.describe()),
+            Unresolved::Missing => format!(
+                "`{url}` does not exist in {}; check the path, add the file, or add its folder to `staticfiles_dirs`",
+                roots.describe()
+            ),
+        };
+        Error::input(location.clone(), message)
+    })?;
+    Ok(SourceId::File {
+        path,
+        relative: relative.to_string(),
+        kind,
+    })
+}

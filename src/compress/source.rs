@@ -1,0 +1,269 @@
+//! One source, from bytes to minified text, in two steps so that the cache can be consulted in
+//! between: [`prepare`] reads and checks it (and rewrites a stylesheet's urls), which fixes the
+//! cache key of its result; [`minify`] does the expensive part, only for cache misses.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::block::Kind;
+use crate::config::JsMinify;
+use crate::error::{Error, Location, Result};
+
+use super::cache::Cache;
+use super::css;
+use super::css_urls::{AssetCopy, UrlPolicy};
+use super::js;
+use super::plan::SourceId;
+
+/// A source read and checked, its text ready to minify.
+pub struct Prepared {
+    /// The file, or `<inline css>` / `<inline js>`, for messages.
+    label: PathBuf,
+    kind: Kind,
+    /// The text to minify: a stylesheet's with its urls rewritten.
+    text: String,
+    /// Already minified (`*.min.js`, or lines too long to be hand-written): checked, not minified.
+    passthrough: bool,
+    /// The cache key of the minified result.
+    pub key: String,
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Hashed copies the stylesheet's urls point at.
+    pub assets: Vec<AssetCopy>,
+}
+
+impl Prepared {
+    /// The amount of work minifying it is, for scheduling the largest first.
+    pub fn size(&self) -> usize {
+        self.text.len()
+    }
+}
+
+/// The minified text of a source, as the cache keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Minified {
+    pub text: String,
+    /// Something worth knowing that did not stop the build.
+    pub warning: Option<String>,
+}
+
+/// A source ready to be bundled.
+pub struct Processed {
+    pub text: String,
+    /// sha256 of `text`: what a bundle's cache key is made of.
+    pub digest: [u8; 32],
+    pub bytes_in: u64,
+    pub assets: Vec<AssetCopy>,
+    pub warning: Option<String>,
+}
+
+impl Processed {
+    pub fn new(prepared: Prepared, minified: Minified) -> Processed {
+        Processed {
+            digest: Sha256::digest(minified.text.as_bytes()).into(),
+            text: minified.text,
+            bytes_in: prepared.bytes_in,
+            assets: prepared.assets,
+            warning: minified.warning,
+        }
+    }
+}
+
+/// Reads a source and prepares its text.
+pub fn prepare(source: &SourceId, urls: &UrlPolicy<'_>, level: JsMinify) -> Result<Prepared> {
+    let (label, text, bytes_in, relative) = match source {
+        SourceId::File { path, relative, .. } => {
+            let bytes = std::fs::read(path).map_err(|error| {
+                Error::input(
+                    Location::file(path),
+                    format!("cannot be read ({error}); check its permissions"),
+                )
+            })?;
+            let text = decode(&bytes, path)?;
+            (path.clone(), text, bytes.len() as u64, Some(relative))
+        }
+        SourceId::Inline { text, kind } => (
+            PathBuf::from(format!("<inline {kind}>")),
+            text.clone(),
+            text.len() as u64,
+            None,
+        ),
+    };
+    let kind = source.kind();
+    let is_min_file = relative.is_some() && is_minified_name(&label, kind.as_str());
+    let mut assets = Vec::new();
+    let (text, passthrough, key) = match kind {
+        Kind::Css => {
+            let rewritten = rewrite_css(
+                &text,
+                &label,
+                relative.map(String::as_str),
+                urls,
+                &mut assets,
+            )?;
+            let key = Cache::key(&[b"css", &[u8::from(is_min_file)], rewritten.as_bytes()]);
+            (rewritten, is_min_file, key)
+        }
+        Kind::Js => {
+            let passthrough = is_min_file || js::looks_minified(&text);
+            let key = Cache::key(&[
+                b"js",
+                &[u8::from(passthrough), level as u8],
+                text.as_bytes(),
+            ]);
+            (text, passthrough, key)
+        }
+    };
+    Ok(Prepared {
+        label,
+        kind,
+        text,
+        passthrough,
+        key,
+        bytes_in,
+        assets,
+    })
+}
+
+fn rewrite_css(
+    text: &str,
+    label: &Path,
+    relative: Option<&str>,
+    urls: &UrlPolicy<'_>,
+    assets: &mut Vec<AssetCopy>,
+) -> Result<String> {
+    let broken = |error: css::CssError| {
+        Error::input(
+            Location::new(label, error.line),
+            format!("malformed CSS: {}; fix the stylesheet", error.message),
+        )
+    };
+    match relative {
+        // Inline `<style>` is left alone, as django-compressor leaves it.
+        None => css::rewrite_urls(text, |url, _| Ok(url.to_string()), broken),
+        Some(relative) => css::rewrite_urls(
+            text,
+            |url, line| {
+                urls.rewrite(url, relative, assets).map_err(|problem| {
+                    Error::input(
+                        Location::new(label, line),
+                        problem.describe(url, urls.roots),
+                    )
+                })
+            },
+            broken,
+        ),
+    }
+}
+
+/// Minifies a prepared source.
+pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
+    let name = prepared.label.display().to_string();
+    let text = &prepared.text;
+    match prepared.kind {
+        Kind::Css if prepared.passthrough => Ok(Minified {
+            text: strip_source_map_comments(text).trim_end().to_string(),
+            warning: None,
+        }),
+        Kind::Css => {
+            let out = css::minify(&name, text);
+            Ok(Minified {
+                text: out.code,
+                warning: out.fallback_reason.map(|reason| {
+                    format!("{name}: lightningcss could not keep everything ({reason}); minified conservatively instead")
+                }),
+            })
+        }
+        Kind::Js if prepared.passthrough => {
+            js::check(&name, text).map_err(|error| js_error(&prepared.label, error))?;
+            let mut kept = strip_source_map_comments(text);
+            // A trailing line comment would swallow the `;` that concatenation appends.
+            if kept.lines().last().is_some_and(|last| last.contains("//")) && !kept.ends_with('\n')
+            {
+                kept.push('\n');
+            }
+            Ok(Minified {
+                text: kept,
+                warning: None,
+            })
+        }
+        Kind::Js => match js::minify(&name, text, level) {
+            Ok(code) => Ok(Minified {
+                text: code,
+                warning: None,
+            }),
+            Err(js::JsError::Print { message }) => Ok(Minified {
+                text: text.clone(),
+                warning: Some(format!("{name}: kept unminified: {message}")),
+            }),
+            Err(error) => Err(js_error(&prepared.label, error)),
+        },
+    }
+}
+
+fn js_error(path: &Path, error: js::JsError) -> Error {
+    match error {
+        js::JsError::Syntax {
+            line,
+            column,
+            message,
+        } => Error::input(
+            Location::new(path, line),
+            format!("JavaScript syntax error at column {column}: {message}; fix the script (it is parsed as a classic script, not a module)"),
+        ),
+        js::JsError::Print { message } => Error::input(Location::file(path), message),
+    }
+}
+
+/// Decodes UTF-8, dropping a BOM; a bad byte is reported with its line.
+fn decode(bytes: &[u8], path: &Path) -> Result<String> {
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        let at = error.valid_up_to();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        Error::input(
+            Location::new(path, line),
+            "is not valid UTF-8; save the file as UTF-8",
+        )
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text).to_string())
+}
+
+fn is_minified_name(path: &Path, ext: &str) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.ends_with(&format!(".min.{ext}")))
+}
+
+/// Removes `sourceMappingURL` comments: the map's relative URL is wrong once the file is bundled.
+fn strip_source_map_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let is_map = (trimmed.starts_with("//# sourceMappingURL=")
+            || trimmed.starts_with("//@ sourceMappingURL="))
+            || (trimmed.starts_with("/*# sourceMappingURL=") && trimmed.ends_with("*/"));
+        if !is_map {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_map_comments_are_dropped() {
+        assert_eq!(
+            strip_source_map_comments("a();\n//# sourceMappingURL=a.map\n"),
+            "a();\n"
+        );
+        assert_eq!(
+            strip_source_map_comments("a{}\n/*# sourceMappingURL=a.css.map */"),
+            "a{}\n"
+        );
+    }
+}

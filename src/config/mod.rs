@@ -1,0 +1,252 @@
+//! Settings, gathered once from `stapler.toml` (or `[tool.stapler]` in `pyproject.toml`), the
+//! `STAPLER_*` environment and the command line, in rising precedence ([`settings`], [`env`]),
+//! then resolved into a [`Config`] of typed, per-stage settings ([`resolve`]): each stage is
+//! handed its own slice and never sees the rest. Names follow django-compressor's settings
+//! without the `COMPRESS_` prefix.
+
+pub mod env;
+mod resolve;
+pub mod settings;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use settings::Settings;
+
+/// A configuration mistake: where it is (a file, a file:line:column, a variable) and what to do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct ConfigError {
+    pub origin: String,
+    pub message: String,
+}
+
+/// Which template language the templates are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Django,
+    Jinja2,
+}
+
+/// How stylesheets point at the images and fonts they use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CssHashing {
+    /// Copy each asset to a content-hashed name (`img/logo.3f2a9c1b0d4e.png`) and point there.
+    Filename,
+    /// django-compressor's form: keep the name and append `?3f2a9c1b0d4e`.
+    Query,
+    /// Make urls absolute but leave names alone.
+    None,
+}
+
+/// How hard JavaScript is minified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsMinify {
+    /// Compress and mangle local names.
+    Full,
+    /// Only rename local names and drop whitespace.
+    Mangle,
+    /// Only drop whitespace and comments.
+    Whitespace,
+}
+
+/// One offline context: the variables a block body is rendered with.
+pub type OfflineContext = serde_json::Map<String, serde_json::Value>;
+
+/// The resolved settings, one part per stage.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The configuration file the settings came from, if any.
+    pub source: Option<PathBuf>,
+    pub templates: TemplateSettings,
+    pub compress: CompressSettings,
+    pub manifest: ManifestSettings,
+    pub publish: PublishSettings,
+}
+
+/// What the template scan needs.
+#[derive(Debug, Clone)]
+pub struct TemplateSettings {
+    /// Directories scanned for templates, in lookup order.
+    pub template_dirs: Vec<PathBuf>,
+    /// File name endings that mark a template, each starting with a dot.
+    pub extensions: Vec<String>,
+    /// The template language.
+    pub engine: Engine,
+    /// Whether to follow symbolic links while walking template directories.
+    pub follow_links: bool,
+    /// Every context each block is rendered with; never empty, each has `STATIC_URL`.
+    pub offline_contexts: Vec<OfflineContext>,
+    /// Django's `STATIC_URL`: what `{% static %}` prepends, and what keys are computed without.
+    pub static_url: String,
+    /// Autoescape block bodies with the `jinja2` engine (Django's Jinja2 backend does).
+    pub jinja2_autoescape: bool,
+}
+
+/// What building bundles needs.
+#[derive(Debug, Clone)]
+pub struct CompressSettings {
+    /// `COMPRESS_ROOT`: the directory outputs are written under (default `static_root`).
+    pub root: PathBuf,
+    /// `COMPRESS_URL`: the URL `root` is served at (default `static_url`).
+    pub url: String,
+    /// Django's `STATICFILES_DIRS`: searched after `root` for files a block references.
+    pub staticfiles_dirs: Vec<PathBuf>,
+    /// The folder under `root` that bundles and the manifest go to (`CACHE`).
+    pub output_dir: String,
+    /// How CSS `url()`s name their targets.
+    pub css_hashing_method: CssHashing,
+    /// How hard JavaScript is minified.
+    pub js_minify: JsMinify,
+    /// Where minified sources are cached between runs; `None` with `--no-cache`.
+    pub cache_dir: Option<PathBuf>,
+    /// A cache on an S3 prefix that CI runners share, behind the local one.
+    pub shared_cache: Option<SharedCacheSettings>,
+}
+
+/// The `[shared_cache]` settings.
+#[derive(Debug, Clone)]
+pub struct SharedCacheSettings {
+    /// Where entries live.
+    pub location: S3Settings,
+    /// Above this many entries, a share of them is deleted after a build.
+    pub max_entries: usize,
+    /// When culling, 1 / `cull_frequency` of the entries go (Django's cache semantics).
+    pub cull_frequency: usize,
+}
+
+/// Where the manifest lives and how its values spell the URL.
+#[derive(Debug, Clone)]
+pub struct ManifestSettings {
+    /// `<root>/<output_dir>/<offline_manifest>`.
+    pub path: PathBuf,
+    /// The manifest's name under `root` (`CACHE/manifest.json`), as it is published.
+    pub name: String,
+    /// The folder under `root` that bundles go to (`CACHE`).
+    pub output_dir: String,
+    /// Django's `STATIC_URL`, removed from bodies before hashing them into keys.
+    pub static_url: String,
+    /// `COMPRESS_URL`, replaced by the placeholder in stored values.
+    pub url: String,
+    /// Stands in for `url` in manifest values; the runtime puts the real URL back.
+    pub url_placeholder: String,
+}
+
+/// Where and how `stapler publish` sends the static root.
+#[derive(Debug, Clone)]
+pub struct PublishSettings {
+    /// Django's `STATIC_ROOT`: the folder that is published.
+    pub static_root: PathBuf,
+    /// Where it goes.
+    pub target: Target,
+    /// Uploads in flight at once.
+    pub jobs: usize,
+    /// A canned ACL such as `public-read`; none by default (the bucket's default applies).
+    pub acl: Option<String>,
+    /// `Cache-Control` for names that are not content-hashed.
+    pub cache_control: String,
+    /// `Cache-Control` for content-hashed names.
+    pub cache_control_hashed: String,
+    /// Extra headers stored with every object.
+    pub headers: BTreeMap<String, String>,
+    /// Release records whose objects `--prune` keeps.
+    pub keep: usize,
+    /// Object names that are content-hashed, besides what stapler wrote and what Django's
+    /// `staticfiles.json` lists.
+    pub hashed_pattern: regex::Regex,
+}
+
+/// A place objects go: parsed once from `s3://bucket/prefix` or `file:///dir`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A local directory laid out like a bucket.
+    Dir(PathBuf),
+    S3(S3Settings),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Dir(path) => write!(f, "file://{}", path.display()),
+            Target::S3(s3) => write!(f, "s3://{}/{}", s3.bucket, s3.prefix),
+        }
+    }
+}
+
+/// An S3 bucket and prefix, and how to reach it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Empty, or ending with `/`.
+    pub prefix: String,
+    /// An S3-compatible endpoint (MinIO, Garage, R2, SeaweedFS) instead of AWS.
+    pub endpoint_url: Option<String>,
+    /// The region; default from the AWS environment, else `us-east-1`.
+    pub region: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`); on by default when `endpoint_url` is set.
+    pub path_style: bool,
+    /// Files this large or larger go up in parts.
+    pub multipart_threshold: u64,
+}
+
+/// What one run is asked to do beyond the settings: the command line's verbs, not settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunFlags {
+    /// Rebuild and rewrite every output; send every object, changed or not.
+    pub force: bool,
+    /// Plan a publish and print it; send nothing.
+    pub dry_run: bool,
+    /// Delete objects that no recent release uses.
+    pub prune: bool,
+}
+
+/// Where the settings come from, besides the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// The configuration file (`--config`); default `./stapler.toml`, else `./pyproject.toml`.
+    pub file: Option<PathBuf>,
+    /// Settings given as command-line flags: the top layer.
+    pub flags: Settings,
+    /// Bypass the build caches (`--no-cache`).
+    pub no_cache: bool,
+}
+
+/// Loads the settings: the file, then `STAPLER_*` variables from `env`, then the flags.
+pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+    let (file, mut from_file) = match &sources.file {
+        Some(path) => (Some(path.clone()), settings::read_file(path)?),
+        None => find_default_file()?,
+    };
+    let base = file
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    from_file.anchor_paths(&base);
+    let from_env = env::read(env)?;
+    let merged = settings::layer(settings::layer(from_file, from_env), sources.flags.clone());
+    resolve::resolve(file, merged, sources.no_cache)
+}
+
+/// The process environment's `STAPLER_*` variables, for [`load`].
+pub fn process_env() -> BTreeMap<String, String> {
+    std::env::vars()
+        .filter(|(key, _)| key.starts_with("STAPLER_"))
+        .collect()
+}
+
+fn find_default_file() -> Result<(Option<PathBuf>, Settings), ConfigError> {
+    for name in ["stapler.toml", "pyproject.toml"] {
+        let path = PathBuf::from(name);
+        if path.is_file() {
+            let settings = settings::read_file(&path)?;
+            return Ok((Some(path), settings));
+        }
+    }
+    Ok((None, Settings::default()))
+}

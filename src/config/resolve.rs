@@ -1,0 +1,499 @@
+//! From the merged [`Settings`] layer to the typed, per-stage [`Config`]: defaults filled in,
+//! every value checked once and parsed into the type the stages use.
+
+use std::path::{Path, PathBuf};
+
+use super::settings::{ContextSetting, PublishSection, SharedCacheSection};
+use super::{
+    CompressSettings, Config, ConfigError, CssHashing, Engine, JsMinify, ManifestSettings,
+    OfflineContext, PublishSettings, S3Settings, Settings, SharedCacheSettings, Target,
+    TemplateSettings,
+};
+
+const DEFAULT_HASHED_PATTERN: &str = r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$";
+const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// S3's smallest part.
+const SMALLEST_PART: u64 = 5 * 1024 * 1024;
+
+pub(super) fn resolve(
+    source: Option<PathBuf>,
+    settings: Settings,
+    no_cache: bool,
+) -> Result<Config, ConfigError> {
+    let origin = source.as_ref().map_or_else(
+        || "configuration".to_string(),
+        |path| path.display().to_string(),
+    );
+    let bad = |message: String| ConfigError {
+        origin: origin.clone(),
+        message,
+    };
+    let missing = |key: &str| {
+        bad(format!(
+            "`{key}` is not set; set it in stapler.toml (or [tool.stapler] in pyproject.toml) or as STAPLER_{}",
+            key.to_ascii_uppercase()
+        ))
+    };
+    let static_root = settings
+        .static_root
+        .or_else(|| settings.root.clone())
+        .ok_or_else(|| missing("static_root"))?;
+    let static_url = settings.static_url.unwrap_or_else(|| "/static/".into());
+    let url = settings.url.unwrap_or_else(|| static_url.clone());
+    for (key, value) in [("static_url", &static_url), ("url", &url)] {
+        if !value.ends_with('/') {
+            return Err(bad(format!(
+                "`{key}` is `{value}` but must end with `/`, as Django requires"
+            )));
+        }
+    }
+    let template_dirs = settings.template_dirs.unwrap_or_default();
+    if template_dirs.is_empty() {
+        return Err(missing("template_dirs"));
+    }
+    let extensions =
+        normalize_extensions(&settings.extensions.unwrap_or_else(|| vec![".html".into()]));
+    if extensions.is_empty() {
+        return Err(bad(
+            "`extensions` is empty; list at least one, such as \".html\"".into(),
+        ));
+    }
+    let output_dir = settings
+        .output_dir
+        .unwrap_or_else(|| "CACHE".into())
+        .trim_matches('/')
+        .to_string();
+    if output_dir.is_empty() || output_dir.split('/').any(|part| part == "..") {
+        return Err(bad(
+            "`output_dir` must be a folder name inside `root`, such as \"CACHE\"".into(),
+        ));
+    }
+    let offline_manifest = settings
+        .offline_manifest
+        .unwrap_or_else(|| "manifest.json".into());
+    if offline_manifest.is_empty()
+        || offline_manifest.contains("..")
+        || offline_manifest.starts_with('/')
+    {
+        return Err(bad(
+            "`offline_manifest` must be a file name such as \"manifest.json\"".into(),
+        ));
+    }
+    let root = settings.root.unwrap_or_else(|| static_root.clone());
+    let shared_cache = match settings.shared_cache {
+        Some(section) if !no_cache => Some(resolve_shared_cache(section, &origin)?),
+        _ => None,
+    };
+    let publish = resolve_publish(settings.publish.unwrap_or_default(), static_root, &origin)?;
+    Ok(Config {
+        source,
+        templates: TemplateSettings {
+            template_dirs,
+            extensions,
+            engine: settings.engine.unwrap_or(Engine::Django),
+            follow_links: settings.follow_links.unwrap_or(false),
+            offline_contexts: build_contexts(settings.offline_context, &static_url),
+            static_url: static_url.clone(),
+            jinja2_autoescape: settings.jinja2_autoescape.unwrap_or(true),
+        },
+        manifest: ManifestSettings {
+            path: root.join(&output_dir).join(&offline_manifest),
+            name: format!("{output_dir}/{offline_manifest}"),
+            output_dir: output_dir.clone(),
+            static_url,
+            url: url.clone(),
+            url_placeholder: settings
+                .url_placeholder
+                .unwrap_or_else(|| "/__compressor_url_placeholder__/".into()),
+        },
+        compress: CompressSettings {
+            root,
+            url,
+            staticfiles_dirs: settings.staticfiles_dirs.unwrap_or_default(),
+            output_dir,
+            css_hashing_method: settings.css_hashing_method.unwrap_or(CssHashing::Filename),
+            js_minify: settings.js_minify.unwrap_or(JsMinify::Full),
+            cache_dir: if no_cache { None } else { settings.cache_dir },
+            shared_cache,
+        },
+        publish,
+    })
+}
+
+fn resolve_shared_cache(
+    section: SharedCacheSection,
+    origin: &str,
+) -> Result<SharedCacheSettings, ConfigError> {
+    let bad = |message: String| ConfigError {
+        origin: format!("{origin} [shared_cache]"),
+        message,
+    };
+    let to = section
+        .to
+        .ok_or_else(|| bad("`to` is required: s3://bucket/prefix".into()))?;
+    let location = match parse_target(
+        &to,
+        section.endpoint_url,
+        section.region,
+        section.path_style,
+    ) {
+        Ok(Target::S3(location)) => location,
+        Ok(Target::Dir(_)) | Err(_) => {
+            return Err(bad(format!(
+                "`to` is `{to}`; the shared cache lives on S3: s3://bucket/prefix"
+            )))
+        }
+    };
+    let cull_frequency = section.cull_frequency.unwrap_or(3);
+    if cull_frequency < 2 {
+        return Err(bad(
+            "`cull_frequency` must be at least 2 (1 would delete every entry)".into(),
+        ));
+    }
+    Ok(SharedCacheSettings {
+        location,
+        max_entries: section.max_entries.unwrap_or(10_000),
+        cull_frequency,
+    })
+}
+
+fn resolve_publish(
+    section: PublishSection,
+    static_root: PathBuf,
+    origin: &str,
+) -> Result<PublishSettings, ConfigError> {
+    let bad = |message: String| ConfigError {
+        origin: format!("{origin} [publish]"),
+        message,
+    };
+    let to = section.to.unwrap_or_else(|| {
+        let beside = static_root
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("published");
+        format!("file://{}", beside.display())
+    });
+    let mut target = parse_target(
+        &to,
+        section.endpoint_url,
+        section.region,
+        section.path_style,
+    )
+    .map_err(bad)?;
+    if let Target::S3(s3) = &mut target {
+        let threshold = section
+            .multipart_threshold
+            .unwrap_or(DEFAULT_MULTIPART_THRESHOLD);
+        if threshold < SMALLEST_PART {
+            return Err(bad(
+                "`multipart_threshold` must be at least 5 MiB, S3's smallest part".into(),
+            ));
+        }
+        s3.multipart_threshold = threshold;
+    }
+    let jobs = section.jobs.unwrap_or(32);
+    if jobs == 0 {
+        return Err(bad("`jobs` must be at least 1".into()));
+    }
+    let keep = section.keep.unwrap_or(3);
+    if keep == 0 {
+        return Err(bad(
+            "`keep` must be at least 1: the release being published is always kept".into(),
+        ));
+    }
+    let headers = section.headers.unwrap_or_default();
+    for name in headers.keys() {
+        let lower = name.to_ascii_lowercase();
+        let storable = matches!(
+            lower.as_str(),
+            "content-disposition" | "content-language" | "expires" | "content-encoding"
+        ) || lower.starts_with("x-amz-meta-");
+        if !storable {
+            return Err(bad(format!(
+                "header `{name}` cannot be stored on an object; S3 keeps only Content-Disposition, Content-Encoding, Content-Language, Expires and x-amz-meta-* (CORS headers are bucket configuration)"
+            )));
+        }
+    }
+    let pattern = section
+        .hashed_pattern
+        .unwrap_or_else(|| DEFAULT_HASHED_PATTERN.into());
+    let hashed_pattern = regex::Regex::new(&pattern)
+        .map_err(|error| bad(format!("`hashed_pattern` is not a regex: {error}")))?;
+    Ok(PublishSettings {
+        static_root,
+        target,
+        jobs,
+        acl: section.acl,
+        cache_control: section
+            .cache_control
+            .unwrap_or_else(|| "public, max-age=300".into()),
+        cache_control_hashed: section
+            .cache_control_hashed
+            .unwrap_or_else(|| "public, max-age=31536000, immutable".into()),
+        headers,
+        keep,
+        hashed_pattern,
+    })
+}
+
+/// `s3://bucket/prefix` or `file:///dir`, parsed once.
+fn parse_target(
+    to: &str,
+    endpoint_url: Option<String>,
+    region: Option<String>,
+    path_style: Option<bool>,
+) -> Result<Target, String> {
+    if let Some(path) = to.strip_prefix("file://") {
+        return Ok(Target::Dir(PathBuf::from(path)));
+    }
+    let Some(rest) = to.strip_prefix("s3://") else {
+        return Err(format!(
+            "`to` is `{to}`; use s3://bucket/prefix or file:///directory"
+        ));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!("`{to}` names no bucket; write s3://bucket/prefix"));
+    }
+    let prefix = match prefix.trim_matches('/') {
+        "" => String::new(),
+        trimmed => format!("{trimmed}/"),
+    };
+    Ok(Target::S3(S3Settings {
+        bucket: bucket.to_string(),
+        prefix,
+        path_style: path_style.unwrap_or(endpoint_url.is_some()),
+        endpoint_url,
+        region,
+        multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+    }))
+}
+
+/// Accepts `html`, `.html` and `html,txt` as django-compressor's `-e` does.
+fn normalize_extensions(given: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in given
+        .iter()
+        .flat_map(|item| item.split(','))
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
+        let ext = if part.starts_with('.') {
+            part.to_string()
+        } else {
+            format!(".{part}")
+        };
+        if !out.contains(&ext) {
+            out.push(ext);
+        }
+    }
+    out
+}
+
+fn build_contexts(setting: Option<ContextSetting>, static_url: &str) -> Vec<OfflineContext> {
+    let mut tables = match setting {
+        None => vec![],
+        Some(ContextSetting::One(table)) => vec![table],
+        Some(ContextSetting::Many(tables)) => tables,
+    };
+    if tables.is_empty() {
+        tables.push(OfflineContext::new());
+    }
+    for context in &mut tables {
+        context
+            .entry("STATIC_URL")
+            .or_insert_with(|| serde_json::Value::String(static_url.to_string()));
+    }
+    tables
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::{load, Sources};
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write test config");
+        path
+    }
+
+    fn load_file(path: PathBuf, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        load(
+            &Sources {
+                file: Some(path),
+                ..Sources::default()
+            },
+            &env,
+        )
+    }
+
+    const MINIMAL: &str = "static_root = \"out\"\ntemplate_dirs = [\"templates\"]\n";
+
+    #[test]
+    fn defaults_follow_django_compressor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = load_file(write(dir.path(), "stapler.toml", MINIMAL), &[]).expect("valid");
+        assert_eq!(config.publish.static_root, dir.path().join("out"));
+        assert_eq!(config.compress.root, dir.path().join("out"));
+        assert_eq!(config.templates.static_url, "/static/");
+        assert_eq!(config.compress.url, "/static/");
+        assert_eq!(config.compress.output_dir, "CACHE");
+        assert_eq!(
+            config.manifest.path,
+            dir.path().join("out/CACHE/manifest.json")
+        );
+        assert_eq!(config.manifest.name, "CACHE/manifest.json");
+        assert_eq!(config.templates.extensions, vec![".html"]);
+        assert_eq!(config.templates.engine, Engine::Django);
+        assert_eq!(config.compress.css_hashing_method, CssHashing::Filename);
+        assert_eq!(
+            config.manifest.url_placeholder,
+            "/__compressor_url_placeholder__/"
+        );
+        assert_eq!(config.templates.offline_contexts.len(), 1);
+        assert_eq!(
+            config.templates.offline_contexts[0]["STATIC_URL"],
+            "/static/"
+        );
+        assert_eq!(
+            config.publish.target,
+            Target::Dir(dir.path().join("published"))
+        );
+        assert_eq!(
+            config.compress.cache_dir,
+            Some(dir.path().join(".stapler-cache"))
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "stapler.toml",
+            &format!("{MINIMAL}statik_url = \"/x/\"\n"),
+        );
+        let error = load_file(path.clone(), &[]).expect_err("unknown key");
+        assert_eq!(error.origin, format!("{}:3:1", path.display()));
+        assert!(
+            error
+                .message
+                .starts_with("unknown field `statik_url`, expected one of"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn static_url_must_end_with_slash() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "stapler.toml",
+            &format!("{MINIMAL}static_url = \"/static\"\n"),
+        );
+        let error = load_file(path, &[]).expect_err("no slash");
+        assert_eq!(
+            error.message,
+            "`static_url` is `/static` but must end with `/`, as Django requires"
+        );
+    }
+
+    #[test]
+    fn environment_beats_file_and_flags_beat_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "stapler.toml",
+            &format!("{MINIMAL}extensions = [\"html\"]\n[publish]\njobs = 2\nkeep = 5\n"),
+        );
+        let env = [
+            ("STAPLER_STATIC_URL", "/assets/"),
+            ("STAPLER_EXTENSIONS", "txt"),
+            ("STAPLER_PUBLISH_JOBS", "9"),
+        ];
+        let config = load_file(path.clone(), &env).expect("valid");
+        assert_eq!(config.templates.static_url, "/assets/");
+        assert_eq!(config.templates.extensions, vec![".txt"]);
+        assert_eq!(config.publish.jobs, 9);
+        assert_eq!(
+            config.publish.keep, 5,
+            "the file's other [publish] keys stay"
+        );
+        let env: BTreeMap<_, _> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sources = Sources {
+            file: Some(path),
+            flags: Settings {
+                extensions: Some(vec!["jinja".into()]),
+                ..Settings::default()
+            },
+            no_cache: true,
+        };
+        let config = load(&sources, &env).expect("valid");
+        assert_eq!(config.templates.extensions, vec![".jinja"]);
+        assert_eq!(config.compress.cache_dir, None);
+    }
+
+    #[test]
+    fn pyproject_table_is_read_and_other_tools_are_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "pyproject.toml",
+            "[project]\nname = \"site\"\n[tool.ruff]\nline-length = 99\n[tool.stapler]\nstatic_root = \"s\"\ntemplate_dirs = [\"t\"]\noffline_context = [{ THEME = \"dark\" }, { THEME = \"light\", STATIC_URL = \"/cdn/\" }]\n",
+        );
+        let config = load_file(path, &[]).expect("valid");
+        let contexts = &config.templates.offline_contexts;
+        assert_eq!(contexts.len(), 2);
+        assert_eq!(contexts[0]["STATIC_URL"], "/static/");
+        assert_eq!(contexts[1]["STATIC_URL"], "/cdn/");
+        assert_eq!(contexts[1]["THEME"], "light");
+    }
+
+    #[test]
+    fn missing_file_says_so() {
+        let error =
+            load_file(PathBuf::from("/nonexistent/stapler.toml"), &[]).expect_err("missing");
+        assert_eq!(error.origin, "/nonexistent/stapler.toml");
+        assert!(
+            error
+                .message
+                .starts_with("cannot read the configuration file ("),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn targets_are_parsed_once() {
+        assert_eq!(
+            parse_target("s3://bucket/a/b/", Some("http://h".into()), None, None),
+            Ok(Target::S3(S3Settings {
+                bucket: "bucket".into(),
+                prefix: "a/b/".into(),
+                endpoint_url: Some("http://h".into()),
+                region: None,
+                path_style: true,
+                multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+            }))
+        );
+        assert_eq!(
+            parse_target("s3:///x", None, None, None),
+            Err("`s3:///x` names no bucket; write s3://bucket/prefix".into())
+        );
+        assert_eq!(
+            parse_target("ftp://x", None, None, None),
+            Err("`to` is `ftp://x`; use s3://bucket/prefix or file:///directory".into())
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! Settings as people write them: every key optional, unknown keys refused. The same type is
+//! read from `stapler.toml`, from `[tool.stapler]` in `pyproject.toml`, from `STAPLER_*`
+//! variables (see [`super::env`]) and built from command-line flags; [`layer`] lays one over
+//! another through serde, so no setting is copied field by field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, CssHashing, Engine, JsMinify};
+
+/// One layer of settings.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub static_root: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub static_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staticfiles_dirs: Option<Vec<PathBuf>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_dirs: Option<Vec<PathBuf>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_links: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offline_manifest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offline_context: Option<ContextSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub css_hashing_method: Option<CssHashing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_placeholder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jinja2_autoescape: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub js_minify: Option<JsMinify>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_cache: Option<SharedCacheSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishSection>,
+}
+
+/// `[shared_cache]`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedCacheSection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_entries: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cull_frequency: Option<usize>,
+}
+
+/// `[publish]`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control_hashed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hashed_pattern: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multipart_threshold: Option<u64>,
+}
+
+/// `offline_context`: one table or a list of them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ContextSetting {
+    One(serde_json::Map<String, serde_json::Value>),
+    Many(Vec<serde_json::Map<String, serde_json::Value>>),
+}
+
+impl Settings {
+    /// Makes relative paths in a file's settings relative to the file's folder, and gives the
+    /// build cache its default place beside the file.
+    pub fn anchor_paths(&mut self, base: &Path) {
+        let join = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        self.static_root.iter_mut().for_each(join);
+        self.root.iter_mut().for_each(join);
+        self.staticfiles_dirs.iter_mut().flatten().for_each(join);
+        self.template_dirs.iter_mut().flatten().for_each(join);
+        self.cache_dir.iter_mut().for_each(join);
+        if self.cache_dir.is_none() {
+            self.cache_dir = Some(base.join(".stapler-cache"));
+        }
+        let to = self.publish.as_mut().and_then(|p| p.to.as_mut());
+        if let Some(to) = to {
+            if let Some(path) = to.strip_prefix("file://") {
+                if !path.starts_with('/') {
+                    *to = format!("file://{}", base.join(path).display());
+                }
+            }
+        }
+    }
+}
+
+/// `over` laid on `base`: every key `over` sets wins, tables merge key by key.
+pub fn layer(base: Settings, over: Settings) -> Settings {
+    fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
+        match (base, over) {
+            (serde_json::Value::Object(base), serde_json::Value::Object(over)) => {
+                for (key, value) in over {
+                    match base.get_mut(&key) {
+                        Some(existing) if existing.is_object() && value.is_object() => {
+                            merge(existing, value)
+                        }
+                        _ => {
+                            base.insert(key, value);
+                        }
+                    }
+                }
+            }
+            (base, over) => *base = over,
+        }
+    }
+    // Settings are plain data: they always serialize, and since both layers deserialized once
+    // already, their union does too. Were that ever not so, the later layer alone is kept.
+    let (Ok(mut merged), Ok(over_value)) =
+        (serde_json::to_value(&base), serde_json::to_value(&over))
+    else {
+        return over;
+    };
+    merge(&mut merged, over_value);
+    serde_json::from_value(merged).unwrap_or(over)
+}
+
+/// Reads a settings file: `stapler.toml`, or the `[tool.stapler]` table of `pyproject.toml`.
+pub fn read_file(path: &Path) -> Result<Settings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        origin: path.display().to_string(),
+        message: format!(
+            "cannot read the configuration file ({error}); check the path given to --config"
+        ),
+    })?;
+    let is_pyproject = path
+        .file_name()
+        .is_some_and(|name| name == "pyproject.toml");
+    let invalid = |error: toml::de::Error| describe_toml_error(path, &text, &error);
+    if !is_pyproject {
+        return toml::from_str(&text).map_err(invalid);
+    }
+    #[derive(Deserialize)]
+    struct Pyproject {
+        tool: Option<Tool>,
+    }
+    #[derive(Deserialize)]
+    struct Tool {
+        stapler: Option<Settings>,
+    }
+    let document: Pyproject = toml::from_str(&text).map_err(invalid)?;
+    document
+        .tool
+        .and_then(|tool| tool.stapler)
+        .ok_or_else(|| ConfigError {
+            origin: path.display().to_string(),
+            message: "has no [tool.stapler] table; add one, or write a stapler.toml".into(),
+        })
+}
+
+/// A TOML mistake as `file:line:column: what; what to do`, then the line with a caret.
+fn describe_toml_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
+    let message = error.message().trim_end();
+    let Some(span) = error.span() else {
+        return ConfigError {
+            origin: path.display().to_string(),
+            message: format!("{message}; fix the key or its value"),
+        };
+    };
+    let excerpt = crate::error::Excerpt::at(text, span);
+    ConfigError {
+        origin: format!("{}:{}:{}", path.display(), excerpt.line, excerpt.column),
+        message: format!("{message}; fix the key or its value\n{excerpt}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_layer_wins_key_by_key_and_tables_merge() {
+        let base: Settings = toml::from_str(
+            "static_url = \"/s/\"\nextensions = [\".html\"]\n[publish]\nto = \"s3://a\"\njobs = 4\n",
+        )
+        .expect("base");
+        let over: Settings =
+            toml::from_str("extensions = [\".txt\"]\n[publish]\njobs = 8\n").expect("over");
+        let merged = layer(base, over);
+        assert_eq!(merged.static_url.as_deref(), Some("/s/"));
+        assert_eq!(merged.extensions, Some(vec![".txt".to_string()]));
+        let publish = merged.publish.expect("publish kept");
+        assert_eq!(publish.to.as_deref(), Some("s3://a"));
+        assert_eq!(publish.jobs, Some(8));
+    }
+
+    #[test]
+    fn toml_mistakes_name_line_and_column_with_the_line_shown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("stapler.toml");
+        std::fs::write(&path, "static_root = \"s\"\ntemplate_dirs = \"t\"\n").expect("write");
+        let error = read_file(&path).expect_err("a string where a list is needed");
+        assert_eq!(error.origin, format!("{}:2:17", path.display()));
+        assert!(
+            error
+                .message
+                .starts_with("invalid type: string \"t\", expected a sequence"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error
+                .message
+                .ends_with("\n  |\n2 | template_dirs = \"t\"\n  |                 ^^^"),
+            "{}",
+            error.message
+        );
+    }
+}

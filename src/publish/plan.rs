@@ -1,0 +1,260 @@
+//! The plan: what is local (the static root, hashed once while read), what is remote (one
+//! listing and the latest release record), and from the two what to send. A content-hashed name
+//! that exists remotely is never sent again.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::compress::output;
+use crate::config::{ManifestSettings, PublishSettings};
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::store::{dir, LocalFile, ObjectInfo};
+
+use super::release::{RecordedObject, Release};
+
+/// A file of the static root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalObject {
+    /// The object's name under the prefix, `/`-separated.
+    pub name: String,
+    pub file: LocalFile,
+    /// Content-hashed names never change content, so they are cached for a year.
+    pub hashed: bool,
+}
+
+/// Why an object is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    New,
+    Changed,
+    Forced,
+}
+
+impl Reason {
+    fn word(self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::Changed => "changed",
+            Reason::Forced => "forced",
+        }
+    }
+}
+
+/// What a publish will do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Objects to send before the manifests, with why.
+    pub uploads: Vec<(LocalObject, Reason)>,
+    /// Manifests to send after everything else (`CACHE/manifest.json`, `staticfiles.json`).
+    pub manifests: Vec<(LocalObject, Reason)>,
+    pub unchanged: Vec<LocalObject>,
+    /// Remote names to delete (only with `--prune`).
+    pub deletes: Vec<String>,
+    /// The record this publish writes, or `None` when it would repeat the latest one.
+    pub release: Option<Release>,
+}
+
+impl Plan {
+    pub fn upload_bytes(&self) -> u64 {
+        self.uploads
+            .iter()
+            .chain(&self.manifests)
+            .map(|(object, _)| object.file.size)
+            .sum()
+    }
+
+    pub fn unchanged_bytes(&self) -> u64 {
+        self.unchanged.iter().map(|object| object.file.size).sum()
+    }
+
+    /// The plan as `--dry-run` prints it.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for (object, reason) in self.uploads.iter().chain(&self.manifests) {
+            out.push_str(&format!(
+                "{:>12}  {}  ({} bytes)\n",
+                reason.word(),
+                object.name,
+                object.file.size
+            ));
+        }
+        for name in &self.deletes {
+            out.push_str(&format!("{:>12}  {name}\n", "would-delete"));
+        }
+        let count = |reason: Reason| {
+            self.uploads
+                .iter()
+                .chain(&self.manifests)
+                .filter(|(_, r)| *r == reason)
+                .count()
+        };
+        out.push_str(&format!(
+            "plan: {} new, {} changed, {} forced ({} bytes to send); {} unchanged ({} bytes); {} would-delete\n",
+            count(Reason::New),
+            count(Reason::Changed),
+            count(Reason::Forced),
+            self.upload_bytes(),
+            self.unchanged.len(),
+            self.unchanged_bytes(),
+            self.deletes.len()
+        ));
+        out
+    }
+}
+
+/// Walks the static root, hashing every file while reading it once, in parallel.
+pub fn scan_static_root(
+    settings: &PublishSettings,
+    manifest: &ManifestSettings,
+) -> Result<Vec<LocalObject>> {
+    let root = &settings.static_root;
+    if !root.is_dir() {
+        return Err(Error::config(
+            root.display(),
+            "the static root does not exist; run `collectstatic` and `stapler compress --offline` first (or `stapler deploy`)",
+        ));
+    }
+    let mut paths = Vec::new();
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|error| {
+            Error::config(
+                root.display(),
+                format!("cannot walk the static root: {error}"),
+            )
+        })?;
+        if !entry.file_type().is_file() || is_temporary(entry.file_name()) {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let name = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        paths.push((name, entry.path().to_path_buf()));
+    }
+    let output_prefix = format!("{}/", manifest.output_dir);
+    // Bundles left by earlier builds that the current manifest no longer uses are not part of
+    // this release: they are neither sent nor recorded, so pruning can retire them.
+    if let Some(used) = outputs_in_use(manifest) {
+        paths.retain(|(name, _)| {
+            !name.starts_with(&output_prefix) || *name == manifest.name || used.contains(name)
+        });
+    }
+    let staticfiles = django_manifest_values(root);
+    paths
+        .par_iter()
+        .map(|(name, path)| {
+            let file = LocalFile::hash(path)?;
+            let hashed = (name.starts_with(&output_prefix) && *name != manifest.name)
+                || staticfiles.contains(name)
+                || settings.hashed_pattern.is_match(name);
+            Ok(LocalObject {
+                name: name.clone(),
+                file,
+                hashed,
+            })
+        })
+        .collect()
+}
+
+/// Temporary files a crashed build or publish left behind.
+fn is_temporary(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    output::is_temporary(&name) || name.ends_with(dir::TEMPORARY_SUFFIX) || name.starts_with(".tmp")
+}
+
+/// The output files the current offline manifest refers to, or `None` without a manifest.
+fn outputs_in_use(settings: &ManifestSettings) -> Option<BTreeSet<String>> {
+    Manifest::load(settings)
+        .ok()
+        .map(|manifest| manifest.outputs(&settings.output_dir))
+}
+
+/// The hashed names Django's `ManifestStaticFilesStorage` wrote into `staticfiles.json`.
+fn django_manifest_values(root: &Path) -> HashSet<String> {
+    #[derive(Deserialize)]
+    struct StaticFiles {
+        paths: BTreeMap<String, String>,
+    }
+    std::fs::read(root.join("staticfiles.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<StaticFiles>(&bytes).ok())
+        .map(|manifest| manifest.paths.into_values().collect())
+        .unwrap_or_default()
+}
+
+/// Decides what to send. A content-hashed name present remotely is never re-sent.
+pub fn make_plan(
+    manifest_name: &str,
+    local: &[LocalObject],
+    remote: &BTreeMap<String, ObjectInfo>,
+    latest: Option<&Release>,
+    force: bool,
+) -> Plan {
+    let manifests = [manifest_name, "staticfiles.json"];
+    let mut plan = Plan::default();
+    for object in local {
+        let reason = if force {
+            Some(Reason::Forced)
+        } else {
+            match remote.get(&object.name) {
+                None => Some(Reason::New),
+                Some(_) if object.hashed => None,
+                Some(there) if there.size != object.file.size => Some(Reason::Changed),
+                Some(there) => {
+                    let known_md5 = there.md5.clone().or_else(|| {
+                        latest
+                            .and_then(|release| release.objects.get(&object.name))
+                            .map(|recorded| recorded.md5.clone())
+                    });
+                    if known_md5.as_deref() == Some(object.file.md5_hex().as_str()) {
+                        None
+                    } else {
+                        Some(Reason::Changed)
+                    }
+                }
+            }
+        };
+        match reason {
+            None => plan.unchanged.push(object.clone()),
+            Some(reason) if manifests.contains(&object.name.as_str()) => {
+                plan.manifests.push((object.clone(), reason))
+            }
+            Some(reason) => plan.uploads.push((object.clone(), reason)),
+        }
+    }
+    let objects: BTreeMap<String, RecordedObject> = local
+        .iter()
+        .map(|object| {
+            (
+                object.name.clone(),
+                RecordedObject {
+                    md5: object.file.md5_hex(),
+                    size: object.file.size,
+                },
+            )
+        })
+        .collect();
+    let manifest_sha256 = local
+        .iter()
+        .find(|object| object.name == manifest_name)
+        .and_then(|object| std::fs::read(&object.file.path).ok())
+        .map(|bytes| hex::encode(Sha256::digest(&bytes)))
+        .unwrap_or_default();
+    let repeats_latest = latest.is_some_and(|release| {
+        release.objects == objects && release.manifest_sha256 == manifest_sha256
+    });
+    if !repeats_latest || force {
+        plan.release = Some(Release::new(manifest_sha256, objects));
+    }
+    plan
+}

@@ -1,0 +1,139 @@
+//! The `file:///dir` store: a directory laid out as the bucket would be. Writes go through a
+//! temporary file and a rename, so a reader never sees half an object.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{Headers, LocalFile, ObjectInfo, Store, StoreError};
+
+/// The ending of the temporary files a write goes through; listings leave them out.
+pub const TEMPORARY_SUFFIX: &str = ".stapler-tmp";
+
+pub struct DirStore {
+    dir: PathBuf,
+}
+
+impl DirStore {
+    pub fn new(dir: &Path) -> Self {
+        DirStore {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn path(&self, name: &str) -> Result<PathBuf, StoreError> {
+        if name.split('/').any(|part| part == ".." || part.is_empty()) {
+            return Err(StoreError::UnsafeName {
+                name: name.to_string(),
+            });
+        }
+        Ok(self.dir.join(name))
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(name)?;
+        let parent = path.parent().unwrap_or(&self.dir).to_path_buf();
+        let io = |path: &Path, action, source| StoreError::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| io(&parent, "creating the folder", e))?;
+        let mut file = tempfile::Builder::new()
+            .suffix(TEMPORARY_SUFFIX)
+            .tempfile_in(&parent)
+            .map_err(|e| io(&parent, "creating a temporary file", e))?;
+        file.write_all(bytes).map_err(|e| io(&path, "writing", e))?;
+        file.persist(&path)
+            .map_err(|e| io(&path, "renaming", e.error))?;
+        Ok(())
+    }
+}
+
+impl Store for DirStore {
+    fn describe(&self) -> String {
+        format!("file://{}", self.dir.display())
+    }
+
+    /// Every file under the directory with its size and MD5.
+    async fn list(&self) -> Result<BTreeMap<String, ObjectInfo>, StoreError> {
+        let mut out = BTreeMap::new();
+        if !self.dir.exists() {
+            return Ok(out);
+        }
+        for entry in walkdir::WalkDir::new(&self.dir) {
+            let entry = entry.map_err(|error| StoreError::Io {
+                path: self.dir.clone(),
+                action: "listing",
+                source: error.into(),
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let relative = entry.path().strip_prefix(&self.dir).unwrap_or(entry.path());
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            if name.ends_with(TEMPORARY_SUFFIX) {
+                continue;
+            }
+            let file = LocalFile::hash(entry.path())?;
+            out.insert(
+                name,
+                ObjectInfo {
+                    size: file.size,
+                    md5: Some(file.md5_hex()),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    async fn get(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.path(name)?;
+        std::fs::read(&path).map_err(|source| StoreError::Io {
+            path,
+            action: "reading",
+            source,
+        })
+    }
+
+    async fn put_file(
+        &self,
+        name: &str,
+        file: &LocalFile,
+        _headers: &Headers,
+    ) -> Result<(), StoreError> {
+        let bytes = file.read_unchanged()?;
+        self.write(name, &bytes)
+    }
+
+    async fn put_bytes(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        _headers: &Headers,
+    ) -> Result<(), StoreError> {
+        self.write(name, &bytes)
+    }
+
+    async fn delete(&self, names: &[String]) -> Result<(), StoreError> {
+        for name in names {
+            let path = self.path(name)?;
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(StoreError::Io {
+                        path,
+                        action: "deleting",
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}

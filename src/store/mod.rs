@@ -1,0 +1,313 @@
+//! Objects in a bucket-like place: one [`Store`] trait with an S3 implementation ([`s3`]) and a
+//! local directory laid out like a bucket ([`dir`]), and the typed errors they fail with.
+//! Publishing and the shared build cache both sit on it; nothing else talks to the network.
+
+pub mod dir;
+pub mod s3;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use md5::{Digest, Md5};
+
+use crate::config::Target;
+
+/// What a store holds under a name, as one listing shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    /// The object's MD5 in lowercase hex when its ETag is one (single-part uploads); `None`
+    /// for multipart uploads, whose ETag is not an MD5.
+    pub md5: Option<String>,
+}
+
+/// The headers an object is stored with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Headers {
+    pub content_type: String,
+    pub cache_control: String,
+    /// `Content-Disposition`, `Content-Encoding`, `Content-Language`, `Expires`, `x-amz-meta-*`.
+    pub extra: BTreeMap<String, String>,
+    /// A canned ACL such as `public-read`.
+    pub acl: Option<String>,
+}
+
+/// A local file about to be stored, with the size and MD5 it had when the upload was planned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub md5: [u8; 16],
+}
+
+impl LocalFile {
+    /// Reads a file once, in 1 MiB pieces, for its size and MD5.
+    pub fn hash(path: &Path) -> Result<LocalFile, StoreError> {
+        let unreadable = |source| StoreError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let mut hasher = Md5::new();
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let read = file.read(&mut buffer).map_err(unreadable)?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+            size += read as u64;
+        }
+        Ok(LocalFile {
+            path: path.to_path_buf(),
+            size,
+            md5: hasher.finalize().into(),
+        })
+    }
+
+    pub fn md5_hex(&self) -> String {
+        hex::encode(self.md5)
+    }
+
+    /// The file's bytes, refused when they are not what was hashed: the file changed (or was
+    /// replaced) since, and storing it would break the record of what was published.
+    pub fn read_unchanged(&self) -> Result<Vec<u8>, StoreError> {
+        let bytes = std::fs::read(&self.path).map_err(|source| StoreError::Unreadable {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.check_unchanged(&bytes)?;
+        Ok(bytes)
+    }
+
+    fn check_unchanged(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        if bytes.len() as u64 == self.size && Md5::digest(bytes).as_slice() == self.md5 {
+            return Ok(());
+        }
+        Err(StoreError::Changed {
+            path: self.path.clone(),
+        })
+    }
+}
+
+/// Why a store could not do what was asked, typed by what the user can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No connection, a timeout, a dropped connection: the endpoint could not be talked to.
+    #[error(
+        "cannot reach {endpoint} while {action}: {detail}; check `endpoint_url` and the network"
+    )]
+    Unreachable {
+        endpoint: String,
+        action: String,
+        detail: String,
+    },
+    /// The store answered and refused the credentials.
+    #[error("{endpoint} refused the credentials from {credentials} while {action} ({code}); check the access key and secret")]
+    Denied {
+        endpoint: String,
+        credentials: String,
+        action: String,
+        code: String,
+    },
+    #[error("bucket `{bucket}` does not exist at {endpoint}; create it or fix `to`")]
+    NoSuchBucket { bucket: String, endpoint: String },
+    /// No credentials could be found at all.
+    #[error("no usable AWS credentials (looked in {looked}): {detail}; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE")]
+    NoCredentials { looked: String, detail: String },
+    /// Any other answer the store gave.
+    #[error("{endpoint} failed while {action}: {detail}")]
+    Failed {
+        endpoint: String,
+        action: String,
+        detail: String,
+    },
+    /// The store refused to delete some objects.
+    #[error("{endpoint} could not delete {name} ({detail}); nothing else was affected")]
+    NotDeleted {
+        endpoint: String,
+        name: String,
+        detail: String,
+    },
+    /// A local file changed between planning and sending.
+    #[error("{}: changed while publishing; rerun `stapler publish`", path.display())]
+    Changed { path: PathBuf },
+    /// A local file to send could not be read.
+    #[error("{}: vanished or became unreadable while publishing ({source}); rerun", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The directory store could not read or write its own files.
+    #[error("{}: {action} failed: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
+    /// An object name that would leave the store's directory.
+    #[error("{name}: is not a safe object name")]
+    UnsafeName { name: String },
+}
+
+impl StoreError {
+    /// Whether the store as a whole is out of reach (so asking again is pointless), as opposed
+    /// to one request failing.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unreachable { .. }
+                | StoreError::Denied { .. }
+                | StoreError::NoSuchBucket { .. }
+                | StoreError::NoCredentials { .. }
+        )
+    }
+}
+
+/// Objects in a bucket-like place, named by `/`-separated names under the store's prefix.
+pub trait Store: Send + Sync {
+    /// Where the objects go, for messages (`s3://bucket/prefix/ at http://…`).
+    fn describe(&self) -> String;
+
+    /// Every object under the prefix, from one paginated listing.
+    fn list(&self)
+        -> impl Future<Output = Result<BTreeMap<String, ObjectInfo>, StoreError>> + Send;
+
+    /// One object's bytes.
+    fn get(&self, name: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+
+    /// Stores a local file, refusing it if it changed since it was hashed.
+    fn put_file(
+        &self,
+        name: &str,
+        file: &LocalFile,
+        headers: &Headers,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores bytes held in memory.
+    fn put_bytes(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        headers: &Headers,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes objects; a name that is already gone is not an error.
+    fn delete(&self, names: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// HTTP requests made so far, retries included (0 where there is no network).
+    fn requests(&self) -> u64 {
+        0
+    }
+}
+
+/// A store opened from a configured target.
+pub enum AnyStore {
+    Dir(dir::DirStore),
+    S3(s3::S3Store),
+}
+
+impl AnyStore {
+    /// Opens the store a target names; for S3 this loads and checks the credentials.
+    pub async fn open(target: &Target) -> Result<AnyStore, StoreError> {
+        Ok(match target {
+            Target::Dir(path) => AnyStore::Dir(dir::DirStore::new(path)),
+            Target::S3(settings) => AnyStore::S3(s3::S3Store::connect(settings).await?),
+        })
+    }
+}
+
+impl Store for AnyStore {
+    fn describe(&self) -> String {
+        match self {
+            AnyStore::Dir(store) => store.describe(),
+            AnyStore::S3(store) => store.describe(),
+        }
+    }
+
+    async fn list(&self) -> Result<BTreeMap<String, ObjectInfo>, StoreError> {
+        match self {
+            AnyStore::Dir(store) => store.list().await,
+            AnyStore::S3(store) => store.list().await,
+        }
+    }
+
+    async fn get(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        match self {
+            AnyStore::Dir(store) => store.get(name).await,
+            AnyStore::S3(store) => store.get(name).await,
+        }
+    }
+
+    async fn put_file(
+        &self,
+        name: &str,
+        file: &LocalFile,
+        headers: &Headers,
+    ) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Dir(store) => store.put_file(name, file, headers).await,
+            AnyStore::S3(store) => store.put_file(name, file, headers).await,
+        }
+    }
+
+    async fn put_bytes(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        headers: &Headers,
+    ) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Dir(store) => store.put_bytes(name, bytes, headers).await,
+            AnyStore::S3(store) => store.put_bytes(name, bytes, headers).await,
+        }
+    }
+
+    async fn delete(&self, names: &[String]) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Dir(store) => store.delete(names).await,
+            AnyStore::S3(store) => store.delete(names).await,
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        match self {
+            AnyStore::Dir(store) => store.requests(),
+            AnyStore::S3(store) => store.requests(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_that_changed_since_hashing_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.css");
+        std::fs::write(&path, b"abc").expect("write");
+        let file = LocalFile::hash(&path).expect("hash");
+        assert_eq!(file.size, 3);
+        assert_eq!(file.md5_hex(), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(file.read_unchanged().expect("unchanged"), b"abc");
+        std::fs::write(&path, b"abd").expect("same size, other bytes");
+        let error = file.read_unchanged().expect_err("changed");
+        assert!(matches!(error, StoreError::Changed { .. }), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: changed while publishing; rerun `stapler publish`",
+                path.display()
+            )
+        );
+        std::fs::write(&path, b"abcd").expect("longer");
+        assert!(matches!(
+            file.read_unchanged(),
+            Err(StoreError::Changed { .. })
+        ));
+    }
+}
