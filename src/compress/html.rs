@@ -134,48 +134,10 @@ fn attributes(html: &str, mut at: usize) -> Option<(Vec<Attr>, usize)> {
     }
 }
 
-/// Decodes the character references attribute values commonly carry.
+/// Decodes character references in an attribute value as Python's `html.unescape` does, with
+/// the full table of named references (`&amp;`, `&eacute;`, `&NewLine;`, …) and numeric ones.
 fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let Some(end) = rest.find(';').filter(|end| *end <= 10) else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let entity = &rest[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .or_else(|| entity.strip_prefix("#X"))
-                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(ch) => {
-                out.push(ch);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    htmlize::unescape(text).into_owned()
 }
 
 #[cfg(test)]
@@ -197,5 +159,14 @@ mod tests {
         assert_eq!(found[2].attr("async"), Some(""));
         assert_eq!(found[3].text, "\nvar a = '<b>';\n");
         assert_eq!(found[4].attr("rel"), Some("icon"));
+    }
+
+    #[test]
+    fn attribute_values_decode_every_named_reference() {
+        let found = elements(
+            "<link rel=stylesheet href=\"/static/caf&eacute;.css?a=1&amp;b=2&#x2F;&#47;\" media=\"print&comma;screen\">",
+        );
+        assert_eq!(found[0].attr("href"), Some("/static/café.css?a=1&b=2//"));
+        assert_eq!(found[0].attr("media"), Some("print,screen"));
     }
 }

@@ -124,23 +124,45 @@ pub fn build(
         .map(|copy| write_asset(copy, &roots, force))
         .collect::<Result<Vec<_>>>()?;
 
-    let on_disk = |name: &str, size: u64| {
-        std::fs::metadata(roots.output_path(name)).is_ok_and(|meta| meta.len() == size)
-    };
     let naming = Naming {
         url: &settings.url,
         output_dir: &settings.output_dir,
         cache: &cache,
         reuse: !force,
-        on_disk: &on_disk,
+        on_disk: &|name, size| on_disk(&roots, name, size),
     };
-    // Each block's bundles are written as soon as they are built, so memory holds only the
-    // bundles in flight, not every bundle of the site.
+    for result in build_blocks(&plans, &texts, &naming, &roots, force) {
+        let (block, written) = result?;
+        build.blocks.push(block);
+        build.bundles.extend(written);
+    }
+    build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
+    measure_gzip(&mut build.bundles, &roots);
+    build.shared_cache = cache.finish(fetched);
+    build.warnings.extend(cache.warnings());
+    Ok(build)
+}
+
+/// Whether a file of `name` and `size` is already under `root`.
+fn on_disk(roots: &Roots, name: &str, size: u64) -> bool {
+    std::fs::metadata(roots.output_path(name)).is_ok_and(|meta| meta.len() == size)
+}
+
+/// Builds every distinct block in parallel, writing each bundle as soon as it is built, so
+/// memory holds only the bundles in flight, not every bundle of the site. A bundle two blocks
+/// share is written once.
+fn build_blocks(
+    plans: &[plan::Plan<'_>],
+    texts: &HashMap<&SourceId, Processed>,
+    naming: &Naming<'_>,
+    roots: &Roots,
+    force: bool,
+) -> Vec<Result<(BuiltBlock, Vec<Output>)>> {
     let claimed: Mutex<HashSet<String>> = Mutex::default();
-    let built: Vec<Result<(BuiltBlock, Vec<Output>)>> = plans
+    plans
         .par_iter()
         .map(|plan| {
-            let (block, bundles) = bundle::build_block(plan, &texts, &naming);
+            let (block, bundles) = bundle::build_block(plan, texts, naming);
             let mut written = Vec::new();
             for bundle in bundles {
                 let first = claimed
@@ -151,8 +173,8 @@ pub fn build(
                     continue;
                 }
                 if let Some(content) = &bundle.content {
-                    let path = roots.output_path(&bundle.name);
-                    if force || !on_disk(&bundle.name, bundle.size) {
+                    if force || !on_disk(roots, &bundle.name, bundle.size) {
+                        let path = roots.output_path(&bundle.name);
                         output::write_atomic(&path, content.as_bytes(), Durability::Buffered)?;
                     }
                 }
@@ -164,17 +186,7 @@ pub fn build(
             }
             Ok((block, written))
         })
-        .collect();
-    for result in built {
-        let (block, written) = result?;
-        build.blocks.push(block);
-        build.bundles.extend(written);
-    }
-    build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
-    measure_gzip(&mut build.bundles, &roots);
-    build.shared_cache = cache.finish(fetched);
-    build.warnings.extend(cache.warnings());
-    Ok(build)
+        .collect()
 }
 
 /// What processing the sources gave: each one's result, and what the caches contributed.

@@ -58,27 +58,8 @@ pub(super) fn resolve(
             "`extensions` is empty; list at least one, such as \".html\"".into(),
         ));
     }
-    let output_dir = settings
-        .output_dir
-        .unwrap_or_else(|| "CACHE".into())
-        .trim_matches('/')
-        .to_string();
-    if output_dir.is_empty() || output_dir.split('/').any(|part| part == "..") {
-        return Err(bad(
-            "`output_dir` must be a folder name inside `root`, such as \"CACHE\"".into(),
-        ));
-    }
-    let offline_manifest = settings
-        .offline_manifest
-        .unwrap_or_else(|| "manifest.json".into());
-    if offline_manifest.is_empty()
-        || offline_manifest.contains("..")
-        || offline_manifest.starts_with('/')
-    {
-        return Err(bad(
-            "`offline_manifest` must be a file name such as \"manifest.json\"".into(),
-        ));
-    }
+    let (output_dir, offline_manifest) =
+        output_names(settings.output_dir, settings.offline_manifest).map_err(bad)?;
     let root = settings.root.unwrap_or_else(|| static_root.clone());
     let shared_cache = match settings.shared_cache {
         Some(section) if !no_cache => Some(resolve_shared_cache(section, &origin)?),
@@ -118,6 +99,28 @@ pub(super) fn resolve(
         },
         publish,
     })
+}
+
+/// `output_dir` and `offline_manifest`, checked to stay inside `root`.
+fn output_names(
+    output_dir: Option<String>,
+    offline_manifest: Option<String>,
+) -> Result<(String, String), String> {
+    let output_dir = output_dir
+        .unwrap_or_else(|| "CACHE".into())
+        .trim_matches('/')
+        .to_string();
+    if output_dir.is_empty() || output_dir.split('/').any(|part| part == "..") {
+        return Err("`output_dir` must be a folder name inside `root`, such as \"CACHE\"".into());
+    }
+    let offline_manifest = offline_manifest.unwrap_or_else(|| "manifest.json".into());
+    if offline_manifest.is_empty()
+        || offline_manifest.contains("..")
+        || offline_manifest.starts_with('/')
+    {
+        return Err("`offline_manifest` must be a file name such as \"manifest.json\"".into());
+    }
+    Ok((output_dir, offline_manifest))
 }
 
 fn resolve_shared_cache(

@@ -42,96 +42,8 @@ impl Renderer {
             }
         });
         env.set_formatter(move |out, state, value| format_value(out, state, value, escaping));
-        let static_url = config.static_url.clone();
-        let prefix = static_url.clone();
-        env.add_function("__static", move |path: String| {
-            static_url_for(&prefix, &path)
-        });
-        let prefix = static_url.clone();
-        env.add_function("static", move |path: String| static_url_for(&prefix, &path));
-        let prefix = static_url.clone();
-        env.add_function("url_for", move |kind: String, path: String| {
-            if kind == "static" {
-                static_url_for(&prefix, &path)
-            } else {
-                String::new()
-            }
-        });
-        env.add_function("__static_prefix", move || static_url.clone());
-        env.add_function("__firstof", |values: Vec<Value>| {
-            values
-                .into_iter()
-                .find(Value::is_true)
-                .unwrap_or_else(|| Value::from(""))
-        });
-        env.add_filter("__escape", move |value: Value| {
-            Value::from_safe_string(escape(&python_str(&value), escaping))
-        });
-        env.add_filter("escape", move |value: Value| {
-            if value.is_safe() {
-                value
-            } else {
-                Value::from_safe_string(escape(&python_str(&value), escaping))
-            }
-        });
-        env.add_filter("e", move |value: Value| {
-            if value.is_safe() {
-                value
-            } else {
-                Value::from_safe_string(escape(&python_str(&value), escaping))
-            }
-        });
-        env.add_filter("__spaceless", |value: Value| {
-            Value::from_safe_string(spaceless(&value.to_string()))
-        });
-        env.add_filter("__default_if_none", |value: Value, default: Value| {
-            if value.is_none() || value.is_undefined() {
-                default
-            } else {
-                value
-            }
-        });
-        env.add_filter("__add", add);
-        env.add_filter("__urlencode", |value: Value| {
-            quote(&python_str(&value), b"/")
-        });
-        env.add_filter("__capfirst", |value: Value| {
-            let text = python_str(&value);
-            let mut chars = text.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect(),
-                None => String::new(),
-            }
-        });
-        env.add_filter("__yesno", |value: Value, choices: String| {
-            let choices: Vec<&str> = choices.split(',').collect();
-            let pick = |i: usize| choices.get(i).copied().unwrap_or("").to_string();
-            if choices.len() < 2 {
-                python_str(&value)
-            } else if value.is_none() || value.is_undefined() {
-                if choices.len() > 2 {
-                    pick(2)
-                } else {
-                    pick(1)
-                }
-            } else if value.is_true() {
-                pick(0)
-            } else {
-                pick(1)
-            }
-        });
-        env.add_filter("__stringformat", |value: Value, spec: String| {
-            match spec.as_str() {
-                "s" => Ok(python_str(&value)),
-                "d" | "i" => Ok(i64::try_from(value.clone())
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()),
-                _ => Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("stringformat:'{spec}' is not supported offline"),
-                )),
-            }
-        });
+        add_static_functions(&mut env, &config.static_url);
+        add_django_filters(&mut env, escaping);
         Renderer { env }
     }
 
@@ -140,6 +52,104 @@ impl Renderer {
         self.env
             .render_str(source, Value::from(minijinja::value::Serde(context)))
     }
+}
+
+/// `{% static %}` (translated to `__static`), Jinja2's `static()` and `url_for('static', …)`.
+fn add_static_functions(env: &mut Environment<'static>, static_url: &str) {
+    let static_url = static_url.to_string();
+    let prefix = static_url.clone();
+    env.add_function("__static", move |path: String| {
+        static_url_for(&prefix, &path)
+    });
+    let prefix = static_url.clone();
+    env.add_function("static", move |path: String| static_url_for(&prefix, &path));
+    let prefix = static_url.clone();
+    env.add_function("url_for", move |kind: String, path: String| {
+        if kind == "static" {
+            static_url_for(&prefix, &path)
+        } else {
+            String::new()
+        }
+    });
+    env.add_function("__static_prefix", move || static_url.clone());
+    env.add_function("__firstof", |values: Vec<Value>| {
+        values
+            .into_iter()
+            .find(Value::is_true)
+            .unwrap_or_else(|| Value::from(""))
+    });
+}
+
+/// Django's escaping and the filters the translation names `__*`, spelled as Django does.
+fn add_django_filters(env: &mut Environment<'static>, escaping: Escaping) {
+    env.add_filter("__escape", move |value: Value| {
+        Value::from_safe_string(escape(&python_str(&value), escaping))
+    });
+    env.add_filter("escape", move |value: Value| {
+        if value.is_safe() {
+            value
+        } else {
+            Value::from_safe_string(escape(&python_str(&value), escaping))
+        }
+    });
+    env.add_filter("e", move |value: Value| {
+        if value.is_safe() {
+            value
+        } else {
+            Value::from_safe_string(escape(&python_str(&value), escaping))
+        }
+    });
+    env.add_filter("__spaceless", |value: Value| {
+        Value::from_safe_string(spaceless(&value.to_string()))
+    });
+    env.add_filter("__default_if_none", |value: Value, default: Value| {
+        if value.is_none() || value.is_undefined() {
+            default
+        } else {
+            value
+        }
+    });
+    env.add_filter("__add", add);
+    env.add_filter("__urlencode", |value: Value| {
+        quote(&python_str(&value), b"/")
+    });
+    env.add_filter("__capfirst", |value: Value| {
+        let text = python_str(&value);
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    });
+    env.add_filter("__yesno", |value: Value, choices: String| {
+        let choices: Vec<&str> = choices.split(',').collect();
+        let pick = |i: usize| choices.get(i).copied().unwrap_or("").to_string();
+        if choices.len() < 2 {
+            python_str(&value)
+        } else if value.is_none() || value.is_undefined() {
+            if choices.len() > 2 {
+                pick(2)
+            } else {
+                pick(1)
+            }
+        } else if value.is_true() {
+            pick(0)
+        } else {
+            pick(1)
+        }
+    });
+    env.add_filter("__stringformat", |value: Value, spec: String| {
+        match spec.as_str() {
+            "s" => Ok(python_str(&value)),
+            "d" | "i" => Ok(i64::try_from(value.clone())
+                .map(|n| n.to_string())
+                .unwrap_or_default()),
+            _ => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("stringformat:'{spec}' is not supported offline"),
+            )),
+        }
+    });
 }
 
 fn format_value(
