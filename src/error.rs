@@ -191,6 +191,16 @@ impl Error {
     }
 }
 
+impl From<crate::output::WriteError> for Error {
+    fn from(error: crate::output::WriteError) -> Self {
+        Error::Io {
+            path: error.path,
+            action: error.action,
+            source: error.source,
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod compress;
 pub mod config;
 pub mod error;
 pub mod manifest;
+pub mod output;
 pub mod progress;
 pub mod publish;
 pub mod store;

@@ -124,11 +124,9 @@ impl Manifest {
 
     /// Writes the manifest atomically, synced to disk before it replaces the previous one.
     pub fn write(&self, path: &Path) -> Result<()> {
-        crate::compress::output::write_atomic(
-            path,
-            self.to_json().as_bytes(),
-            crate::compress::output::Durability::Synced,
-        )
+        let bytes = self.to_json();
+        crate::output::write_atomic(path, bytes.as_bytes(), crate::output::Durability::Synced)?;
+        Ok(())
     }
 }
 

@@ -338,3 +338,36 @@ fn js_minify_level_is_configurable() {
         minified[1]
     );
 }
+
+/// Every file a build or a `file://` publish writes is readable by the web server's user, as any
+/// file made under the umask is, not 0600.
+#[cfg(unix)]
+#[test]
+fn outputs_and_published_files_get_the_umask_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = example_site();
+    let run = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 022 && exec '{}' deploy",
+            env!("CARGO_BIN_EXE_stapler")
+        ))
+        .current_dir(site.path())
+        .env_remove("CI")
+        .output()
+        .expect("run stapler");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let mut checked = 0;
+    for folder in ["build/static/CACHE", "build/static/img", "build/published"] {
+        for entry in walkdir::WalkDir::new(site.path().join(folder))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+        {
+            let mode = entry.metadata().expect("metadata").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644, "{}", entry.path().display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "only {checked} files checked");
+}

@@ -9,11 +9,11 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::compress::output;
 use crate::config::{ManifestSettings, PublishSettings};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
-use crate::store::{dir, LocalFile, ObjectInfo};
+use crate::output;
+use crate::store::{LocalFile, ObjectInfo};
 
 use super::release::{RecordedObject, Release};
 
@@ -169,7 +169,7 @@ pub fn scan_static_root(
 /// Temporary files a crashed build or publish left behind.
 fn is_temporary(name: &std::ffi::OsStr) -> bool {
     let name = name.to_string_lossy();
-    output::is_temporary(&name) || name.ends_with(dir::TEMPORARY_SUFFIX) || name.starts_with(".tmp")
+    output::is_temporary(&name) || name.ends_with(".stapler-tmp") || name.starts_with(".tmp")
 }
 
 /// The output files the current offline manifest refers to, or `None` without a manifest.

@@ -2,13 +2,11 @@
 //! temporary file and a rename, so a reader never sees half an object.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Headers, LocalFile, ObjectInfo, Store, StoreError};
+use crate::output::{self, Durability};
 
-/// The ending of the temporary files a write goes through; listings leave them out.
-pub const TEMPORARY_SUFFIX: &str = ".stapler-tmp";
+use super::{Headers, LocalFile, ObjectInfo, Store, StoreError};
 
 pub struct DirStore {
     dir: PathBuf,
@@ -32,21 +30,7 @@ impl DirStore {
 
     fn write(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.path(name)?;
-        let parent = path.parent().unwrap_or(&self.dir).to_path_buf();
-        let io = |path: &Path, action, source| StoreError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        };
-        std::fs::create_dir_all(&parent).map_err(|e| io(&parent, "creating the folder", e))?;
-        let mut file = tempfile::Builder::new()
-            .suffix(TEMPORARY_SUFFIX)
-            .tempfile_in(&parent)
-            .map_err(|e| io(&parent, "creating a temporary file", e))?;
-        file.write_all(bytes).map_err(|e| io(&path, "writing", e))?;
-        file.persist(&path)
-            .map_err(|e| io(&path, "renaming", e.error))?;
-        Ok(())
+        Ok(output::write_atomic(&path, bytes, Durability::Buffered)?)
     }
 }
 
@@ -76,7 +60,7 @@ impl Store for DirStore {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            if name.ends_with(TEMPORARY_SUFFIX) {
+            if entry.file_name().to_str().is_some_and(output::is_temporary) {
                 continue;
             }
             let file = LocalFile::hash(entry.path())?;

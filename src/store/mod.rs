@@ -153,6 +153,16 @@ pub enum StoreError {
     UnsafeName { name: String },
 }
 
+impl From<crate::output::WriteError> for StoreError {
+    fn from(error: crate::output::WriteError) -> Self {
+        StoreError::Io {
+            path: error.path,
+            action: error.action,
+            source: error.source,
+        }
+    }
+}
+
 impl StoreError {
     /// Whether the store as a whole is out of reach (so asking again is pointless), as opposed
     /// to one request failing.

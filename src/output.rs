@@ -1,13 +1,31 @@
-//! Writing outputs: every file stapler writes (bundles, hashed asset copies, the manifest) goes
-//! through [`write_atomic`] or [`copy_atomic`]: a temporary file with an unpredictable name,
+//! Writing files: every file stapler writes (bundles, hashed asset copies, the manifest, objects
+//! of a `file://` target) goes through [`write_atomic`] or [`copy_atomic`]: a temporary file with an unpredictable name,
 //! created exclusively in the destination's folder, then renamed over the destination, so a
 //! reader never sees half a file and a planted link is never written through. The file gets
 //! the mode any new file gets (`0666` less the umask), as django-compressor's do.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+/// A file that could not be written: which, doing what, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {action} failed: {source}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub action: &'static str,
+    pub source: std::io::Error,
+}
+
+type Result<T> = std::result::Result<T, WriteError>;
+
+fn failed(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> WriteError {
+    let path = path.to_path_buf();
+    move |source| WriteError {
+        path,
+        action,
+        source,
+    }
+}
 
 const TEMPORARY_PREFIX: &str = ".stapler-";
 const TEMPORARY_SUFFIX: &str = ".tmp";
@@ -30,17 +48,15 @@ pub enum Durability {
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
     let mut file = temporary_beside(path)?;
-    file.write_all(bytes)
-        .map_err(|error| Error::io(path, "writing", error))?;
+    file.write_all(bytes).map_err(failed(path, "writing"))?;
     finish(file, path, durability)
 }
 
 /// Copies the file at `from` to `path` atomically.
 pub fn copy_atomic(from: &Path, path: &Path) -> Result<()> {
-    let mut source =
-        std::fs::File::open(from).map_err(|error| Error::io(from, "reading", error))?;
+    let mut source = std::fs::File::open(from).map_err(failed(from, "reading"))?;
     let mut file = temporary_beside(path)?;
-    std::io::copy(&mut source, &mut file).map_err(|error| Error::io(path, "copying", error))?;
+    std::io::copy(&mut source, &mut file).map_err(failed(path, "copying"))?;
     finish(file, path, Durability::Buffered)
 }
 
@@ -49,8 +65,7 @@ fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(parent)
-        .map_err(|error| Error::io(parent, "creating the folder", error))?;
+    std::fs::create_dir_all(parent).map_err(failed(parent, "creating the folder"))?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMPORARY_PREFIX).suffix(TEMPORARY_SUFFIX);
     #[cfg(unix)]
@@ -61,17 +76,15 @@ fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     }
     builder
         .tempfile_in(parent)
-        .map_err(|error| Error::io(parent, "creating a temporary file", error))
+        .map_err(failed(parent, "creating a temporary file"))
 }
 
 fn finish(file: tempfile::NamedTempFile, path: &Path, durability: Durability) -> Result<()> {
     if durability == Durability::Synced {
-        file.as_file()
-            .sync_all()
-            .map_err(|error| Error::io(path, "syncing", error))?;
+        file.as_file().sync_all().map_err(failed(path, "syncing"))?;
     }
     file.persist(path)
-        .map_err(|error| Error::io(path, "renaming", error.error))?;
+        .map_err(|error| failed(path, "renaming")(error.error))?;
     Ok(())
 }
 
