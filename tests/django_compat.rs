@@ -80,3 +80,42 @@ fn django_compressor_agrees_on_keys_and_renders_from_staplers_manifest() {
         report["urls"]
     );
 }
+
+/// Runs stapler and django-compressor on `site` and returns both sorted key lists.
+fn keys_of_both(site: &Path) -> (Vec<String>, Vec<String>) {
+    let run = stapler(site, &["compress", "--offline", "-q"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let manifest: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(site.join("build/CACHE/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let mut ours: Vec<String> = manifest.keys().cloned().collect();
+    ours.sort();
+    let theirs: Vec<String> = serde_json::from_value(run_python(
+        &python(),
+        "compress",
+        site,
+        &site.join("django-root"),
+    ))
+    .expect("key list");
+    (ours, theirs)
+}
+
+const CSS: &str = "<link rel=\"stylesheet\" href=\"{% static 'a.css' %}\">";
+
+/// Templates as real repositories hold them: each must get the key the server computes.
+#[test]
+fn templates_as_repositories_hold_them_get_the_servers_keys() {
+    let crlf = format!(
+        "{{% load static compress %}}\r\n{{% compress css %}}\r\n{CSS}\r\n<style>\r\np {{ color: red }}\r\n</style>\r\n{{% endcompress %}}\r\n"
+    );
+    let lone_cr =
+        format!("{{% load static compress %}}\r{{% compress css %}}\r{CSS}\r{{% endcompress %}}\r");
+    let site = small_site(
+        &[("crlf.html", &crlf), ("lone_cr.html", &lone_cr)],
+        &[("a.css", b"a { color: blue }\n")],
+    );
+    let (ours, theirs) = keys_of_both(site.path());
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours, theirs);
+}

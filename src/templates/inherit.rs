@@ -49,10 +49,8 @@ impl Loader {
         for dir in &self.dirs {
             let path = dir.join(name);
             if path.is_file() {
-                let bytes = std::fs::read(&path)
-                    .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-                let source = String::from_utf8(bytes)
-                    .map_err(|_| format!("{} is not UTF-8", path.display()))?;
+                let source = super::read_template(&path)
+                    .map_err(|reason| format!("{}: {reason}", path.display()))?;
                 return django::parse(name, &source)
                     .map(Arc::new)
                     .map_err(|error| format!("{name}:{}: {}", error.line, error.message));

@@ -199,9 +199,11 @@ fn find_templates(config: &TemplateSettings) -> Result<Vec<(String, PathBuf)>> {
     Ok(found)
 }
 
+/// A template's text as Django and Jinja2 read it: UTF-8, with universal newlines (`\r\n` and a
+/// lone `\r` become `\n`), since Python opens templates in text mode.
 fn read_template(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|error| format!("unreadable template: {error}"))?;
-    String::from_utf8(bytes).map_err(|error| {
+    let text = String::from_utf8(bytes).map_err(|error| {
         let at = error.utf8_error().valid_up_to();
         let line = error.as_bytes()[..at]
             .iter()
@@ -209,7 +211,15 @@ fn read_template(path: &Path) -> Result<String, String> {
             .count()
             + 1;
         format!("not UTF-8 (first bad byte on line {line}); save it as UTF-8")
-    })
+    })?;
+    Ok(universal_newlines(text))
+}
+
+fn universal_newlines(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 fn template_location(config: &TemplateSettings, origin: &django::Origin) -> Location {
@@ -400,4 +410,17 @@ fn compress_arguments(
         ));
     }
     Ok((kind, mode, args.get(2).cloned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_are_read_with_universal_newlines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.html");
+        std::fs::write(&path, "a\r\nb\rc\n\r\n").expect("write");
+        assert_eq!(read_template(&path).expect("reads"), "a\nb\nc\n\n");
+    }
 }
