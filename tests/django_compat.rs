@@ -111,11 +111,19 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
     );
     let lone_cr =
         format!("{{% load static compress %}}\r{{% compress css %}}\r{CSS}\r{{% endcompress %}}\r");
+    let dotted = "{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static './a.css' %}\"><link rel=\"stylesheet\" href=\"{% static 'sub/../b.css' %}\">{% endcompress %}";
     let site = small_site(
-        &[("crlf.html", &crlf), ("lone_cr.html", &lone_cr)],
-        &[("a.css", b"a { color: blue }\n")],
+        &[
+            ("crlf.html", &crlf),
+            ("lone_cr.html", &lone_cr),
+            ("dotted.html", dotted),
+        ],
+        &[
+            ("a.css", b"a { color: blue }\n"),
+            ("b.css", b"b { color: green }\n"),
+        ],
     );
     let (ours, theirs) = keys_of_both(site.path());
-    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours.len(), 3, "{ours:?}");
     assert_eq!(ours, theirs);
 }

@@ -240,7 +240,60 @@ fn spaceless(text: &str) -> String {
 /// the path, percent-quoted as `filepath_to_uri` does.
 pub fn static_url_for(static_url: &str, path: &str) -> String {
     let quoted = quote(&path.replace('\\', "/"), b"/~!*()'");
-    format!("{static_url}{}", quoted.trim_start_matches('/'))
+    urljoin(static_url, quoted.trim_start_matches('/'))
+}
+
+/// Python's `urllib.parse.urljoin(base, relative)` for a relative-path reference (no scheme,
+/// no leading slash), as Django's storage joins `STATIC_URL` and a quoted path: dot segments
+/// are resolved, empty inner segments dropped, and `..` past the root drops the root too.
+fn urljoin(base: &str, relative: &str) -> String {
+    if relative.is_empty() {
+        return base.to_string();
+    }
+    let path_start = match base.find("://") {
+        Some(at) => base[at + 3..]
+            .find('/')
+            .map_or(base.len(), |slash| at + 3 + slash),
+        None if base.starts_with("//") => base[2..].find('/').map_or(base.len(), |slash| 2 + slash),
+        None => 0,
+    };
+    let (origin, base_path) = base.split_at(path_start);
+    let mut base_parts: Vec<&str> = base_path.split('/').collect();
+    if base_parts.last().is_some_and(|last| !last.is_empty()) {
+        base_parts.pop();
+    }
+    let mut segments: Vec<&str> = base_parts;
+    segments.extend(relative.split('/'));
+    let last = segments.len().saturating_sub(1);
+    let segments: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .filter(|(index, segment)| *index == 0 || *index == last || !segment.is_empty())
+        .map(|(_, segment)| *segment)
+        .collect();
+    let mut resolved: Vec<&str> = Vec::new();
+    for segment in &segments {
+        match *segment {
+            ".." => {
+                resolved.pop();
+            }
+            "." => {}
+            other => resolved.push(other),
+        }
+    }
+    if segments
+        .last()
+        .is_some_and(|last| *last == "." || *last == "..")
+    {
+        resolved.push("");
+    }
+    let path = resolved.join("/");
+    let path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path
+    };
+    format!("{origin}{path}")
 }
 
 /// Python's `urllib.parse.quote` with the given extra safe characters.
@@ -307,6 +360,29 @@ mod tests {
             ],
         );
         assert_eq!(out, "True None [] []\n");
+    }
+
+    #[test]
+    fn static_joins_like_pythons_urljoin() {
+        let cases = [
+            ("/static/", "./css/x.css", "/static/css/x.css"),
+            ("/static/", "css/sub/../x.css", "/static/css/x.css"),
+            ("/static/", "../x", "/x"),
+            ("/static/", "../../x", "x"),
+            ("/static/", "css//x.css", "/static/css/x.css"),
+            (
+                "https://cdn.example/static/",
+                "../a/./b.css",
+                "https://cdn.example/a/b.css",
+            ),
+            ("/static/", ".", "/static/"),
+            ("/static/", "a/..", "/static/"),
+            ("static/", "./a.css", "static/a.css"),
+            ("/static/", "a.css", "/static/a.css"),
+        ];
+        for (base, relative, joined) in cases {
+            assert_eq!(urljoin(base, relative), joined, "{base} + {relative}");
+        }
     }
 
     #[test]
