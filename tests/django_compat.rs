@@ -112,11 +112,13 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
     let lone_cr =
         format!("{{% load static compress %}}\r{{% compress css %}}\r{CSS}\r{{% endcompress %}}\r");
     let dotted = "{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static './a.css' %}\"><link rel=\"stylesheet\" href=\"{% static 'sub/../b.css' %}\">{% endcompress %}";
+    let commented = "{% load static compress %}{% comment %}{% if old %}<p>{% endcomment %}\n{% compress css %}{% comment %}{% for x in y %}{% endcomment %}<link rel=\"stylesheet\" href=\"{% static 'b.css' %}\">{% endcompress %}";
     let site = small_site(
         &[
             ("crlf.html", &crlf),
             ("lone_cr.html", &lone_cr),
             ("dotted.html", dotted),
+            ("comment.html", commented),
         ],
         &[
             ("a.css", b"a { color: blue }\n"),
@@ -124,6 +126,6 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
         ],
     );
     let (ours, theirs) = keys_of_both(site.path());
-    assert_eq!(ours.len(), 3, "{ours:?}");
+    assert_eq!(ours.len(), 4, "{ours:?}");
     assert_eq!(ours, theirs);
 }

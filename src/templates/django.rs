@@ -271,6 +271,25 @@ impl Parser<'_> {
         Ok((nodes, None))
     }
 
+    /// Skips every token up to `{% end %}` without parsing any, as Django's `skip_past` does:
+    /// what a comment holds need not be a valid template.
+    fn skip_past(&mut self, end: &str, opener: &Tag) -> Result<(), SyntaxError> {
+        while self.position < self.tokens.len() {
+            let (token, _) = &self.tokens[self.position];
+            self.position += 1;
+            if matches!(token, Token::Block(content) if content == end) {
+                return Ok(());
+            }
+        }
+        Err(self.error(
+            opener.origin.line,
+            format!(
+                "unclosed tag on line {}: '{}'; looking for one of: {end}",
+                opener.origin.line, opener.name
+            ),
+        ))
+    }
+
     fn expect_end(&mut self, ends: &[&str], opener: &Tag) -> Result<(Vec<Node>, Tag), SyntaxError> {
         match self.parse_until(ends)? {
             (nodes, Some(end)) => Ok((nodes, end)),
@@ -291,7 +310,7 @@ impl Parser<'_> {
     fn parse_tag(&mut self, tag: Tag, line: usize) -> Result<Option<Node>, SyntaxError> {
         match tag.name.as_str() {
             "comment" => {
-                self.expect_end(&["endcomment"], &tag)?;
+                self.skip_past("endcomment", &tag)?;
                 Ok(None)
             }
             "verbatim" => {
@@ -477,6 +496,19 @@ mod tests {
                 "T3:{% if\nz %}"
             ]
         );
+    }
+
+    #[test]
+    fn a_comment_may_hold_what_does_not_parse() {
+        let template = parse(
+            "t.html",
+            "a{% comment %}{% if x %}{% for y in z %}{{ }}{% endcomment %}b",
+        )
+        .expect("Django skips a comment's tokens unparsed");
+        assert_eq!(template.nodes.len(), 2);
+        let error = parse("t.html", "\n{% comment %}{% endif %}").expect_err("unclosed");
+        assert_eq!(error.line, 2);
+        assert!(error.message.contains("'comment'"), "{}", error.message);
     }
 
     #[test]
