@@ -371,3 +371,45 @@ fn outputs_and_published_files_get_the_umask_mode() {
     }
     assert!(checked > 30, "only {checked} files checked");
 }
+
+/// A template that is a symbolic link is compressed as django-compressor compresses it, unless
+/// it leads outside the template folder, which is refused and said.
+#[cfg(unix)]
+#[test]
+fn symlinked_templates_are_read_unless_they_leave_the_folder() {
+    let block = |name: &str| {
+        format!("{{% load compress %}}{{% compress js %}}<script>var {name} = 1;</script>{{% endcompress %}}")
+    };
+    let site = small_site(&[("_sources/page.txt", &block("inside"))], &[]);
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("secret.html"), block("outside")).expect("write");
+    let templates = site.path().join("templates");
+    std::os::unix::fs::symlink(
+        templates.join("_sources/page.txt"),
+        templates.join("page.html"),
+    )
+    .expect("link inside");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.html"),
+        templates.join("leak.html"),
+    )
+    .expect("link outside");
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        text(&run.stdout).contains("1 templates scanned (1 skipped)"),
+        "{}",
+        text(&run.stdout)
+    );
+    assert!(
+        stderr.contains("leak.html: a symbolic link to")
+            && stderr.contains("outside")
+            && stderr.contains("--follow-links"),
+        "{stderr}"
+    );
+    let bundles = outputs(&site.path().join("build"), "js");
+    assert_eq!(bundles.len(), 1);
+    let js = std::fs::read_to_string(&bundles[0]).expect("bundle");
+    assert!(js.contains("inside") && !js.contains("outside"), "{js}");
+}

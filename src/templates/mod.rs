@@ -38,7 +38,7 @@ pub struct Scan {
 
 /// Scans every template under `config.template_dirs` and renders every compress block.
 pub fn scan(config: &TemplateSettings) -> Result<Scan> {
-    let names = find_templates(config)?;
+    let (names, refused) = find_templates(config)?;
     let renderer = Renderer::new(config);
     // Templates are independent: each worker keeps its own loader (and so parses a shared base
     // template once per worker); results come back in name order, so output is deterministic.
@@ -71,7 +71,10 @@ pub fn scan(config: &TemplateSettings) -> Result<Scan> {
             },
         )
         .collect();
-    let mut scan = Scan::default();
+    let mut scan = Scan {
+        skipped: refused,
+        ..Scan::default()
+    };
     for result in partial {
         let part = result?;
         scan.templates += part.templates;
@@ -144,9 +147,12 @@ pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
 }
 
 /// Template names (relative, `/`-separated) and paths; a name found in two directories is
-/// taken from the first, as Django's loader does.
-fn find_templates(config: &TemplateSettings) -> Result<Vec<(String, PathBuf)>> {
+/// taken from the first, as Django's loader does. A template file that is a symbolic link is
+/// read like any other when it points inside its template folder; one that leaves the folder is
+/// refused, and listed with the skipped templates.
+fn find_templates(config: &TemplateSettings) -> Result<(Vec<(String, PathBuf)>, Vec<Skipped>)> {
     let mut found: Vec<(String, PathBuf)> = Vec::new();
+    let mut refused = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in &config.template_dirs {
         if !dir.is_dir() {
@@ -155,6 +161,7 @@ fn find_templates(config: &TemplateSettings) -> Result<Vec<(String, PathBuf)>> {
                 "is listed in `template_dirs` but is not a directory; fix the path (relative paths are relative to the config file)",
             ));
         }
+        let canonical_dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
         let mut names = Vec::new();
         for entry in walkdir::WalkDir::new(dir).follow_links(config.follow_links) {
             let entry = entry.map_err(|error| {
@@ -167,17 +174,39 @@ fn find_templates(config: &TemplateSettings) -> Result<Vec<(String, PathBuf)>> {
                     format!("cannot walk the template directory: {error}"),
                 )
             })?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
             let file_name = entry.file_name().to_string_lossy();
-            if file_name.starts_with('.')
+            if entry.file_type().is_dir()
+                || file_name.starts_with('.')
                 || !config
                     .extensions
                     .iter()
                     .any(|ext| file_name.ends_with(ext.as_str()))
             {
                 continue;
+            }
+            if entry.file_type().is_symlink() {
+                match std::fs::canonicalize(entry.path()) {
+                    Ok(target) if target.is_dir() => continue,
+                    Ok(target) if target.starts_with(&canonical_dir) => {}
+                    Ok(target) => {
+                        refused.push(Skipped {
+                            template: entry.path().to_path_buf(),
+                            reason: format!(
+                                "a symbolic link to {}, outside {}; stapler reads no template outside the template folders (pass --follow-links to follow links anywhere)",
+                                target.display(),
+                                dir.display()
+                            ),
+                        });
+                        continue;
+                    }
+                    Err(error) => {
+                        refused.push(Skipped {
+                            template: entry.path().to_path_buf(),
+                            reason: format!("a symbolic link that cannot be followed ({error})"),
+                        });
+                        continue;
+                    }
+                }
             }
             let Ok(relative) = entry.path().strip_prefix(dir) else {
                 continue;
@@ -196,7 +225,7 @@ fn find_templates(config: &TemplateSettings) -> Result<Vec<(String, PathBuf)>> {
             }
         }
     }
-    Ok(found)
+    Ok((found, refused))
 }
 
 /// A template's text as Django and Jinja2 read it: UTF-8, with universal newlines (`\r\n` and a
