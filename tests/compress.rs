@@ -413,3 +413,39 @@ fn symlinked_templates_are_read_unless_they_leave_the_folder() {
     let js = std::fs::read_to_string(&bundles[0]).expect("bundle");
     assert!(js.contains("inside") && !js.contains("outside"), "{js}");
 }
+
+/// Legal CSS escapes in `url()` name real files: they are found, hashed and written back escaped.
+#[test]
+fn escaped_css_urls_name_real_files() {
+    let css = b"a { background: url(img/a\\(1\\).png) }\nb { background: url(img/with\\ space.png) }\nc { background: url(\"img/quo\\\"te.png\") }\n";
+    let site = small_site(
+        &[(
+            "t.html",
+            "{% load compress %}{% compress css %}<link rel=\"stylesheet\" href=\"/static/s.css\">{% endcompress %}",
+        )],
+        &[
+            ("s.css", css.as_slice()),
+            ("img/a(1).png", b"one"),
+            ("img/with space.png", b"two"),
+            ("img/quo\"te.png", b"three"),
+        ],
+    );
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let root = site.path().join("build");
+    let out = std::fs::read_to_string(&outputs(&root, "css")[0]).expect("css");
+    for (name, bytes) in [
+        ("a(1)", b"one".as_slice()),
+        ("with space", b"two"),
+        ("quo\"te", b"three"),
+    ] {
+        let hashed = format!("img/{name}.{}.png", &sha2_hex(bytes)[..12]);
+        assert!(root.join(&hashed).is_file(), "{hashed} written");
+        // The minifier spells each url its own valid way (quoted, or escaped); with the escapes
+        // taken out, every hashed name is there.
+        assert!(
+            out.replace('\\', "").contains(&format!("/static/{hashed}")),
+            "{hashed} in {out}"
+        );
+    }
+}

@@ -95,7 +95,7 @@ pub fn rewrite_urls<E>(
                         message: "url( is never closed with )".into(),
                     }));
                 };
-                let replaced = rewrite(found.value, line)?;
+                let replaced = rewrite_escaped(found.value, found.quote, line, &mut rewrite)?;
                 out.push_str(&css[copied..found.value_start]);
                 out.push_str(&replaced);
                 copied = found.value_end;
@@ -105,16 +105,16 @@ pub fn rewrite_urls<E>(
             b's' | b'S' if starts_src(bytes, i) => {
                 let quote = bytes[i + 4];
                 let value_start = i + 5;
-                match css[value_start..].find(quote as char) {
-                    Some(length) => {
-                        let value = &css[value_start..value_start + length];
-                        let replaced = rewrite(value, line)?;
+                match string_end(bytes, i + 4, quote) {
+                    Ok((end, _)) => {
+                        let value = &css[value_start..end - 1];
+                        let replaced = rewrite_escaped(value, Some(quote), line, &mut rewrite)?;
                         out.push_str(&css[copied..value_start]);
                         out.push_str(&replaced);
-                        copied = value_start + length;
-                        i = value_start + length + 1;
+                        copied = end - 1;
+                        i = end;
                     }
-                    None => i += 1,
+                    Err(_) => i += 1,
                 }
             }
             _ => i += 1,
@@ -128,6 +128,104 @@ pub fn rewrite_urls<E>(
     }
     out.push_str(&css[copied..]);
     Ok(out)
+}
+
+/// Hands `rewrite` the URL a raw `url()` value means (CSS escapes decoded: `a\(1\).png` is
+/// `a(1).png`), and writes what it returns back with the escapes its place needs. A URL the
+/// callback leaves as it was keeps its original spelling.
+fn rewrite_escaped<E>(
+    raw: &str,
+    quote: Option<u8>,
+    line: usize,
+    rewrite: &mut impl FnMut(&str, usize) -> Result<String, E>,
+) -> Result<String, E> {
+    if !raw.contains('\\') {
+        let replaced = rewrite(raw, line)?;
+        return Ok(if replaced == raw {
+            replaced
+        } else {
+            escape_url(&replaced, quote)
+        });
+    }
+    let meant = unescape(raw);
+    let replaced = rewrite(&meant, line)?;
+    Ok(if replaced == meant {
+        raw.to_string()
+    } else {
+        escape_url(&replaced, quote)
+    })
+}
+
+/// The length of the escape that starts with the backslash at `at`: the backslash and one
+/// character, or up to six hex digits and one white space after them.
+fn escape_len(bytes: &[u8], at: usize) -> usize {
+    let hex = bytes[at + 1..]
+        .iter()
+        .take(6)
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
+    if hex == 0 {
+        return 2;
+    }
+    let space = bytes
+        .get(at + 1 + hex)
+        .is_some_and(|b| b.is_ascii_whitespace());
+    1 + hex + usize::from(space)
+}
+
+/// Decodes CSS escapes: `\` and up to six hex digits (and one following space) is that code
+/// point, an escaped newline is nothing, `\` before any other character is that character.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch != '\\' {
+            out.push(ch);
+            continue;
+        }
+        let mut hex = String::new();
+        while hex.len() < 6 && chars.peek().is_some_and(char::is_ascii_hexdigit) {
+            hex.extend(chars.next());
+        }
+        if hex.is_empty() {
+            match chars.next() {
+                Some('\n') | None => {}
+                Some(other) => out.push(other),
+            }
+            continue;
+        }
+        if chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            chars.next();
+        }
+        let code = u32::from_str_radix(&hex, 16).unwrap_or(0xFFFD);
+        out.push(
+            char::from_u32(code)
+                .filter(|c| *c != '\0')
+                .unwrap_or('\u{FFFD}'),
+        );
+    }
+    out
+}
+
+/// Escapes what would end or break a url in its place: inside quotes, the quote, backslashes and
+/// newlines; unquoted, also parentheses, quotes and white space.
+fn escape_url(url: &str, quote: Option<u8>) -> String {
+    let mut out = String::with_capacity(url.len());
+    for ch in url.chars() {
+        let special = match quote {
+            Some(quote) => ch == quote as char || ch == '\\',
+            None => matches!(ch, '(' | ')' | '\'' | '"' | '\\') || ch == ' ' || ch == '\t',
+        };
+        if ch == '\n' {
+            out.push_str("\\a ");
+        } else {
+            if special {
+                out.push('\\');
+            }
+            out.push(ch);
+        }
+    }
+    out
 }
 
 fn string_end(bytes: &[u8], start: usize, quote: u8) -> Result<(usize, usize), String> {
@@ -167,28 +265,40 @@ fn is_name_byte(byte: u8) -> bool {
 }
 
 struct FoundUrl<'c> {
+    /// The raw text between the parentheses (or quotes), escapes and all.
     value: &'c str,
     value_start: usize,
     value_end: usize,
+    /// The quote around the value, if any.
+    quote: Option<u8>,
     end: usize,
 }
 
-/// Reads the inside of `url(` starting just after the parenthesis.
+/// Reads the inside of `url(` starting just after the parenthesis, honouring escapes.
 fn read_url(css: &str, start: usize) -> Option<FoundUrl<'_>> {
     let bytes = css.as_bytes();
     let mut i = start;
     while i < bytes.len() && bytes[i].is_ascii_whitespace() {
         i += 1;
     }
-    let (value_start, value_end, mut after) = match bytes.get(i)? {
+    let (value_start, value_end, quote, mut after) = match bytes.get(i)? {
         quote @ (b'"' | b'\'') => {
-            let length = css[i + 1..].find(*quote as char)?;
-            (i + 1, i + 1 + length, i + 1 + length + 1)
+            let (end, _) = string_end(bytes, i, *quote).ok()?;
+            (i + 1, end - 1, Some(*quote), end)
         }
         _ => {
-            let length = css[i..].find(')')?;
-            let value = css[i..i + length].trim_end();
-            (i, i + value.len(), i + value.len())
+            let value_start = i;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' => i += escape_len(bytes, i),
+                    b')' => break,
+                    byte if byte.is_ascii_whitespace() => break,
+                    b'(' | b'"' | b'\'' => return None,
+                    _ => i += 1,
+                }
+            }
+            let value_end = i.min(bytes.len());
+            (value_start, value_end, None, value_end)
         }
     };
     while after < bytes.len() && bytes[after].is_ascii_whitespace() {
@@ -201,6 +311,7 @@ fn read_url(css: &str, start: usize) -> Option<FoundUrl<'_>> {
         value: &css[value_start..value_end],
         value_start,
         value_end,
+        quote,
         end: after + 1,
     })
 }
@@ -325,6 +436,38 @@ mod tests {
         assert_eq!(
             rewrite_all(css).expect("sound"),
             "a{background:url( '<x.png@1>' )}\n/* url(no.png) */b{content:\"url(no)\";background:URL(<y.png@2>)}\n.f{filter:progid:DXImageTransform.Microsoft.AlphaImageLoader(src='<z.png@3>')}"
+        );
+    }
+
+    #[test]
+    fn escaped_urls_are_legal_and_keep_their_escapes() {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let out = rewrite_urls(
+            "a{b:url(a\\(1\\).png);c:url(with\\ space.png);d:url(\"quo\\\"te.png\");e:url(\\41 .png)}",
+            |url, _| {
+                seen.borrow_mut().push(url.to_string());
+                Ok::<_, CssError>(format!("/s/{url}"))
+            },
+            |error| error,
+        )
+        .expect("legal CSS");
+        assert_eq!(
+            *seen.borrow(),
+            vec!["a(1).png", "with space.png", "quo\"te.png", "A.png"]
+        );
+        assert_eq!(
+            out,
+            "a{b:url(/s/a\\(1\\).png);c:url(/s/with\\ space.png);d:url(\"/s/quo\\\"te.png\");e:url(/s/A.png)}"
+        );
+        let kept = rewrite_urls(
+            "a{b:url(x\\(.png)}",
+            |url, _| Ok::<_, CssError>(url.to_string()),
+            |e| e,
+        )
+        .expect("legal");
+        assert_eq!(
+            kept, "a{b:url(x\\(.png)}",
+            "unchanged urls keep their spelling"
         );
     }
 
