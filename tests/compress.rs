@@ -449,3 +449,18 @@ fn escaped_css_urls_name_real_files() {
         );
     }
 }
+
+/// A CSS escape for `<` in an inline block comes out of the minifier as `<`; the rendered
+/// `<style>` must still end only where it ends.
+#[test]
+fn an_escaped_end_tag_in_inline_css_stays_escaped() {
+    let template = "{% load compress %}{% compress css inline %}<style>p::after { content: \"\\3c/style><script>alert(1)</script>\" }</style>{% endcompress %}";
+    let site = small_site(&[("t.html", template)], &[]);
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let values: Vec<String> = manifest(&site.path().join("build")).into_values().collect();
+    assert_eq!(values.len(), 1);
+    let html = values[0].to_ascii_lowercase();
+    assert_eq!(html.matches("</style").count(), 1, "{}", values[0]);
+    assert!(html.ends_with("</style>"), "{}", values[0]);
+}

@@ -42,8 +42,10 @@ impl Tag {
                 media_attribute(media)
             ),
             Tag::Style { media, text } => format!(
-                "<style type=\"text/css\"{}>{text}</style>",
-                media_attribute(media)
+                "<style type=\"text/css\"{}>{}</style>",
+                media_attribute(media),
+                // `\3c` is `<` to CSS, in strings, urls and identifiers alike.
+                escape_end_tag(text, "style", "\\3c/")
             ),
             Tag::Script { url, loading } => {
                 let loading = match loading {
@@ -53,7 +55,11 @@ impl Tag {
                 };
                 format!("<script src=\"{url}\"{loading}></script>")
             }
-            Tag::InlineScript { text } => format!("<script>{text}</script>"),
+            Tag::InlineScript { text } => format!(
+                "<script>{}</script>",
+                // `<\/` means `</` in JavaScript strings, templates and regular expressions.
+                escape_end_tag(text, "script", "<\\/")
+            ),
             Tag::Preload { url, kind } => {
                 let what = match kind {
                     Kind::Css => "style",
@@ -259,6 +265,27 @@ fn name_bundle(
     }
 }
 
+/// Text to put inside `<style>` or `<script>` with every `</name` (any case) spelled
+/// `replacement` + `name`, so the minified text can never end its element early: a minifier
+/// may turn an escape such as CSS's `\3c/style>` back into the characters it stands for.
+fn escape_end_tag(text: &str, name: &str, replacement: &str) -> String {
+    let closing = format!("</{name}");
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains(&closing) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut copied = 0;
+    for (at, _) in lower.match_indices(&closing) {
+        out.push_str(&text[copied..at]);
+        out.push_str(replacement);
+        out.push_str(&text[at + 2..at + closing.len()]);
+        copied = at + closing.len();
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 fn media_attribute(media: &str) -> String {
     if media.is_empty() {
         String::new()
@@ -318,6 +345,25 @@ mod tests {
         for (tag, html) in cases {
             assert_eq!(tag.render(), html);
         }
+    }
+
+    #[test]
+    fn inline_text_never_ends_its_element_early() {
+        let style = Tag::Style {
+            media: String::new(),
+            text: "p:after{content:\"</STYLE><script>x()</script>\"}".into(),
+        };
+        assert_eq!(
+            style.render(),
+            "<style type=\"text/css\">p:after{content:\"\\3c/STYLE><script>x()</script>\"}</style>"
+        );
+        let script = Tag::InlineScript {
+            text: "document.write(\"</script><b>\")".into(),
+        };
+        assert_eq!(
+            script.render(),
+            "<script>document.write(\"<\\/script><b>\")</script>"
+        );
     }
 
     #[test]
