@@ -464,3 +464,49 @@ fn an_escaped_end_tag_in_inline_css_stays_escaped() {
     assert_eq!(html.matches("</style").count(), 1, "{}", values[0]);
     assert!(html.ends_with("</style>"), "{}", values[0]);
 }
+
+/// A strict file followed by a sloppy one: concatenated, the sloppy file would run in strict
+/// mode and throw. Each keeps its mode in a script of its own, and the departure is said.
+#[test]
+fn strict_and_sloppy_scripts_keep_their_modes() {
+    let template = "{% load compress %}{% compress js %}<script src=\"/static/strict.js\"></script><script src=\"/static/sloppy.js\"></script><script src=\"/static/sloppy2.js\"></script>{% endcompress %}";
+    let site = small_site(
+        &[("t.html", template)],
+        &[
+            ("strict.js", b"'use strict';\nwindow.fromStrict = (function () { return this; })() === undefined;\n"),
+            ("sloppy.js", b"implicitGlobal = 1;\nwindow.fromSloppy = implicitGlobal + 1;\n"),
+            ("sloppy2.js", b"window.both = window.fromStrict && window.fromSloppy === 2;\n"),
+        ],
+    );
+    let run = stapler(site.path(), &["compress", "--offline", "-v"]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "t.html:1: split into separate scripts so each keeps its \"use strict\" mode"
+        ) && stderr.contains("strict.js (strict) and ")
+            && stderr.contains("sloppy.js (not strict)"),
+        "{stderr}"
+    );
+    let root = site.path().join("build");
+    let html = manifest(&root).into_values().next().expect("one block");
+    let sources: Vec<String> = html
+        .split("src=\"/__compressor_url_placeholder__/")
+        .skip(1)
+        .map(|rest| rest.split('"').next().expect("url").to_string())
+        .collect();
+    assert_eq!(sources.len(), 2, "{html}");
+    // Each output runs as its own script, as the browser runs each <script> element.
+    let mut program = String::from("const vm = require('vm'); global.window = global;\n");
+    for source in &sources {
+        let code = std::fs::read_to_string(root.join(source)).expect("bundle");
+        program.push_str(&format!("vm.runInThisContext({code:?});\n"));
+    }
+    program.push_str("if (window.both !== true) { throw new Error('modes changed'); }\n");
+    let node = Command::new("node")
+        .arg("-e")
+        .arg(&program)
+        .output()
+        .expect("node is needed by the tests");
+    assert!(node.status.success(), "{}", text(&node.stderr));
+}

@@ -114,23 +114,66 @@ struct KnownBundle {
     size: u64,
 }
 
+/// What building one block gave.
+pub struct Built {
+    pub block: BuiltBlock,
+    pub bundles: Vec<Bundle>,
+    /// Where stapler departed from django-compressor's output for this block, and why.
+    pub warning: Option<String>,
+}
+
 /// Concatenates a block's parts run by run and names each run's output.
+///
+/// A run is what django-compressor puts in one file: consecutive parts of the same group. A
+/// script run also ends where a part's strictness differs from the run's first part: a
+/// `"use strict"` directive counts only at the start of a script, so concatenating would make
+/// a sloppy file strict (a SyntaxError or ReferenceError in the browser) or a strict one sloppy.
 pub fn build_block(
     plan: &Plan<'_>,
     texts: &HashMap<&SourceId, Processed>,
     naming: &Naming<'_>,
-) -> (BuiltBlock, Vec<Bundle>) {
+) -> Built {
     let block = plan.block;
     let mut runs: Vec<(&Group, Vec<&Processed>)> = Vec::new();
+    let mut strictness_splits = Vec::new();
     for part in &plan.parts {
         let Some(done) = texts.get(&part.source) else {
             continue;
         };
         match runs.last_mut() {
-            Some((group, parts)) if **group == part.group => parts.push(done),
+            Some((group, parts)) if **group == part.group && parts[0].strict == done.strict => {
+                parts.push(done)
+            }
+            Some((group, parts)) if **group == part.group => {
+                strictness_splits.push((
+                    parts[0].label.clone(),
+                    done.label.clone(),
+                    parts[0].strict,
+                ));
+                runs.push((&part.group, vec![done]))
+            }
             _ => runs.push((&part.group, vec![done])),
         }
     }
+    let warning = (!strictness_splits.is_empty()).then(|| {
+        let pairs: Vec<String> = strictness_splits
+            .iter()
+            .map(|(first, next, strict)| {
+                format!(
+                    "{} ({}) and {} ({})",
+                    first.display(),
+                    if *strict { "strict" } else { "not strict" },
+                    next.display(),
+                    if *strict { "not strict" } else { "strict" }
+                )
+            })
+            .collect();
+        format!(
+            "{}: split into separate scripts so each keeps its \"use strict\" mode, where django-compressor would concatenate them and change one's mode: {}",
+            block.location,
+            pairs.join("; ")
+        )
+    });
     let mut tags = Vec::new();
     let mut bundles = Vec::new();
     for (group, parts) in runs {
@@ -166,12 +209,15 @@ pub fn build_block(
         };
         tags.push(tag);
     }
-    let built = BuiltBlock {
-        key: block.key.clone(),
-        kind: block.kind,
-        tags,
-    };
-    (built, bundles)
+    Built {
+        block: BuiltBlock {
+            key: block.key.clone(),
+            kind: block.kind,
+            tags,
+        },
+        bundles,
+        warning,
+    }
 }
 
 /// CSS parts joined by newlines; each JS part ended with `;`, then joined by newlines.

@@ -28,17 +28,47 @@ pub enum JsError {
     Print { message: String },
 }
 
-/// Parses `source` as a classic script; returns the first syntax error, if any.
-pub fn check(name: &str, source: &str) -> Result<(), JsError> {
+/// A minified script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Minified {
+    pub code: String,
+    /// Whether the script starts with a `"use strict"` directive.
+    pub strict: bool,
+}
+
+/// Parses `source` as a classic script; returns whether it is strict, or its first syntax error.
+pub fn check(name: &str, source: &str) -> Result<bool, JsError> {
     let cm: Lrc<SourceMap> = Lrc::default();
-    parse(&cm, name, source, None).map(|_| ())
+    parse(&cm, name, source, None).map(|script| is_strict(&script))
+}
+
+/// Whether a script's directive prologue holds `"use strict"` (spelled exactly, as the
+/// language requires).
+fn is_strict(script: &swc_core::ecma::ast::Script) -> bool {
+    use swc_core::ecma::ast::{Expr, Lit, Stmt};
+    for statement in &script.body {
+        let Stmt::Expr(statement) = statement else {
+            return false;
+        };
+        let Expr::Lit(Lit::Str(string)) = &*statement.expr else {
+            return false;
+        };
+        if matches!(
+            string.raw.as_deref(),
+            Some("\"use strict\"") | Some("'use strict'")
+        ) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Minifies one classic script.
-pub fn minify(name: &str, source: &str, level: JsMinify) -> Result<String, JsError> {
+pub fn minify(name: &str, source: &str, level: JsMinify) -> Result<Minified, JsError> {
     let cm: Lrc<SourceMap> = Lrc::default();
     let comments = SingleThreadedComments::default();
     let script = parse(&cm, name, source, Some(&comments))?;
+    let strict = is_strict(&script);
     keep_only_licence_comments(&comments);
     GLOBALS.set(&Globals::new(), || {
         let unresolved_mark = Mark::new();
@@ -57,7 +87,7 @@ pub fn minify(name: &str, source: &str, level: JsMinify) -> Result<String, JsErr
         };
         let program = optimize(program, cm.clone(), Some(&comments), None, &options, &extra);
         let program = program.apply(fixer(Some(&comments)));
-        emit(&cm, &comments, &program)
+        emit(&cm, &comments, &program).map(|code| Minified { code, strict })
     })
 }
 
@@ -162,7 +192,7 @@ mod tests {
 
     #[test]
     fn locals_are_mangled_but_globals_kept() {
-        let out = minify("a.js", "function hello(longName) { var other = longName + 1; return other; }\nvar counter = 1;", JsMinify::Full).expect("minifies");
+        let out = minify("a.js", "function hello(longName) { var other = longName + 1; return other; }\nvar counter = 1;", JsMinify::Full).expect("minifies").code;
         assert!(out.contains("function hello("), "{out}");
         assert!(out.contains("counter"), "{out}");
         assert!(!out.contains("longName"), "{out}");
@@ -175,7 +205,8 @@ mod tests {
             "/*! keep me */\n// drop me\n/* drop too */\nwindow.x = 1;\n",
             JsMinify::Full,
         )
-        .expect("minifies");
+        .expect("minifies")
+        .code;
         assert!(out.contains("/*! keep me */"), "{out}");
         assert!(!out.contains("drop"), "{out}");
     }
@@ -191,7 +222,9 @@ mod tests {
 
     #[test]
     fn closing_script_tags_are_escaped() {
-        let out = minify("a.js", "document.write('</script>');", JsMinify::Full).expect("minifies");
+        let out = minify("a.js", "document.write('</script>');", JsMinify::Full)
+            .expect("minifies")
+            .code;
         assert!(!out.contains("</script>"), "{out}");
     }
 
@@ -202,7 +235,28 @@ mod tests {
             "function f(longName) {\n  return longName;\n}\n",
             JsMinify::Whitespace,
         )
-        .expect("minifies");
+        .expect("minifies")
+        .code;
         assert!(out.contains("longName"), "{out}");
+    }
+
+    #[test]
+    fn strictness_is_read_from_the_directive_prologue() {
+        let strict = |source: &str| check("a.js", source).expect("parses");
+        assert!(strict("\"use strict\";\nvar a = 1;"));
+        assert!(strict(
+            "/*! licence */\n'a directive';\n'use strict';\nf();"
+        ));
+        assert!(!strict("var a = 1;\n\"use strict\";"));
+        assert!(!strict("\"use\\u0020strict\";"));
+        assert!(!strict("(\"use strict\");"));
+        let minified =
+            minify("a.js", "'use strict';\nwindow.a = 1;", JsMinify::Full).expect("minifies");
+        assert!(minified.strict);
+        assert!(
+            minified.code.starts_with("\"use strict\""),
+            "{}",
+            minified.code
+        );
     }
 }

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::output::{self, Durability};
 use crate::progress::{Progress, Work};
 
-use bundle::{BuiltBlock, Naming};
+use bundle::{Built, BuiltBlock, Naming};
 use cache::{Cache, Counter, SharedReport};
 use css_urls::{AssetCopy, FileHashes, UrlPolicy};
 use plan::SourceId;
@@ -131,9 +131,10 @@ pub fn build(
         on_disk: &|name, size| on_disk(&roots, name, size),
     };
     for result in build_blocks(&plans, &texts, &naming, &roots, force) {
-        let (block, written) = result?;
-        build.blocks.push(block);
+        let (built, written) = result?;
+        build.blocks.push(built.block);
         build.bundles.extend(written);
+        build.warnings.extend(built.warning);
     }
     build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
     measure_gzip(&mut build.bundles, &roots);
@@ -156,14 +157,14 @@ fn build_blocks(
     naming: &Naming<'_>,
     roots: &Roots,
     force: bool,
-) -> Vec<Result<(BuiltBlock, Vec<Output>)>> {
+) -> Vec<Result<(Built, Vec<Output>)>> {
     let claimed: Mutex<HashSet<String>> = Mutex::default();
     plans
         .par_iter()
         .map(|plan| {
-            let (block, bundles) = bundle::build_block(plan, texts, naming);
+            let mut built = bundle::build_block(plan, texts, naming);
             let mut written = Vec::new();
-            for bundle in bundles {
+            for bundle in std::mem::take(&mut built.bundles) {
                 let first = claimed
                     .lock()
                     .map(|mut names| names.insert(bundle.name.clone()))
@@ -183,7 +184,7 @@ fn build_blocks(
                     gzip_bytes: None,
                 });
             }
-            Ok((block, written))
+            Ok((built, written))
         })
         .collect()
 }

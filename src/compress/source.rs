@@ -47,11 +47,18 @@ pub struct Minified {
     pub text: String,
     /// Something worth knowing that did not stop the build.
     pub warning: Option<String>,
+    /// A script that starts with a `"use strict"` directive.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// A source ready to be bundled.
 pub struct Processed {
+    /// The file, or `<inline js>`, for messages.
+    pub label: PathBuf,
     pub text: String,
+    /// A script that starts with a `"use strict"` directive.
+    pub strict: bool,
     /// sha256 of `text`: what a bundle's cache key is made of.
     pub digest: [u8; 32],
     pub bytes_in: u64,
@@ -63,6 +70,8 @@ impl Processed {
     pub fn new(prepared: Prepared, minified: Minified) -> Processed {
         Processed {
             digest: Sha256::digest(minified.text.as_bytes()).into(),
+            label: prepared.label,
+            strict: minified.strict,
             text: minified.text,
             bytes_in: prepared.bytes_in,
             assets: prepared.assets,
@@ -166,6 +175,7 @@ pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
         Kind::Css if prepared.passthrough => Ok(Minified {
             text: strip_source_map_comments(text).trim_end().to_string(),
             warning: None,
+            strict: false,
         }),
         Kind::Css => {
             let out = css::minify(&name, text);
@@ -174,10 +184,12 @@ pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
                 warning: out.fallback_reason.map(|reason| {
                     format!("{name}: lightningcss could not keep everything ({reason}); minified conservatively instead")
                 }),
+                strict: false,
             })
         }
         Kind::Js if prepared.passthrough => {
-            js::check(&name, text).map_err(|error| js_error(&prepared.label, error))?;
+            let strict =
+                js::check(&name, text).map_err(|error| js_error(&prepared.label, error))?;
             let mut kept = strip_source_map_comments(text);
             // A trailing line comment would swallow the `;` that concatenation appends.
             if kept.lines().last().is_some_and(|last| last.contains("//")) && !kept.ends_with('\n')
@@ -187,16 +199,19 @@ pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
             Ok(Minified {
                 text: kept,
                 warning: None,
+                strict,
             })
         }
         Kind::Js => match js::minify(&name, text, level) {
-            Ok(code) => Ok(Minified {
-                text: code,
+            Ok(script) => Ok(Minified {
+                text: script.code,
                 warning: None,
+                strict: script.strict,
             }),
             Err(js::JsError::Print { message }) => Ok(Minified {
                 text: text.clone(),
                 warning: Some(format!("{name}: kept unminified: {message}")),
+                strict: js::check(&name, text).unwrap_or(false),
             }),
             Err(error) => Err(js_error(&prepared.label, error)),
         },
