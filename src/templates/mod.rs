@@ -146,12 +146,15 @@ pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
     Ok(scan.blocks)
 }
 
-/// Template names (relative, `/`-separated) and paths; a name found in two directories is
+/// A template's name (relative, `/`-separated) and path.
+type Found = (String, PathBuf);
+
+/// Template names and paths; a name found in two directories is
 /// taken from the first, as Django's loader does. A template file that is a symbolic link is
 /// read like any other when it points inside its template folder; one that leaves the folder is
 /// refused, and listed with the skipped templates.
-fn find_templates(config: &TemplateSettings) -> Result<(Vec<(String, PathBuf)>, Vec<Skipped>)> {
-    let mut found: Vec<(String, PathBuf)> = Vec::new();
+fn find_templates(config: &TemplateSettings) -> Result<(Vec<Found>, Vec<Skipped>)> {
+    let mut found: Vec<Found> = Vec::new();
     let mut refused = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in &config.template_dirs {
