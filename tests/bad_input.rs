@@ -248,3 +248,34 @@ fn unknown_config_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn inline_script_syntax_error_names_the_template_line() {
+    let (code, stderr) = fails(
+        &[(
+            "t.html",
+            "{% load compress %}\n{% compress js %}\n<script>\nvar a = 1;\nvar = ;\n</script>\n{% endcompress %}\n",
+        )],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("templates/t.html:5: JavaScript syntax error at column 5"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn inline_style_error_names_the_template_line() {
+    let (_, stderr) = fails(
+        &[(
+            "t.html",
+            "{% load compress %}\n{% compress css %}\n<style>p { color: red }\nb { color: blue;\n</style>\n{% endcompress %}\n",
+        )],
+        &[],
+    );
+    assert!(
+        stderr.contains("templates/t.html:4: malformed CSS: `{` opened here is never closed"),
+        "{stderr}"
+    );
+}

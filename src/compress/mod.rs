@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::block::Block;
 use crate::config::CompressSettings;
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::output::{self, Durability};
 use crate::progress::{Progress, Work};
 
@@ -94,8 +94,15 @@ pub fn build(
         roots: &roots,
         hashes: &hashes,
     };
+    // Where each inline hunk first appears, for messages about it.
+    let mut inline_at: HashMap<&SourceId, &Location> = HashMap::new();
+    for part in plans.iter().flat_map(|plan| &plan.parts) {
+        if matches!(part.source, SourceId::Inline { .. }) {
+            inline_at.entry(&part.source).or_insert(&part.location);
+        }
+    }
     progress.start(Work::Sources, sources.len() as u64);
-    let processed = process_sources(&sources, &urls, settings, &cache, progress);
+    let processed = process_sources(&sources, &inline_at, &urls, settings, &cache, progress);
     progress.finish();
     let Sources {
         texts,
@@ -202,6 +209,7 @@ struct Sources<'s> {
 /// first so no core idles at the end. Every broken source is reported, in source order.
 fn process_sources<'s>(
     sources: &[&'s SourceId],
+    inline_at: &HashMap<&SourceId, &Location>,
     urls: &UrlPolicy<'_>,
     settings: &CompressSettings,
     cache: &Cache,
@@ -209,7 +217,10 @@ fn process_sources<'s>(
 ) -> Result<Sources<'s>> {
     let prepared: Vec<Result<Prepared>> = sources
         .par_iter()
-        .map(|source| source::prepare(source, urls, settings.js_minify))
+        .map(|source| {
+            let at = inline_at.get(source).copied();
+            source::prepare(source, at, urls, settings.js_minify)
+        })
         .collect();
     let keys: Vec<String> = prepared
         .iter()

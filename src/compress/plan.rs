@@ -54,6 +54,8 @@ pub enum Group {
 pub struct Part {
     pub source: SourceId,
     pub group: Group,
+    /// Where the element starts in its template.
+    pub location: Location,
 }
 
 /// A distinct block and the parts its output is made of.
@@ -107,6 +109,7 @@ fn plan_block(block: &Block, roots: &Roots) -> Result<Vec<Part>> {
                 Part {
                     source: file_source(href, Kind::Css, roots, &location)?,
                     group: media(),
+                    location,
                 }
             }
             (Kind::Css, "style") => {
@@ -117,6 +120,7 @@ fn plan_block(block: &Block, roots: &Roots) -> Result<Vec<Part>> {
                         kind: Kind::Css,
                     },
                     group: media(),
+                    location,
                 }
             }
             (Kind::Js, "script") => {
@@ -138,6 +142,7 @@ fn plan_block(block: &Block, roots: &Roots) -> Result<Vec<Part>> {
                 Part {
                     source,
                     group: Group::Script(loading),
+                    location,
                 }
             }
             _ => continue,

@@ -17,9 +17,43 @@ use super::css_urls::{AssetCopy, UrlPolicy};
 use super::js;
 use super::plan::SourceId;
 
+/// Where a source's text is written, for messages.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    File(PathBuf),
+    /// The text of a `<style>` or `<script>` element that starts at this place in a template.
+    Inline(Location),
+}
+
+impl Origin {
+    /// The place of `line` (1-based) of the source's text.
+    fn at(&self, line: usize) -> Location {
+        match self {
+            Origin::File(path) => Location::new(path, line),
+            Origin::Inline(start) => Location::new(&start.file, start.line + line.max(1) - 1),
+        }
+    }
+
+    /// How messages name the source: its path, or `inline <style>/<script> at t.html:3`.
+    pub fn label(&self, kind: Kind) -> PathBuf {
+        match self {
+            Origin::File(path) => path.clone(),
+            Origin::Inline(start) => {
+                let element = match kind {
+                    Kind::Css => "<style>",
+                    Kind::Js => "<script>",
+                };
+                PathBuf::from(format!("inline {element} at {start}"))
+            }
+        }
+    }
+}
+
 /// A source read and checked, its text ready to minify.
 pub struct Prepared {
-    /// The file, or `<inline css>` / `<inline js>`, for messages.
+    /// The file, or the template place of an inline element, for messages.
+    origin: Origin,
+    /// How messages name it.
     label: PathBuf,
     kind: Kind,
     /// The text to minify: a stylesheet's with its urls rewritten.
@@ -80,9 +114,15 @@ impl Processed {
     }
 }
 
-/// Reads a source and prepares its text.
-pub fn prepare(source: &SourceId, urls: &UrlPolicy<'_>, level: JsMinify) -> Result<Prepared> {
-    let (label, text, bytes_in, relative) = match source {
+/// Reads a source and prepares its text. `inline_at` is where an inline source's element
+/// starts in its template.
+pub fn prepare(
+    source: &SourceId,
+    inline_at: Option<&Location>,
+    urls: &UrlPolicy<'_>,
+    level: JsMinify,
+) -> Result<Prepared> {
+    let (origin, text, bytes_in, relative) = match source {
         SourceId::File { path, relative, .. } => {
             let bytes = std::fs::read(path).map_err(|error| {
                 Error::input(
@@ -91,23 +131,30 @@ pub fn prepare(source: &SourceId, urls: &UrlPolicy<'_>, level: JsMinify) -> Resu
                 )
             })?;
             let text = decode(&bytes, path)?;
-            (path.clone(), text, bytes.len() as u64, Some(relative))
+            (
+                Origin::File(path.clone()),
+                text,
+                bytes.len() as u64,
+                Some(relative),
+            )
         }
-        SourceId::Inline { text, kind } => (
-            PathBuf::from(format!("<inline {kind}>")),
-            text.clone(),
-            text.len() as u64,
-            None,
-        ),
+        SourceId::Inline { text, kind } => {
+            let origin = match inline_at {
+                Some(at) => Origin::Inline(at.clone()),
+                None => Origin::File(PathBuf::from(format!("<inline {kind}>"))),
+            };
+            (origin, text.clone(), text.len() as u64, None)
+        }
     };
     let kind = source.kind();
+    let label = origin.label(kind);
     let is_min_file = relative.is_some() && is_minified_name(&label, kind.as_str());
     let mut assets = Vec::new();
     let (text, passthrough, key) = match kind {
         Kind::Css => {
             let rewritten = rewrite_css(
                 &text,
-                &label,
+                &origin,
                 relative.map(String::as_str),
                 urls,
                 &mut assets,
@@ -126,6 +173,7 @@ pub fn prepare(source: &SourceId, urls: &UrlPolicy<'_>, level: JsMinify) -> Resu
         }
     };
     Ok(Prepared {
+        origin,
         label,
         kind,
         text,
@@ -138,14 +186,14 @@ pub fn prepare(source: &SourceId, urls: &UrlPolicy<'_>, level: JsMinify) -> Resu
 
 fn rewrite_css(
     text: &str,
-    label: &Path,
+    origin: &Origin,
     relative: Option<&str>,
     urls: &UrlPolicy<'_>,
     assets: &mut Vec<AssetCopy>,
 ) -> Result<String> {
     let broken = |error: css::CssError| {
         Error::input(
-            Location::new(label, error.line),
+            origin.at(error.line),
             format!("malformed CSS: {}; fix the stylesheet", error.message),
         )
     };
@@ -156,10 +204,7 @@ fn rewrite_css(
             text,
             |url, line| {
                 urls.rewrite(url, relative, assets).map_err(|problem| {
-                    Error::input(
-                        Location::new(label, line),
-                        problem.describe(url, urls.roots),
-                    )
+                    Error::input(origin.at(line), problem.describe(url, urls.roots))
                 })
             },
             broken,
@@ -189,7 +234,7 @@ pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
         }
         Kind::Js if prepared.passthrough => {
             let strict =
-                js::check(&name, text).map_err(|error| js_error(&prepared.label, error))?;
+                js::check(&name, text).map_err(|error| js_error(&prepared.origin, error))?;
             let mut kept = strip_source_map_comments(text);
             // A trailing line comment would swallow the `;` that concatenation appends.
             if kept.lines().last().is_some_and(|last| last.contains("//")) && !kept.ends_with('\n')
@@ -213,22 +258,22 @@ pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
                 warning: Some(format!("{name}: kept unminified: {message}")),
                 strict: js::check(&name, text).unwrap_or(false),
             }),
-            Err(error) => Err(js_error(&prepared.label, error)),
+            Err(error) => Err(js_error(&prepared.origin, error)),
         },
     }
 }
 
-fn js_error(path: &Path, error: js::JsError) -> Error {
+fn js_error(origin: &Origin, error: js::JsError) -> Error {
     match error {
         js::JsError::Syntax {
             line,
             column,
             message,
         } => Error::input(
-            Location::new(path, line),
+            origin.at(line),
             format!("JavaScript syntax error at column {column}: {message}; fix the script (it is parsed as a classic script, not a module)"),
         ),
-        js::JsError::Print { message } => Error::input(Location::file(path), message),
+        js::JsError::Print { message } => Error::input(origin.at(0), message),
     }
 }
 
