@@ -114,9 +114,14 @@ pub enum Error {
     #[error("{location}: {message}")]
     Input { location: Location, message: String },
 
-    /// No compress block was found anywhere: nothing would be written.
-    #[error("no {{% compress %}} blocks found in {searched}; check `template_dirs` and `extensions` (and `--follow-links` if templates are symlinked)")]
-    NothingToCompress { searched: String },
+    /// No compress block was found anywhere: nothing would be written. The templates that
+    /// were skipped, with why, are listed: they are the usual reason.
+    #[error("no {{% compress %}} blocks found in {searched}; check `template_dirs` and `extensions` (and `--follow-links` if templates are symlinked){}", list_skipped(.skipped))]
+    NothingToCompress {
+        searched: String,
+        /// Each skipped template and the reason.
+        skipped: Vec<(PathBuf, String)>,
+    },
 
     /// Reading or writing stapler's own outputs failed.
     #[error("{}: {action} failed: {source}", path.display())]
@@ -134,13 +139,24 @@ pub enum Error {
     #[error("{message}")]
     NotPublished { message: String },
 
-    /// The machine would not start the threads a publish runs on.
-    #[error("cannot start the threads that talk to the publish target: {0}")]
+    /// The machine would not start the threads the work runs on.
+    #[error("cannot start stapler's worker threads: {0}")]
     Runtime(std::io::Error),
 
     /// Several independent inputs failed; each is reported.
     #[error("{}", join_errors(.0))]
     Many(Vec<Error>),
+}
+
+fn list_skipped(skipped: &[(PathBuf, String)]) -> String {
+    let mut out = String::new();
+    if !skipped.is_empty() {
+        out.push_str(&format!("; {} template(s) were skipped:", skipped.len()));
+    }
+    for (template, reason) in skipped {
+        out.push_str(&format!("\n  {}: {reason}", template.display()));
+    }
+    out
 }
 
 fn join_errors(errors: &[Error]) -> String {

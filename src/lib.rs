@@ -47,9 +47,29 @@ impl Summary {
     }
 }
 
+/// The stack each worker gets. Parsers and minifiers recurse once per level of nesting, and
+/// legal inputs nest thousands deep (a long `"a" + "b" + …` chain, generated array literals);
+/// the memory is only reserved, and used only as deep as an input really goes.
+const STACK_SIZE: usize = 1 << 30;
+
+/// Runs `work` on a pool of threads with deep stacks (the caller's thread too would run parts
+/// of it otherwise, with its small stack).
+fn on_deep_stacks<T: Send>(work: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK_SIZE)
+        .thread_name(|index| format!("stapler-{index}"))
+        .build()
+        .map_err(|error| Error::Runtime(std::io::Error::other(error)))?;
+    pool.install(work)
+}
+
 /// Scans templates, builds every block and writes the manifest. On any error nothing is
 /// written to the manifest, so the previous one stays as it was.
 pub fn compress(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Result<Summary> {
+    on_deep_stacks(|| compress_here(config, flags, progress))
+}
+
+fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Result<Summary> {
     let started = Instant::now();
     let scan = templates::scan(&config.templates)?;
     let build = compress::build(&config.compress, flags.force, &scan.blocks, progress)?;
@@ -120,7 +140,7 @@ pub struct Lookup {
 
 /// Renders every compress block of `template` (after inheritance) and looks each up.
 pub fn lookup(config: &Config, template: &str) -> Result<Lookup> {
-    let blocks = templates::scan_one(&config.templates, template)?;
+    let blocks = on_deep_stacks(|| templates::scan_one(&config.templates, template))?;
     let (manifest, manifest_problem) = match Manifest::load(&config.manifest) {
         Ok(manifest) => (Some(manifest), None),
         Err(error) => (None, Some(error)),

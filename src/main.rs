@@ -324,6 +324,7 @@ mod tests {
             (
                 Error::NothingToCompress {
                     searched: "t".into(),
+                    skipped: Vec::new(),
                 },
                 ExitCode::Input,
             ),

@@ -279,3 +279,20 @@ fn inline_style_error_names_the_template_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_template_skipped_says_why() {
+    let (code, stderr) = fails(
+        &[(
+            "t.html",
+            "{% load compress %}\n{% for x in y %}\n{% compress js %}<script>a()</script>{% endcompress %}\n",
+        )],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("no {% compress %} blocks found in 1 template(s)")
+            && stderr.contains("1 template(s) were skipped:\n  templates/t.html: invalid template (line 2): unclosed tag on line 2: 'for'"),
+        "{stderr}"
+    );
+}

@@ -510,3 +510,57 @@ fn strict_and_sloppy_scripts_keep_their_modes() {
         .expect("node is needed by the tests");
     assert!(node.status.success(), "{}", text(&node.stderr));
 }
+
+/// Inputs nested thousands deep build, or are refused with a message naming the file and line;
+/// none crashes stapler.
+#[test]
+fn deeply_nested_inputs_never_crash() {
+    let js_block = "{% load compress %}{% compress js %}<script src=\"/static/a.js\"></script>{% endcompress %}";
+    let css_block = "{% load compress %}{% compress css %}<link rel=\"stylesheet\" href=\"/static/a.css\">{% endcompress %}";
+    let nest = |open: &str, inner: &str, close: &str, n: usize| {
+        format!("{}{inner}{}", open.repeat(n), close.repeat(n))
+    };
+    let chain = vec!["\"a\""; 10_000].join(" + ");
+    let cases: Vec<(&str, String, &str, String, Option<&str>)> = vec![
+        ("js chain", js_block.into(), "a.js", format!("var s = {chain};"), None),
+        ("js parens", js_block.into(), "a.js", format!("var p = {};", nest("(", "1", ")", 5_000)), None),
+        ("js arrays", js_block.into(), "a.js", format!("var q = {};", nest("[", "", "]", 5_000)), None),
+        (
+            "js past the limit",
+            js_block.into(),
+            "a.js",
+            format!("var p = {};", nest("(", "1", ")", 100_000)),
+            None,
+        ),
+        ("css nested", css_block.into(), "a.css", format!("a {}", nest("{ b ", "", "}", 3_000)), None),
+        (
+            "css past the limit",
+            css_block.into(),
+            "a.css",
+            format!("a{{}}\nb {}", nest("{ b ", "", "}", 20_000)),
+            Some("static/a.css:2: malformed CSS: brackets are nested more than 10000 deep here"),
+        ),
+        (
+            "template past the limit",
+            format!(
+                "{}\n{{% load compress %}}{{% compress js %}}<script>var a = 1;</script>{{% endcompress %}}",
+                nest("{% if x %}", "", "{% endif %}", 10_000)
+            ),
+            "a.js",
+            String::new(),
+            Some("block tags are nested more than 10000 deep"),
+        ),
+    ];
+    for (name, template, file, source, refusal) in cases {
+        let site = small_site(&[("t.html", &template)], &[(file, source.as_bytes())]);
+        let run = stapler(site.path(), &["compress", "--offline", "-v"]);
+        let stderr = text(&run.stderr);
+        match refusal {
+            None => assert!(run.status.success(), "{name}: {stderr}"),
+            Some(message) => {
+                assert_eq!(run.status.code(), Some(1), "{name}: {stderr}");
+                assert!(stderr.contains(message), "{name}: {stderr}");
+            }
+        }
+    }
+}

@@ -15,6 +15,10 @@ pub struct CssError {
     pub message: String,
 }
 
+/// How deep brackets may nest: the minifier recurses once per level, so deeper stylesheets are
+/// refused rather than crash it. No browser-bound stylesheet comes near.
+pub const MAX_NESTING: usize = 10_000;
+
 /// Calls `rewrite(url, line)` for every URL reference and returns the text with each replaced.
 /// Also checks the file's structure and reports the first broken construct. One pass over the
 /// bytes with one `match`: comments, strings, brackets and urls must be told apart at the same
@@ -58,6 +62,12 @@ pub fn rewrite_urls<E>(
                 i = end;
             }
             open @ (b'{' | b'(' | b'[') => {
+                if depth.len() >= MAX_NESTING {
+                    return Err(broken(CssError {
+                        line,
+                        message: format!("brackets are nested more than {MAX_NESTING} deep here"),
+                    }));
+                }
                 depth.push((open, line));
                 i += 1;
             }
@@ -482,6 +492,19 @@ mod tests {
         assert_eq!(rewrite_all("a{}\n}\n").expect_err("extra").line, 2);
         assert_eq!(rewrite_all("a{}\n/* open").expect_err("comment").line, 2);
         assert_eq!(rewrite_all("a{content:'x\n}").expect_err("string").line, 1);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused() {
+        let deep = |n: usize| format!("a{{}}\nb{}{}", "{".repeat(n), "}".repeat(n));
+        assert!(rewrite_all(&deep(MAX_NESTING)).is_ok());
+        let error = rewrite_all(&deep(MAX_NESTING + 1)).expect_err("too deep");
+        assert_eq!(error.line, 2);
+        assert!(
+            error.message.contains("more than 10000 deep"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

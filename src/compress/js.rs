@@ -180,6 +180,48 @@ fn emit(
     })
 }
 
+/// How deep brackets may nest in a script stapler parses: parsing and minifying recurse once
+/// per level. Browsers run deeper scripts, so those are bundled as they are.
+pub const MAX_NESTING: usize = 10_000;
+
+/// The deepest nesting of `(`, `[` and `{` in a script, outside strings and comments. Regular
+/// expressions are not told apart, so a bracket inside one may count; that only errs upward,
+/// by a few, far from the limit.
+pub fn nesting(source: &str) -> usize {
+    let bytes = source.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = source[i..].find('\n').map_or(bytes.len(), |at| i + at);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = source[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |at| i + 2 + at + 2);
+            }
+            quote @ (b'"' | b'\'' | b'`') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    deepest
+}
+
 /// Whether a file looks minified already: long lines, little whitespace.
 pub fn looks_minified(source: &str) -> bool {
     let lines = source.lines().count().max(1);
@@ -238,6 +280,19 @@ mod tests {
         .expect("minifies")
         .code;
         assert!(out.contains("longName"), "{out}");
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings_and_comments() {
+        assert_eq!(nesting("f((a[0]), {b: [1]})"), 3);
+        assert_eq!(
+            nesting("var s = '((((' + \"[[\" + `{{`; // ((((\n/* [[[ */ g()"),
+            1
+        );
+        assert_eq!(
+            nesting(&format!("x = {}1{};", "(".repeat(50), ")".repeat(50))),
+            50
+        );
     }
 
     #[test]

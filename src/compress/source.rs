@@ -232,6 +232,14 @@ pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
                 strict: false,
             })
         }
+        Kind::Js if js::nesting(text) > js::MAX_NESTING => Ok(Minified {
+            text: text.clone(),
+            warning: Some(format!(
+                "{name}: kept as it is, neither checked nor minified: brackets nest more than {} deep",
+                js::MAX_NESTING
+            )),
+            strict: false,
+        }),
         Kind::Js if prepared.passthrough => {
             let strict =
                 js::check(&name, text).map_err(|error| js_error(&prepared.origin, error))?;

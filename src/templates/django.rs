@@ -185,11 +185,17 @@ pub fn split_contents(contents: &str) -> Vec<String> {
     words
 }
 
+/// How deep block tags may nest. Parsing recurses once per level; Django's own parser gives up
+/// far sooner (Python's recursion limit), so a template past this is refused, not a crash.
+pub const MAX_NESTING: usize = 10_000;
+
 struct Parser<'t> {
     tokens: &'t [(Token, usize)],
     position: usize,
     template: Arc<str>,
     compress_depth: usize,
+    /// Block tags open around the current position.
+    nesting: usize,
 }
 
 /// Parses a Django template.
@@ -201,6 +207,7 @@ pub fn parse(name: &str, source: &str) -> Result<Template, SyntaxError> {
         position: 0,
         template: template.clone(),
         compress_depth: 0,
+        nesting: 0,
     };
     let (nodes, end) = parser.parse_until(&[])?;
     debug_assert!(end.is_none());
@@ -230,6 +237,23 @@ impl Parser<'_> {
 
     /// Parses nodes until one of `ends` (a tag name) and returns the nodes and the ending tag.
     fn parse_until(&mut self, ends: &[&str]) -> Result<(Vec<Node>, Option<Tag>), SyntaxError> {
+        if self.nesting >= MAX_NESTING {
+            let line = self.tokens.get(self.position).map_or(0, |(_, line)| *line);
+            return Err(self.error(
+                line,
+                format!("block tags are nested more than {MAX_NESTING} deep here; flatten the template (Django itself cannot parse it)"),
+            ));
+        }
+        self.nesting += 1;
+        let result = self.parse_nodes_until(ends);
+        self.nesting -= 1;
+        result
+    }
+
+    fn parse_nodes_until(
+        &mut self,
+        ends: &[&str],
+    ) -> Result<(Vec<Node>, Option<Tag>), SyntaxError> {
         let mut nodes = Vec::new();
         while self.position < self.tokens.len() {
             let (token, line) = &self.tokens[self.position];
@@ -496,6 +520,25 @@ mod tests {
                 "T3:{% if\nz %}"
             ]
         );
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_not_a_crash() {
+        // The library parses on threads with deep stacks; so does this test.
+        let deep_stack = std::thread::Builder::new().stack_size(1 << 30);
+        let worker = deep_stack.spawn(|| {
+            let deep = |n: usize| "{% if x %}".repeat(n) + &"{% endif %}".repeat(n);
+            assert!(parse("t.html", &deep(MAX_NESTING - 1)).is_ok());
+            let error =
+                parse("t.html", &format!("\n{}", deep(MAX_NESTING + 1))).expect_err("too deep");
+            assert_eq!(error.line, 2);
+            assert!(
+                error.message.contains("nested more than 10000 deep"),
+                "{}",
+                error.message
+            );
+        });
+        worker.expect("spawn").join().expect("the checks pass");
     }
 
     #[test]

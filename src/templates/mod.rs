@@ -39,6 +39,7 @@ pub struct Scan {
 /// Scans every template under `config.template_dirs` and renders every compress block.
 pub fn scan(config: &TemplateSettings) -> Result<Scan> {
     let (names, refused) = find_templates(config)?;
+    let refused_links = refused.len();
     let renderer = Renderer::new(config);
     // Templates are independent: each worker keeps its own loader (and so parses a shared base
     // template once per worker); results come back in name order, so output is deterministic.
@@ -91,9 +92,14 @@ pub fn scan(config: &TemplateSettings) -> Result<Scan> {
         return Err(Error::NothingToCompress {
             searched: format!(
                 "{} template(s) under {searched} (extensions {})",
-                names.len(),
+                names.len() + refused_links,
                 config.extensions.join(", ")
             ),
+            skipped: scan
+                .skipped
+                .into_iter()
+                .map(|skipped| (skipped.template, skipped.reason))
+                .collect(),
         });
     }
     Ok(scan)
