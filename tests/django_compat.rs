@@ -113,12 +113,14 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
         format!("{{% load static compress %}}\r{{% compress css %}}\r{CSS}\r{{% endcompress %}}\r");
     let dotted = "{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static './a.css' %}\"><link rel=\"stylesheet\" href=\"{% static 'sub/../b.css' %}\">{% endcompress %}";
     let commented = "{% load static compress %}{% comment %}{% if old %}<p>{% endcomment %}\n{% compress css %}{% comment %}{% for x in y %}{% endcomment %}<link rel=\"stylesheet\" href=\"{% static 'b.css' %}\">{% endcompress %}";
+    let filters = "{% load compress %}{% compress js inline %}<script>var a = \"{{ missing|length }}|{{ missing|default_if_none:'x' }}|{{ missing|yesno:'a,b,c' }}|{{ missing|default:'d' }}|{% filter lower %}ABC{% endfilter %}|{% filter upper|lower %}AbC{% endfilter %}\";</script>{% endcompress %}";
     let site = small_site(
         &[
             ("crlf.html", &crlf),
             ("lone_cr.html", &lone_cr),
             ("dotted.html", dotted),
             ("comment.html", commented),
+            ("filters.html", filters),
         ],
         &[
             ("a.css", b"a { color: blue }\n"),
@@ -126,6 +128,6 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
         ],
     );
     let (ours, theirs) = keys_of_both(site.path());
-    assert_eq!(ours.len(), 4, "{ours:?}");
+    assert_eq!(ours.len(), 5, "{ours:?}");
     assert_eq!(ours, theirs);
 }

@@ -82,6 +82,13 @@ fn add_static_functions(env: &mut Environment<'static>, static_url: &str) {
 
 /// Django's escaping and the filters the translation names `__*`, spelled as Django does.
 fn add_django_filters(env: &mut Environment<'static>, escaping: Escaping) {
+    env.add_function("__defined", |value: Value| {
+        if value.is_undefined() {
+            Value::from("")
+        } else {
+            value
+        }
+    });
     env.add_filter("__escape", move |value: Value| {
         Value::from_safe_string(escape(&python_str(&value), escaping))
     });

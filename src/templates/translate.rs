@@ -159,9 +159,11 @@ fn branching(
                 _ => return Err(unsupported(tag, "'autoescape' takes 'on' or 'off'")),
             },
             ("filter", "filter") => {
-                let chain = filter_expression(&format!("__x|{}", tag.args), &tag.origin)?;
-                let chain = chain.trim_start_matches("__x|").to_string();
-                format!("{{% filter {chain} %}}")
+                let calls = split_filters(&tag.args)
+                    .iter()
+                    .map(|part| filter_call(part, &tag.args, &tag.origin))
+                    .collect::<Result<Vec<_>, _>>()?;
+                format!("{{% filter {} %}}", calls.join("|"))
             }
             _ => return Err(unsupported(tag, "stapler does not know this tag")),
         };
@@ -301,12 +303,28 @@ pub fn filter_expression(expr: &str, origin: &Origin) -> Result<String, Untransl
     let mut parts = parts.into_iter();
     let head = parts.next().unwrap_or_default();
     let mut out = operand(head.trim(), origin)?;
+    let mut filtered = false;
     for part in parts {
-        let (name, arg) = match split_outside_quotes(&part, ':') {
-            Some((name, arg)) => (name.trim().to_string(), Some(arg.trim().to_string())),
-            None => (part.trim().to_string(), None),
-        };
-        let arg = arg.map(|arg| operand(&arg, origin)).transpose()?;
+        if !filtered {
+            // Django renders a missing variable as '' (string_if_invalid) before any filter
+            // sees it: `{{ missing|length }}` is 0, `{{ missing|default_if_none:"x" }}` is ''.
+            out = format!("__defined({out})");
+            filtered = true;
+        }
+        out = format!("{out}|{}", filter_call(&part, expr, origin)?);
+    }
+    Ok(out)
+}
+
+/// One Django filter (`name` or `name:arg`) as a minijinja filter call; `expr` is the whole
+/// expression, for messages.
+fn filter_call(part: &str, expr: &str, origin: &Origin) -> Result<String, Untranslatable> {
+    let (name, arg) = match split_outside_quotes(part, ':') {
+        Some((name, arg)) => (name.trim().to_string(), Some(arg.trim().to_string())),
+        None => (part.trim().to_string(), None),
+    };
+    let arg = arg.map(|arg| operand(&arg, origin)).transpose()?;
+    {
         let call = match (name.as_str(), arg) {
             ("default", Some(arg)) => format!("default({arg}, true)"),
             ("default_if_none", Some(arg)) => format!("__default_if_none({arg})"),
@@ -328,9 +346,8 @@ pub fn filter_expression(expr: &str, origin: &Origin) -> Result<String, Untransl
                 })
             }
         };
-        out = format!("{out}|{call}");
+        Ok(call)
     }
-    Ok(out)
 }
 
 fn split_filters(expr: &str) -> Vec<String> {
@@ -453,7 +470,11 @@ mod tests {
     fn filters_and_literals() {
         assert_eq!(
             translate("{{ a.b.0|default:\"x\"|upper }}{{ None }}").expect("ok"),
-            "{{ a.b[0]|default(\"x\", true)|upper }}{{ none }}"
+            "{{ __defined(a.b[0])|default(\"x\", true)|upper }}{{ none }}"
+        );
+        assert_eq!(
+            translate("{% filter lower|upper %}x{% endfilter %}").expect("ok"),
+            "{% filter lower|upper %}x{% endfilter %}"
         );
     }
 
