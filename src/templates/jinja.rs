@@ -82,7 +82,15 @@ fn statement_tags(source: &str) -> Result<Vec<TagSpan<'_>>, SyntaxError> {
     let mut tags = Vec::new();
     let mut i = 0;
     let mut in_raw = false;
-    let line_at = |at: usize| source[..at].matches('\n').count() + 1;
+    // Tags are met in source order, so lines are counted on from the last tag, not from the
+    // start each time (which made large templates quadratic).
+    let mut counted = (0usize, 1usize);
+    let mut line_at = |at: usize| {
+        let (from, line) = counted;
+        let line = line + source[from..at].matches('\n').count();
+        counted = (at, line);
+        line
+    };
     while i + 1 < bytes.len() {
         if bytes[i] != b'{' {
             i += 1;
@@ -152,6 +160,17 @@ mod tests {
         let blocks = find_compress_blocks(source).expect("parses");
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].body, "<script>x()</script>");
+    }
+
+    #[test]
+    fn lines_are_counted_on_from_tag_to_tag() {
+        let source = "{% if a %}\n\n{% endif %}{% compress 'js' %}x{% endcompress %}\n{% for b in c %}\n\n\n{% compress 'css' %}y{% endcompress %}{% endfor %}";
+        let lines: Vec<usize> = find_compress_blocks(source)
+            .expect("parses")
+            .iter()
+            .map(|block| block.line)
+            .collect();
+        assert_eq!(lines, vec![3, 7]);
     }
 
     #[test]
