@@ -179,9 +179,8 @@ pub fn read_file(path: &Path) -> Result<Settings, ConfigError> {
     let is_pyproject = path
         .file_name()
         .is_some_and(|name| name == "pyproject.toml");
-    let invalid = |error: toml::de::Error| describe_toml_error(path, &text, &error);
     if !is_pyproject {
-        return toml::from_str(&text).map_err(invalid);
+        return parse_toml(path, &text);
     }
     #[derive(Deserialize)]
     struct Pyproject {
@@ -191,7 +190,7 @@ pub fn read_file(path: &Path) -> Result<Settings, ConfigError> {
     struct Tool {
         stapler: Option<Settings>,
     }
-    let document: Pyproject = toml::from_str(&text).map_err(invalid)?;
+    let document: Pyproject = parse_toml(path, &text)?;
     document
         .tool
         .and_then(|tool| tool.stapler)
@@ -201,9 +200,26 @@ pub fn read_file(path: &Path) -> Result<Settings, ConfigError> {
         })
 }
 
-/// A TOML mistake as `file:line:column: what; what to do`, then the line with a caret.
-fn describe_toml_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
+/// Deserializes a TOML document, keeping the path of the key a mistake is under.
+fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    let document = toml::de::Deserializer::parse(text)
+        .map_err(|error| describe_toml_error(path, text, &error, ""))?;
+    serde_path_to_error::deserialize(document).map_err(|error| {
+        let key = error.path().to_string();
+        describe_toml_error(path, text, error.inner(), &key)
+    })
+}
+
+/// A TOML mistake as `file:line:column: what; what to do`, then the line with a caret. `key` is
+/// the dotted key the mistake is under, named unless the message already names it.
+fn describe_toml_error(path: &Path, text: &str, error: &toml::de::Error, key: &str) -> ConfigError {
     let message = error.message().trim_end();
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let message = if key.is_empty() || key == "." || message.contains(&format!("`{last}`")) {
+        message.to_string()
+    } else {
+        format!("`{key}`: {message}")
+    };
     let Some(span) = error.span() else {
         return ConfigError {
             origin: path.display().to_string(),
@@ -238,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn toml_mistakes_name_line_and_column_with_the_line_shown() {
+    fn toml_mistakes_name_key_line_and_column_with_the_line_shown() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("stapler.toml");
         std::fs::write(&path, "static_root = \"s\"\ntemplate_dirs = \"t\"\n").expect("write");
@@ -247,7 +263,7 @@ mod tests {
         assert!(
             error
                 .message
-                .starts_with("invalid type: string \"t\", expected a sequence"),
+                .starts_with("`template_dirs`: invalid type: string \"t\", expected a sequence"),
             "{}",
             error.message
         );
@@ -255,6 +271,16 @@ mod tests {
             error
                 .message
                 .ends_with("\n  |\n2 | template_dirs = \"t\"\n  |                 ^^^"),
+            "{}",
+            error.message
+        );
+        std::fs::write(&path, "[publish]\njobs = \"many\"\n").expect("write");
+        let error = read_file(&path).expect_err("a string where a number is needed");
+        assert_eq!(error.origin, format!("{}:2:8", path.display()));
+        assert!(
+            error
+                .message
+                .starts_with("`publish.jobs`: invalid type: string"),
             "{}",
             error.message
         );
