@@ -564,3 +564,35 @@ fn deeply_nested_inputs_never_crash() {
         }
     }
 }
+
+/// Percent-encoded names in hrefs and urls are decoded to find the file, and the hashed copy is
+/// written under the name the web server will decode the url to.
+#[test]
+fn percent_encoded_names_are_decoded() {
+    let template = "{% load compress %}{% compress css %}<link rel=\"stylesheet\" href=\"/static/caf%C3%A9.css\">{% endcompress %}";
+    let site = small_site(
+        &[("t.html", template)],
+        &[
+            (
+                "café.css",
+                b"a { background: url(img/%C3%A9t%C3%A9.png) }".as_slice(),
+            ),
+            ("img/été.png", b"png"),
+        ],
+    );
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let hash = &sha2_hex(b"png")[..12];
+    let root = site.path().join("build");
+    assert!(root.join(format!("img/été.{hash}.png")).is_file());
+    let names: Vec<String> = std::fs::read_dir(root.join("img"))
+        .expect("img")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec![format!("été.{hash}.png")]);
+    let css = std::fs::read_to_string(&outputs(&root, "css")[0]).expect("css");
+    assert!(
+        css.contains(&format!("/static/img/%C3%A9t%C3%A9.{hash}.png")),
+        "{css}"
+    );
+}

@@ -163,10 +163,13 @@ impl UrlPolicy<'_> {
                 (path_part.to_string(), Some(query))
             }
             CssHashing::Filename => {
+                // The url keeps the stylesheet's spelling (`caf%C3%A9.png`); the copy is named
+                // as the server will decode it (`café.png`).
                 let hashed = hashed_name(relative, &self.hashes.hash12(&file)?);
+                let decoded = super::resolve::percent_decode(&hashed).ok_or(UrlProblem::Outside)?;
                 assets.push(AssetCopy {
                     from: file,
-                    relative: hashed.clone(),
+                    relative: decoded,
                 });
                 (format!("{}{hashed}", self.url), query.map(str::to_string))
             }
@@ -283,6 +286,13 @@ mod tests {
             policy(CssHashing::Filename).rewrite("../../x.png", "css/site.css", &mut assets),
             Err(UrlProblem::AboveRoot)
         ));
+        std::fs::write(dir.path().join("img/é.png"), b"png").expect("write");
+        assets.clear();
+        assert_eq!(
+            rewrite(CssHashing::Filename, "../img/%C3%A9.png", &mut assets),
+            format!("/static/img/%C3%A9.{hash}.png")
+        );
+        assert_eq!(assets[0].relative, format!("img/é.{hash}.png"));
         assert!(matches!(
             policy(CssHashing::Filename).rewrite("gone.png", "css/site.css", &mut assets),
             Err(UrlProblem::Missing { .. })

@@ -88,8 +88,8 @@ impl Roots {
     }
 }
 
-/// `%C3%A9` → `é`; `None` when the decoded bytes are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
+/// `%C3%A9` → `é`: the file name a URL path names; `None` when the decoded bytes are not UTF-8.
+pub fn percent_decode(text: &str) -> Option<String> {
     percent_encoding::percent_decode_str(text)
         .decode_utf8()
         .ok()
