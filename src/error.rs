@@ -85,16 +85,33 @@ fn floor_char_boundary(text: &str, mut at: usize) -> usize {
     at
 }
 
+/// How much of a long line an excerpt shows: minified files are one line of megabytes.
+const EXCERPT_WIDTH: usize = 100;
+
 impl fmt::Display for Excerpt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let gutter = " ".repeat(self.line.to_string().len());
+        let length = self.text.chars().count();
+        let (mut start, mut caret) = (0, self.column - 1);
+        if length > EXCERPT_WIDTH {
+            start = caret.saturating_sub(EXCERPT_WIDTH / 2);
+            caret -= start;
+        }
+        let shown: String = self.text.chars().skip(start).take(EXCERPT_WIDTH).collect();
+        let before = if start > 0 { "…" } else { "" };
+        let after = if start + EXCERPT_WIDTH < length {
+            "…"
+        } else {
+            ""
+        };
         writeln!(f, "{gutter} |")?;
-        writeln!(f, "{} | {}", self.line, self.text)?;
+        writeln!(f, "{} | {before}{shown}{after}", self.line)?;
         write!(
             f,
-            "{gutter} | {}{}",
-            " ".repeat(self.column - 1),
-            "^".repeat(self.width)
+            "{gutter} | {}{}{}",
+            " ".repeat(before.chars().count()),
+            " ".repeat(caret),
+            "^".repeat(self.width.min(EXCERPT_WIDTH - caret.min(EXCERPT_WIDTH - 1)))
         )
     }
 }
@@ -251,5 +268,13 @@ mod tests {
         );
         let at_end = Excerpt::at("x", 5..9);
         assert_eq!((at_end.line, at_end.column), (1, 2));
+        let long = format!("{}X{}", "a".repeat(500), "b".repeat(500));
+        let excerpt = Excerpt::at(&long, 500..501).to_string();
+        let lines: Vec<&str> = excerpt.lines().collect();
+        assert_eq!(
+            lines[1],
+            format!("1 | …{}X{}…", "a".repeat(50), "b".repeat(49))
+        );
+        assert_eq!(lines[2], format!("  |  {}^", " ".repeat(50)));
     }
 }

@@ -296,3 +296,23 @@ fn every_template_skipped_says_why() {
         "{stderr}"
     );
 }
+
+#[test]
+fn css_a_browser_would_drop_is_an_error_with_the_line_shown() {
+    let (code, stderr) = fails(
+        &[("t.html", &css_block("/static/a.css"))],
+        &[(
+            "a.css",
+            b"a { color: red }\n.b { *zoom: 1 }\n<<<<<<< HEAD\nc { color: blue }\n=======\nc { color: green }\n>>>>>>> branch\n",
+        )],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("static/a.css:3: column 1: CSS that browsers would drop (Invalid empty selector); fix the stylesheet, or set `css_errors = \"warn\"` to bundle it as it is\n  |\n3 | <<<<<<< HEAD\n  | ^"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("a.css:2"),
+        "the IE hack on line 2 is not an error: {stderr}"
+    );
+}

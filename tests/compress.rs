@@ -532,7 +532,13 @@ fn deeply_nested_inputs_never_crash() {
             format!("var p = {};", nest("(", "1", ")", 100_000)),
             None,
         ),
-        ("css nested", css_block.into(), "a.css", format!("a {}", nest("{ b ", "", "}", 3_000)), None),
+        (
+            "css nested",
+            css_block.into(),
+            "a.css",
+            nest("@media screen { ", "a { color: red }", "}", 3_000),
+            None,
+        ),
         (
             "css past the limit",
             css_block.into(),
@@ -593,6 +599,37 @@ fn percent_encoded_names_are_decoded() {
     let css = std::fs::read_to_string(&outputs(&root, "css")[0]).expect("css");
     assert!(
         css.contains(&format!("/static/img/%C3%A9t%C3%A9.{hash}.png")),
+        "{css}"
+    );
+}
+
+/// `css_errors = "warn"` bundles CSS a browser would drop, as it is, and says where.
+#[test]
+fn css_errors_can_be_warnings() {
+    let template = "{% load compress %}{% compress css %}<link rel=\"stylesheet\" href=\"/static/a.css\">{% endcompress %}";
+    let site = small_site(
+        &[("t.html", template)],
+        &[(
+            "a.css",
+            b"a { color: red }\nb { colr red }\nc { color: blue }\n".as_slice(),
+        )],
+    );
+    let config = std::fs::read_to_string(site.path().join("stapler.toml")).expect("config");
+    std::fs::write(
+        site.path().join("stapler.toml"),
+        format!("{config}css_errors = \"warn\"\n"),
+    )
+    .expect("config");
+    let run = stapler(site.path(), &["compress", "--offline", "-v"]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("static/a.css:2: CSS that browsers would drop (Unexpected token Ident(\"red\")), bundled as it is"),
+        "{stderr}"
+    );
+    let css = std::fs::read_to_string(&outputs(&site.path().join("build"), "css")[0]).expect("css");
+    assert!(
+        css.contains("colr red") && css.contains("color:blue"),
         "{css}"
     );
 }

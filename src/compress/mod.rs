@@ -31,7 +31,7 @@ use cache::{Cache, Counter, SharedReport};
 use css_urls::{AssetCopy, FileHashes, UrlPolicy};
 use plan::SourceId;
 use resolve::Roots;
-use source::{Minified, Prepared, Processed};
+use source::{Minified, Minifying, Prepared, Processed};
 
 /// A file written under `root`.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,11 +215,15 @@ fn process_sources<'s>(
     cache: &Cache,
     progress: &dyn Progress,
 ) -> Result<Sources<'s>> {
+    let minifying = Minifying {
+        js: settings.js_minify,
+        css_errors: settings.css_errors,
+    };
     let prepared: Vec<Result<Prepared>> = sources
         .par_iter()
         .map(|source| {
             let at = inline_at.get(source).copied();
-            source::prepare(source, at, urls, settings.js_minify)
+            source::prepare(source, at, urls, minifying)
         })
         .collect();
     let keys: Vec<String> = prepared
@@ -241,7 +245,7 @@ fn process_sources<'s>(
         .map(|(index, source)| {
             let result = match cache.get(&source.key, Some(&counter)) {
                 Some(found) => Ok(found),
-                None => source::minify(source, settings.js_minify)
+                None => source::minify(source, minifying)
                     .inspect(|minified| cache.put(&source.key, minified)),
             };
             progress.advance(1);

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::block::Kind;
-use crate::config::JsMinify;
-use crate::error::{Error, Location, Result};
+use crate::config::{CssErrors, JsMinify};
+use crate::error::{Error, Excerpt, Location, Result};
 
 use super::cache::Cache;
 use super::css;
@@ -47,6 +47,13 @@ impl Origin {
             }
         }
     }
+}
+
+/// How sources are minified.
+#[derive(Debug, Clone, Copy)]
+pub struct Minifying {
+    pub js: JsMinify,
+    pub css_errors: CssErrors,
 }
 
 /// A source read and checked, its text ready to minify.
@@ -120,7 +127,7 @@ pub fn prepare(
     source: &SourceId,
     inline_at: Option<&Location>,
     urls: &UrlPolicy<'_>,
-    level: JsMinify,
+    minifying: Minifying,
 ) -> Result<Prepared> {
     let (origin, text, bytes_in, relative) = match source {
         SourceId::File { path, relative, .. } => {
@@ -159,14 +166,15 @@ pub fn prepare(
                 urls,
                 &mut assets,
             )?;
-            let key = Cache::key(&[b"css", &[u8::from(is_min_file)], rewritten.as_bytes()]);
+            let mode = [u8::from(is_min_file), minifying.css_errors as u8];
+            let key = Cache::key(&[b"css", &mode, rewritten.as_bytes()]);
             (rewritten, is_min_file, key)
         }
         Kind::Js => {
             let passthrough = is_min_file || js::looks_minified(&text);
             let key = Cache::key(&[
                 b"js",
-                &[u8::from(passthrough), level as u8],
+                &[u8::from(passthrough), minifying.js as u8],
                 text.as_bytes(),
             ]);
             (text, passthrough, key)
@@ -213,7 +221,8 @@ fn rewrite_css(
 }
 
 /// Minifies a prepared source.
-pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
+pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
+    let level = minifying.js;
     let name = prepared.label.display().to_string();
     let text = &prepared.text;
     match prepared.kind {
@@ -224,11 +233,31 @@ pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
         }),
         Kind::Css => {
             let out = css::minify(&name, text);
+            let dropped: Vec<&css::Problem> = out.problems.iter().filter(|p| !p.hack).collect();
+            if !dropped.is_empty() && minifying.css_errors == CssErrors::Error {
+                return Err(Error::from_many(
+                    dropped
+                        .iter()
+                        .map(|problem| css_problem_error(prepared, problem))
+                        .collect(),
+                )
+                .unwrap_or_else(|| css_problem_error(prepared, dropped[0])));
+            }
+            let warning = out.problems.first().map(|first| {
+                let at = prepared.origin.at(first.line);
+                if dropped.is_empty() {
+                    format!("{at}: kept old Internet Explorer hacks (lightningcss would drop them: {}); minified conservatively instead", first.message)
+                } else {
+                    format!("{at}: CSS that browsers would drop ({}), bundled as it is because `css_errors = \"warn\"`; minified conservatively", first.message)
+                }
+            });
+            let warning = warning.or_else(|| {
+                out.note
+                    .map(|note| format!("{name}: {note}; minified conservatively instead"))
+            });
             Ok(Minified {
                 text: out.code,
-                warning: out.fallback_reason.map(|reason| {
-                    format!("{name}: lightningcss could not keep everything ({reason}); minified conservatively instead")
-                }),
+                warning,
                 strict: false,
             })
         }
@@ -269,6 +298,26 @@ pub fn minify(prepared: &Prepared, level: JsMinify) -> Result<Minified> {
             Err(error) => Err(js_error(&prepared.origin, error)),
         },
     }
+}
+
+/// CSS a browser would drop, as an error at its place with the line shown.
+fn css_problem_error(prepared: &Prepared, problem: &css::Problem) -> Error {
+    // The text minified has its urls rewritten; show the line as the author wrote it.
+    let written = match &prepared.origin {
+        Origin::File(path) => {
+            std::fs::read_to_string(path).unwrap_or_else(|_| prepared.text.clone())
+        }
+        Origin::Inline(_) => prepared.text.clone(),
+    };
+    let offset = css::offset_of(&written, problem.line, problem.column);
+    let excerpt = Excerpt::at(&written, offset..offset + 1);
+    Error::input(
+        prepared.origin.at(problem.line),
+        format!(
+            "column {}: CSS that browsers would drop ({}); fix the stylesheet, or set `css_errors = \"warn\"` to bundle it as it is\n{excerpt}",
+            problem.column, problem.message
+        ),
+    )
 }
 
 fn js_error(origin: &Origin, error: js::JsError) -> Error {

@@ -55,6 +55,17 @@ pub enum JsMinify {
     Whitespace,
 }
 
+/// What happens to CSS a browser would throw away (a rule or declaration that does not parse,
+/// merge-conflict markers). Hacks old Internet Explorer read (`*zoom`) are kept either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CssErrors {
+    /// Stop the build, naming file, line and column.
+    Error,
+    /// Bundle the stylesheet as it is, minified conservatively, with a warning.
+    Warn,
+}
+
 /// One offline context: the variables a block body is rendered with.
 pub type OfflineContext = serde_json::Map<String, serde_json::Value>;
 
@@ -103,6 +114,8 @@ pub struct CompressSettings {
     pub css_hashing_method: CssHashing,
     /// How hard JavaScript is minified.
     pub js_minify: JsMinify,
+    /// What CSS a browser would throw away does to the build.
+    pub css_errors: CssErrors,
     /// Where minified sources are cached between runs; `None` with `--no-cache`.
     pub cache_dir: Option<PathBuf>,
     /// A cache on an S3 prefix that CI runners share, behind the local one.

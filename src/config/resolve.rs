@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::settings::{ContextSetting, PublishSection, SharedCacheSection};
 use super::{
-    CompressSettings, Config, ConfigError, CssHashing, Engine, JsMinify, ManifestSettings,
-    OfflineContext, PublishSettings, S3Settings, Settings, SharedCacheSettings, Target,
-    TemplateSettings,
+    CompressSettings, Config, ConfigError, CssErrors, CssHashing, Engine, JsMinify,
+    ManifestSettings, OfflineContext, PublishSettings, S3Settings, Settings, SharedCacheSettings,
+    Target, TemplateSettings,
 };
 
 const DEFAULT_HASHED_PATTERN: &str = r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$";
@@ -94,6 +94,7 @@ pub(super) fn resolve(
             output_dir,
             css_hashing_method: settings.css_hashing_method.unwrap_or(CssHashing::Filename),
             js_minify: settings.js_minify.unwrap_or(JsMinify::Full),
+            css_errors: settings.css_errors.unwrap_or(CssErrors::Error),
             cache_dir: if no_cache { None } else { settings.cache_dir },
             shared_cache,
         },

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, CssHashing, Engine, JsMinify};
+use super::{ConfigError, CssErrors, CssHashing, Engine, JsMinify};
 
 /// One layer of settings.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -46,6 +46,8 @@ pub struct Settings {
     pub jinja2_autoescape: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub js_minify: Option<JsMinify>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub css_errors: Option<CssErrors>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
