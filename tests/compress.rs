@@ -633,3 +633,127 @@ fn css_errors_can_be_warnings() {
         "{css}"
     );
 }
+
+/// Every URL the manifest names is a file whose name carries the hash of its content.
+fn assert_manifest_files_intact(root: &Path) {
+    let url_re = regex::Regex::new(r#"/__compressor_url_placeholder__/([^"]+)""#).expect("regex");
+    let hashed_re = regex::Regex::new(r"\.([0-9a-f]{12})\.[a-z0-9]+$").expect("regex");
+    for value in manifest(root).values() {
+        for found in url_re.captures_iter(value) {
+            let path = root.join(&found[1]);
+            let bytes =
+                std::fs::read(&path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
+            let hash = &hashed_re.captures(&found[1]).expect("hashed name")[1];
+            assert_eq!(
+                &sha2_hex(&bytes)[..12],
+                hash,
+                "{} is damaged",
+                path.display()
+            );
+        }
+    }
+}
+
+/// A site whose stylesheet points at large images, so writing the hashed copies takes time.
+fn site_with_large_assets() -> tempfile::TempDir {
+    let big: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let css = (0..6)
+        .map(|i| format!(".i{i} {{ background: url(img/big{i}.png) }}\n"))
+        .collect::<String>();
+    let mut statics: Vec<(String, Vec<u8>)> = vec![("site.css".into(), css.into_bytes())];
+    for i in 0..6u8 {
+        let mut bytes = big.clone();
+        bytes[0] = i;
+        statics.push((format!("img/big{i}.png"), bytes));
+    }
+    let statics: Vec<(&str, &[u8])> = statics
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    small_site(
+        &[(
+            "t.html",
+            "{% load compress %}{% compress css %}<link rel=\"stylesheet\" href=\"/static/site.css\">{% endcompress %}",
+        )],
+        &statics,
+    )
+}
+
+/// Two builds of the same site at once both succeed and leave intact outputs.
+#[test]
+fn two_builds_at_once_both_succeed() {
+    let site = site_with_large_assets();
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_stapler"))
+            .args(["compress", "--offline", "--no-cache"])
+            .current_dir(site.path())
+            .env_remove("CI")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start stapler")
+    };
+    for _ in 0..3 {
+        let _ = std::fs::remove_dir_all(site.path().join("build"));
+        let (first, second) = (start(), start());
+        for run in [first, second] {
+            let output = run.wait_with_output().expect("wait");
+            assert!(output.status.success(), "{}", text(&output.stderr));
+        }
+        assert_manifest_files_intact(&site.path().join("build"));
+        let leftovers: Vec<_> = walkdir::WalkDir::new(site.path().join("build"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".stapler-"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+}
+
+/// Killed at any moment, a build leaves either the previous manifest or the complete new one,
+/// never a partial one; the next run completes.
+#[test]
+fn a_killed_build_leaves_the_previous_or_the_complete_manifest() {
+    let reference = site_with_large_assets();
+    let run = stapler(reference.path(), &["compress", "--offline", "--no-cache"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let complete =
+        std::fs::read(reference.path().join("build/CACHE/manifest.json")).expect("manifest");
+
+    let site = site_with_large_assets();
+    let manifest_path = site.path().join("build/CACHE/manifest.json");
+    let previous = b"{\n  \"previous\": \"<script src=\\\"/old.js\\\"></script>\"\n}".to_vec();
+    let mut outcomes = std::collections::BTreeMap::new();
+    for step in 0..16u64 {
+        let _ = std::fs::remove_dir_all(site.path().join("build"));
+        std::fs::create_dir_all(manifest_path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&manifest_path, &previous).expect("previous manifest");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stapler"))
+            .args(["compress", "--offline", "--no-cache", "-q"])
+            .current_dir(site.path())
+            .env_remove("CI")
+            .spawn()
+            .expect("start stapler");
+        std::thread::sleep(std::time::Duration::from_millis(step * 15));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = std::fs::read(&manifest_path).expect("a manifest is always there");
+        let outcome = if now == previous {
+            "previous"
+        } else if now == complete {
+            "complete"
+        } else {
+            panic!(
+                "after a kill at {} ms the manifest is neither: {}",
+                step * 15,
+                text(&now)
+            );
+        };
+        *outcomes.entry(outcome).or_insert(0) += 1;
+    }
+    eprintln!("kills left the manifest: {outcomes:?}");
+    let rerun = stapler(site.path(), &["compress", "--offline", "--no-cache"]);
+    assert!(rerun.status.success(), "{}", text(&rerun.stderr));
+    assert_eq!(std::fs::read(&manifest_path).expect("manifest"), complete);
+    assert_manifest_files_intact(&site.path().join("build"));
+}
