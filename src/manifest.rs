@@ -55,9 +55,14 @@ impl Manifest {
                 ),
             )
         })?;
-        let entries = serde_json::from_str(&text).map_err(|error| {
+        Manifest::parse(&text, settings)
+    }
+
+    /// Reads a manifest's text; mistakes name the manifest the settings point at.
+    pub fn parse(text: &str, settings: &ManifestSettings) -> Result<Manifest> {
+        let entries = serde_json::from_str(text).map_err(|error| {
             Error::input(
-                Location::new(path, error.line()),
+                Location::new(&settings.path, error.line()),
                 format!(
                     "is not a manifest ({error}); rebuild it with `stapler compress --offline`"
                 ),

@@ -757,3 +757,47 @@ fn a_killed_build_leaves_the_previous_or_the_complete_manifest() {
     assert_eq!(std::fs::read(&manifest_path).expect("manifest"), complete);
     assert_manifest_files_intact(&site.path().join("build"));
 }
+
+/// `rel` is a list of words: `preload stylesheet` is bundled (and the departure from
+/// django-compressor said), `icon` is left out and said; a quoted block name loses its quotes.
+#[test]
+fn link_rels_and_quoted_names() {
+    let template = "{% load compress %}{% compress css file \"site\" %}<link rel=\"preload stylesheet\" href=\"/static/a.css\"><link rel=\"icon\" href=\"/static/favicon.ico\"><link rel=\"stylesheet\" href=\"/static/b.css\">{% endcompress %}";
+    let site = small_site(
+        &[("t.html", template)],
+        &[
+            ("a.css", b"a { color: red }".as_slice()),
+            ("b.css", b"b { color: blue }"),
+        ],
+    );
+    let run = stapler(site.path(), &["compress", "--offline", "-v"]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("t.html:1: <link rel=\"preload stylesheet\"> is bundled as the stylesheet it is; django-compressor would leave it out"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("t.html:1: <link rel=\"icon\"> is not a stylesheet, so it is left out"),
+        "{stderr}"
+    );
+    let root = site.path().join("build");
+    let files = outputs(&root, "css");
+    assert_eq!(files.len(), 1);
+    let name = files[0]
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("site.") && name.ends_with(".css"),
+        "{name}"
+    );
+    let css = std::fs::read_to_string(&files[0]).expect("css");
+    assert!(
+        css.contains("color:red") && css.contains("color:#00f"),
+        "{css}"
+    );
+    let html = manifest(&root).into_values().next().expect("one block");
+    assert!(html.contains(&format!("CACHE/css/{name}\"")), "{html}");
+}

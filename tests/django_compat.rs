@@ -114,6 +114,7 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
     let dotted = "{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static './a.css' %}\"><link rel=\"stylesheet\" href=\"{% static 'sub/../b.css' %}\">{% endcompress %}";
     let commented = "{% load static compress %}{% comment %}{% if old %}<p>{% endcomment %}\n{% compress css %}{% comment %}{% for x in y %}{% endcomment %}<link rel=\"stylesheet\" href=\"{% static 'b.css' %}\">{% endcompress %}";
     let filters = "{% load compress %}{% compress js inline %}<script>var a = \"{{ missing|length }}|{{ missing|default_if_none:'x' }}|{{ missing|yesno:'a,b,c' }}|{{ missing|default:'d' }}|{% filter lower %}ABC{% endfilter %}|{% filter upper|lower %}AbC{% endfilter %}\";</script>{% endcompress %}";
+    let links = "{% load static compress %}{% compress css file \"site\" %}<link rel=\"preload stylesheet\" href=\"{% static 'a.css' %}\"><link rel=\"icon\" href=\"{% static 'b.css' %}\">{% endcompress %}";
     let site = small_site(
         &[
             ("crlf.html", &crlf),
@@ -121,6 +122,7 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
             ("dotted.html", dotted),
             ("comment.html", commented),
             ("filters.html", filters),
+            ("links.html", links),
         ],
         &[
             ("a.css", b"a { color: blue }\n"),
@@ -128,6 +130,6 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
         ],
     );
     let (ours, theirs) = keys_of_both(site.path());
-    assert_eq!(ours.len(), 5, "{ours:?}");
+    assert_eq!(ours.len(), 6, "{ours:?}");
     assert_eq!(ours, theirs);
 }

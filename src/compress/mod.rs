@@ -75,7 +75,7 @@ pub fn build(
     progress: &dyn Progress,
 ) -> Result<Build> {
     let roots = Roots::new(&settings.url, &settings.root, &settings.staticfiles_dirs);
-    let plans = plan::plan_blocks(blocks, &roots)?;
+    let (plans, plan_warnings) = plan::plan_blocks(blocks, &roots)?;
     let mut sources: Vec<&SourceId> = plans
         .iter()
         .flat_map(|plan| plan.parts.iter().map(|part| &part.source))
@@ -114,6 +114,7 @@ pub fn build(
         blocks_seen: blocks.len(),
         sources: sources.len(),
         cached: hits,
+        warnings: plan_warnings,
         ..Build::default()
     };
     let mut copies: Vec<&AssetCopy> = Vec::new();

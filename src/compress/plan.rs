@@ -64,24 +64,52 @@ pub struct Plan<'b> {
     pub parts: Vec<Part>,
 }
 
-/// Plans every distinct block (by key); reports every block that cannot be planned.
-pub fn plan_blocks<'b>(blocks: &'b [Block], roots: &Roots) -> Result<Vec<Plan<'b>>> {
+/// Plans every distinct block (by key); reports every block that cannot be planned. Elements
+/// left out of a block are returned as warnings.
+pub fn plan_blocks<'b>(blocks: &'b [Block], roots: &Roots) -> Result<(Vec<Plan<'b>>, Vec<String>)> {
     let mut seen = std::collections::HashSet::new();
     let mut plans = Vec::new();
+    let mut warnings = Vec::new();
     let mut errors = Vec::new();
     for block in blocks {
         if !seen.insert(block.key.as_str()) {
             continue;
         }
-        match plan_block(block, roots) {
+        match plan_block(block, roots, &mut warnings) {
             Ok(parts) => plans.push(Plan { block, parts }),
             Err(error) => errors.push(error),
         }
     }
     match Error::from_many(errors) {
         Some(error) => Err(error),
-        None => Ok(plans),
+        None => Ok((plans, warnings)),
     }
+}
+
+/// How a `<link>` in a CSS block is taken, by its `rel` (a list of words, any case).
+fn link_role(rel: Option<&str>) -> LinkRole {
+    let words: Vec<String> = rel
+        .unwrap_or("")
+        .split_ascii_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let has = |word: &str| words.iter().any(|w| w == word);
+    match words.as_slice() {
+        [only] if only == "stylesheet" => LinkRole::Stylesheet,
+        _ if has("stylesheet") && !has("alternate") => LinkRole::StylesheetAmong,
+        _ => LinkRole::Dropped,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum LinkRole {
+    /// `rel="stylesheet"`: what django-compressor takes.
+    Stylesheet,
+    /// `rel="preload stylesheet"` and the like: a stylesheet to browsers, dropped by
+    /// django-compressor.
+    StylesheetAmong,
+    /// Anything else (`icon`, `alternate stylesheet`): left out, as django-compressor does.
+    Dropped,
 }
 
 fn element_location(block: &Block, element: &Element) -> Location {
@@ -89,18 +117,27 @@ fn element_location(block: &Block, element: &Element) -> Location {
 }
 
 /// Reads a block's elements and resolves each to a source.
-fn plan_block(block: &Block, roots: &Roots) -> Result<Vec<Part>> {
+fn plan_block(block: &Block, roots: &Roots, warnings: &mut Vec<String>) -> Result<Vec<Part>> {
     let mut parts = Vec::new();
     for element in html::elements(&block.body) {
         let location = element_location(block, &element);
         let media = || Group::Media(element.attr("media").unwrap_or("").to_string());
         let part = match (block.kind, element.tag.as_str()) {
             (Kind::Css, "link") => {
-                let is_stylesheet = element
-                    .attr("rel")
-                    .is_some_and(|rel| rel.eq_ignore_ascii_case("stylesheet"));
-                if !is_stylesheet {
-                    continue;
+                let rel = element.attr("rel");
+                match link_role(rel) {
+                    LinkRole::Stylesheet => {}
+                    LinkRole::StylesheetAmong => warnings.push(format!(
+                        "{location}: <link rel=\"{}\"> is bundled as the stylesheet it is; django-compressor would leave it out, taking only rel=\"stylesheet\"",
+                        rel.unwrap_or_default()
+                    )),
+                    LinkRole::Dropped => {
+                        warnings.push(format!(
+                            "{location}: <link rel=\"{}\"> is not a stylesheet, so it is left out of the block's output, as django-compressor leaves it out; move it outside the {{% compress %}} block to keep it",
+                            rel.unwrap_or_default()
+                        ));
+                        continue;
+                    }
                 }
                 check_type(&element, Kind::Css, &location)?;
                 let href = element.attr("href").ok_or_else(|| {
@@ -200,4 +237,26 @@ fn file_source(url: &str, kind: Kind, roots: &Roots, location: &Location) -> Res
         relative: relative.to_string(),
         kind,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_rel_is_a_list_of_words() {
+        assert_eq!(link_role(Some("stylesheet")), LinkRole::Stylesheet);
+        assert_eq!(link_role(Some("StyleSheet")), LinkRole::Stylesheet);
+        assert_eq!(
+            link_role(Some("preload  stylesheet")),
+            LinkRole::StylesheetAmong
+        );
+        assert_eq!(
+            link_role(Some("stylesheet preload")),
+            LinkRole::StylesheetAmong
+        );
+        assert_eq!(link_role(Some("alternate stylesheet")), LinkRole::Dropped);
+        assert_eq!(link_role(Some("icon")), LinkRole::Dropped);
+        assert_eq!(link_role(None), LinkRole::Dropped);
+    }
 }

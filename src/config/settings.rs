@@ -178,11 +178,17 @@ pub fn read_file(path: &Path) -> Result<Settings, ConfigError> {
             "cannot read the configuration file ({error}); check the path given to --config"
         ),
     })?;
+    parse(path, &text)
+}
+
+/// Parses the text of a settings file named `path` (a `pyproject.toml` is read for its
+/// `[tool.stapler]` table).
+pub fn parse(path: &Path, text: &str) -> Result<Settings, ConfigError> {
     let is_pyproject = path
         .file_name()
         .is_some_and(|name| name == "pyproject.toml");
     if !is_pyproject {
-        return parse_toml(path, &text);
+        return parse_toml(path, text);
     }
     #[derive(Deserialize)]
     struct Pyproject {
@@ -192,7 +198,7 @@ pub fn read_file(path: &Path) -> Result<Settings, ConfigError> {
     struct Tool {
         stapler: Option<Settings>,
     }
-    let document: Pyproject = parse_toml(path, &text)?;
+    let document: Pyproject = parse_toml(path, text)?;
     document
         .tool
         .and_then(|tool| tool.stapler)

@@ -447,7 +447,16 @@ fn compress_arguments(
             "{% compress %} takes at most three arguments: kind, mode and name",
         ));
     }
-    Ok((kind, mode, args.get(2).cloned()))
+    // django-compressor keeps the quotes of `"site"`, which then break the output's URL;
+    // the name meant is the one inside them.
+    let name = args.get(2).map(|name| {
+        let unquoted = ['"', '\''].iter().find_map(|quote| {
+            name.strip_prefix(*quote)
+                .and_then(|rest| rest.strip_suffix(*quote))
+        });
+        unquoted.unwrap_or(name).to_string()
+    });
+    Ok((kind, mode, name))
 }
 
 #[cfg(test)]
