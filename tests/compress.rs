@@ -801,3 +801,37 @@ fn link_rels_and_quoted_names() {
     let html = manifest(&root).into_values().next().expect("one block");
     assert!(html.contains(&format!("CACHE/css/{name}\"")), "{html}");
 }
+
+/// A `type` with no precompiler is bundled as it is, as django-compressor bundles it, and said;
+/// a module is refused, since a classic script would not run its imports.
+#[test]
+fn unknown_script_types_are_bundled_as_they_are() {
+    let template = "{% load compress %}{% compress js %}<script type=\"text/coffeescript\" src=\"/static/a.coffee\"></script><script>var b = 1;</script>{% endcompress %}";
+    let site = small_site(
+        &[("t.html", template)],
+        &[("a.coffee", b"x = -> 1\n".as_slice())],
+    );
+    let run = stapler(site.path(), &["compress", "--offline", "-v"]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("t.html:1: <script type=\"text/coffeescript\"> has no precompiler, so it is bundled as it is"),
+        "{stderr}"
+    );
+    let js = std::fs::read_to_string(&outputs(&site.path().join("build"), "js")[0]).expect("js");
+    assert_eq!(js, "x = -> 1\n;\nvar b=1;;");
+
+    let module = "{% load compress %}{% compress js %}\n<script type=\"module\" src=\"/static/m.js\"></script>{% endcompress %}";
+    let site = small_site(
+        &[("t.html", module)],
+        &[("m.js", b"import x from './x.js';".as_slice())],
+    );
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr)
+            .contains("t.html:2: <script type=\"module\"> cannot be bundled into a classic script"),
+        "{}",
+        text(&run.stderr)
+    );
+}

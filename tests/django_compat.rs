@@ -115,6 +115,7 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
     let commented = "{% load static compress %}{% comment %}{% if old %}<p>{% endcomment %}\n{% compress css %}{% comment %}{% for x in y %}{% endcomment %}<link rel=\"stylesheet\" href=\"{% static 'b.css' %}\">{% endcompress %}";
     let filters = "{% load compress %}{% compress js inline %}<script>var a = \"{{ missing|length }}|{{ missing|default_if_none:'x' }}|{{ missing|yesno:'a,b,c' }}|{{ missing|default:'d' }}|{% filter lower %}ABC{% endfilter %}|{% filter upper|lower %}AbC{% endfilter %}\";</script>{% endcompress %}";
     let links = "{% load static compress %}{% compress css file \"site\" %}<link rel=\"preload stylesheet\" href=\"{% static 'a.css' %}\"><link rel=\"icon\" href=\"{% static 'b.css' %}\">{% endcompress %}";
+    let coffee = "{% load static compress %}{% compress js %}<script type=\"text/coffeescript\" src=\"{% static 'c.coffee' %}\"></script>{% endcompress %}";
     let site = small_site(
         &[
             ("crlf.html", &crlf),
@@ -123,13 +124,15 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
             ("comment.html", commented),
             ("filters.html", filters),
             ("links.html", links),
+            ("coffee.html", coffee),
         ],
         &[
             ("a.css", b"a { color: blue }\n"),
             ("b.css", b"b { color: green }\n"),
+            ("c.coffee", b"x = -> 1\n"),
         ],
     );
     let (ours, theirs) = keys_of_both(site.path());
-    assert_eq!(ours.len(), 6, "{ours:?}");
+    assert_eq!(ours.len(), 7, "{ours:?}");
     assert_eq!(ours, theirs);
 }

@@ -18,10 +18,12 @@ pub enum SourceId {
         /// The path under `url` (`css/site.css`): what relative `url()`s are resolved against.
         relative: String,
         kind: Kind,
+        as_is: bool,
     },
     Inline {
         text: String,
         kind: Kind,
+        as_is: bool,
     },
 }
 
@@ -29,6 +31,14 @@ impl SourceId {
     pub fn kind(&self) -> Kind {
         match self {
             SourceId::File { kind, .. } | SourceId::Inline { kind, .. } => *kind,
+        }
+    }
+
+    /// Whether the source is of a `type` stapler neither checks nor minifies (as
+    /// django-compressor, with no precompiler configured, bundles it as it is).
+    pub fn as_is(&self) -> bool {
+        match self {
+            SourceId::File { as_is, .. } | SourceId::Inline { as_is, .. } => *as_is,
         }
     }
 }
@@ -139,29 +149,30 @@ fn plan_block(block: &Block, roots: &Roots, warnings: &mut Vec<String>) -> Resul
                         continue;
                     }
                 }
-                check_type(&element, Kind::Css, &location)?;
+                let as_is = check_type(&element, Kind::Css, &location, warnings)?;
                 let href = element.attr("href").ok_or_else(|| {
                     Error::input(location.clone(), "<link rel=\"stylesheet\"> has no href")
                 })?;
                 Part {
-                    source: file_source(href, Kind::Css, roots, &location)?,
+                    source: file_source(href, Kind::Css, as_is, roots, &location)?,
                     group: media(),
                     location,
                 }
             }
             (Kind::Css, "style") => {
-                check_type(&element, Kind::Css, &location)?;
+                let as_is = check_type(&element, Kind::Css, &location, warnings)?;
                 Part {
                     source: SourceId::Inline {
                         text: element.text.clone(),
                         kind: Kind::Css,
+                        as_is,
                     },
                     group: media(),
                     location,
                 }
             }
             (Kind::Js, "script") => {
-                check_type(&element, Kind::Js, &location)?;
+                let as_is = check_type(&element, Kind::Js, &location, warnings)?;
                 let loading = if element.attr("async").is_some() {
                     Loading::Async
                 } else if element.attr("defer").is_some() {
@@ -170,10 +181,11 @@ fn plan_block(block: &Block, roots: &Roots, warnings: &mut Vec<String>) -> Resul
                     Loading::Blocking
                 };
                 let source = match element.attr("src") {
-                    Some(src) => file_source(src, Kind::Js, roots, &location)?,
+                    Some(src) => file_source(src, Kind::Js, as_is, roots, &location)?,
                     None => SourceId::Inline {
                         text: element.text.clone(),
                         kind: Kind::Js,
+                        as_is,
                     },
                 };
                 Part {
@@ -189,32 +201,52 @@ fn plan_block(block: &Block, roots: &Roots, warnings: &mut Vec<String>) -> Resul
     Ok(parts)
 }
 
-fn check_type(element: &Element, kind: Kind, location: &Location) -> Result<()> {
-    let (allowed, language): (&[&str], &str) = match kind {
-        Kind::Css => (&["text/css"], "CSS"),
-        Kind::Js => (
-            &[
-                "text/javascript",
-                "application/javascript",
-                "application/x-javascript",
-            ],
-            "JavaScript",
-        ),
+/// Whether an element's `type` is one stapler minifies (`false`), or one it bundles as it is
+/// (`true`, with a warning): with no precompiler configured, django-compressor bundles every
+/// type unchanged. Modules are refused: in a classic script they would not run.
+fn check_type(
+    element: &Element,
+    kind: Kind,
+    location: &Location,
+    warnings: &mut Vec<String>,
+) -> Result<bool> {
+    let minified: &[&str] = match kind {
+        Kind::Css => &["text/css"],
+        Kind::Js => &[
+            "text/javascript",
+            "application/javascript",
+            "application/x-javascript",
+        ],
     };
-    match element.attr("type") {
-        None => Ok(()),
-        Some(given) if allowed.iter().any(|a| a.eq_ignore_ascii_case(given)) => Ok(()),
-        Some(given) => Err(Error::input(
-            location.clone(),
-            format!(
-                "<{} type=\"{given}\"> needs a precompiler, which stapler does not run; compile it to plain {language} first and reference the result",
-                element.tag,
-            ),
-        )),
+    let Some(given) = element.attr("type").filter(|t| !t.trim().is_empty()) else {
+        return Ok(false);
+    };
+    if minified
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(given.trim()))
+    {
+        return Ok(false);
     }
+    if kind == Kind::Js && given.trim().eq_ignore_ascii_case("module") {
+        return Err(Error::input(
+            location.clone(),
+            "<script type=\"module\"> cannot be bundled into a classic script, where its imports would not run; keep it outside the {% compress %} block",
+        ));
+    }
+    warnings.push(format!(
+        "{location}: <{} type=\"{given}\"> has no precompiler, so it is bundled as it is, neither checked nor minified (as django-compressor bundles it); compile it first to get it minified",
+        element.tag
+    ));
+    Ok(true)
 }
 
-fn file_source(url: &str, kind: Kind, roots: &Roots, location: &Location) -> Result<SourceId> {
+fn file_source(
+    url: &str,
+    kind: Kind,
+    as_is: bool,
+    roots: &Roots,
+    location: &Location,
+) -> Result<SourceId> {
     let relative = roots.relative(url).map_err(|_| {
         Error::input(
             location.clone(),
@@ -236,6 +268,7 @@ fn file_source(url: &str, kind: Kind, roots: &Roots, location: &Location) -> Res
         path,
         relative: relative.to_string(),
         kind,
+        as_is,
     })
 }
 

@@ -67,6 +67,8 @@ pub struct Prepared {
     text: String,
     /// Already minified (`*.min.js`, or lines too long to be hand-written): checked, not minified.
     passthrough: bool,
+    /// Of a type stapler does not know: neither checked nor minified.
+    as_is: bool,
     /// The cache key of the minified result.
     pub key: String,
     /// Bytes read.
@@ -145,7 +147,7 @@ pub fn prepare(
                 Some(relative),
             )
         }
-        SourceId::Inline { text, kind } => {
+        SourceId::Inline { text, kind, .. } => {
             let origin = match inline_at {
                 Some(at) => Origin::Inline(at.clone()),
                 None => Origin::File(PathBuf::from(format!("<inline {kind}>"))),
@@ -154,6 +156,7 @@ pub fn prepare(
         }
     };
     let kind = source.kind();
+    let as_is = source.as_is();
     let label = origin.label(kind);
     let is_min_file = relative.is_some() && is_minified_name(&label, kind.as_str());
     let mut assets = Vec::new();
@@ -166,7 +169,11 @@ pub fn prepare(
                 urls,
                 &mut assets,
             )?;
-            let mode = [u8::from(is_min_file), minifying.css_errors as u8];
+            let mode = [
+                u8::from(is_min_file),
+                minifying.css_errors as u8,
+                u8::from(as_is),
+            ];
             let key = Cache::key(&[b"css", &mode, rewritten.as_bytes()]);
             (rewritten, is_min_file, key)
         }
@@ -174,7 +181,7 @@ pub fn prepare(
             let passthrough = is_min_file || js::looks_minified(&text);
             let key = Cache::key(&[
                 b"js",
-                &[u8::from(passthrough), minifying.js as u8],
+                &[u8::from(passthrough), minifying.js as u8, u8::from(as_is)],
                 text.as_bytes(),
             ]);
             (text, passthrough, key)
@@ -186,6 +193,7 @@ pub fn prepare(
         kind,
         text,
         passthrough,
+        as_is,
         key,
         bytes_in,
         assets,
@@ -226,6 +234,16 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
     let name = prepared.label.display().to_string();
     let text = &prepared.text;
     match prepared.kind {
+        Kind::Css if prepared.as_is => Ok(Minified {
+            text: css::minify_conservatively(text),
+            warning: None,
+            strict: false,
+        }),
+        Kind::Js if prepared.as_is => Ok(Minified {
+            text: keep_as_is(text),
+            warning: None,
+            strict: false,
+        }),
         Kind::Css if prepared.passthrough => Ok(Minified {
             text: strip_source_map_comments(text).trim_end().to_string(),
             warning: None,
@@ -272,14 +290,8 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
         Kind::Js if prepared.passthrough => {
             let strict =
                 js::check(&name, text).map_err(|error| js_error(&prepared.origin, error))?;
-            let mut kept = strip_source_map_comments(text);
-            // A trailing line comment would swallow the `;` that concatenation appends.
-            if kept.lines().last().is_some_and(|last| last.contains("//")) && !kept.ends_with('\n')
-            {
-                kept.push('\n');
-            }
             Ok(Minified {
-                text: kept,
+                text: keep_as_is(text),
                 warning: None,
                 strict,
             })
@@ -332,6 +344,16 @@ fn js_error(origin: &Origin, error: js::JsError) -> Error {
         ),
         js::JsError::Print { message } => Error::input(origin.at(0), message),
     }
+}
+
+/// A script kept as written, but for its source map comment (wrong once bundled).
+fn keep_as_is(text: &str) -> String {
+    let mut kept = strip_source_map_comments(text);
+    // A trailing line comment would swallow the `;` that concatenation appends.
+    if kept.lines().last().is_some_and(|last| last.contains("//")) && !kept.ends_with('\n') {
+        kept.push('\n');
+    }
+    kept
 }
 
 /// Decodes UTF-8, dropping a BOM; a bad byte is reported with its line.
