@@ -136,3 +136,31 @@ fn templates_as_repositories_hold_them_get_the_servers_keys() {
     assert_eq!(ours.len(), 7, "{ours:?}");
     assert_eq!(ours, theirs);
 }
+
+/// Templates Django cannot compile are skipped, as django-compressor skips them, and the rest
+/// is built: the same keys on both sides, and stapler names each skipped template.
+#[test]
+fn templates_django_cannot_compile_are_skipped_as_the_peer_skips_them() {
+    let good = format!("{{% load static compress %}}{{% compress css %}}{CSS}{{% endcompress %}}");
+    let unterminated = "{% load compress %}\n{% compress js %}<script>var a = 1;</script>\n";
+    let bad_mode = format!("{{% load static compress %}}{{% compress js %}}<script>var b = 1;</script>{{% endcompress %}}\n{{% compress css sideways %}}{CSS}{{% endcompress %}}");
+    let site = small_site(
+        &[
+            ("good.html", &good),
+            ("unterminated.html", unterminated),
+            ("bad_mode.html", &bad_mode),
+        ],
+        &[("a.css", b"a { color: blue }\n")],
+    );
+    let warned = stapler(site.path(), &["compress", "--offline"]);
+    let stderr = text(&warned.stderr);
+    assert!(warned.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: skipped template templates/unterminated.html: invalid template (line 2, inside a compress block)")
+            && stderr.contains("warning: skipped template templates/bad_mode.html: invalid template (templates/bad_mode.html:2): unknown compress mode `sideways`"),
+        "{stderr}"
+    );
+    let (ours, theirs) = keys_of_both(site.path());
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(ours, theirs);
+}

@@ -282,12 +282,13 @@ fn scan_django(
     let template = match django::parse(name, source) {
         Ok(template) => Arc::new(template),
         Err(error) => {
-            let reason = skip_or_fail(path, error, scan)?;
+            let reason = skip(path, error, scan);
             loader.insert(name, Err(reason));
             return Ok(());
         }
     };
     loader.insert(name, Ok(template.clone()));
+    let mut blocks = Vec::new();
     for (index, context) in config.offline_contexts.iter().enumerate() {
         let nodes = match inherit::flatten(&template, loader, context) {
             Ok(nodes) => nodes,
@@ -305,13 +306,25 @@ fn scan_django(
         collect_compress(&nodes, &mut found);
         for (args, origin, body) in found {
             let location = template_location(config, origin);
-            let (kind, mode, block_name) = compress_arguments(args, &location, false)?;
+            let (kind, mode, block_name) = match compress_arguments(args, &location, false) {
+                Ok(arguments) => arguments,
+                // Django checks these when it compiles the template: the whole template is
+                // skipped, as django-compressor skips it.
+                Err(ArgumentError::Compile(message)) => {
+                    scan.skipped.push(Skipped {
+                        template: path.to_path_buf(),
+                        reason: format!("invalid template ({location}): {message}"),
+                    });
+                    return Ok(());
+                }
+                Err(ArgumentError::Render(error)) => return Err(error),
+            };
             let mut jinja = String::new();
             translate::to_jinja(body, &mut jinja).map_err(|error| {
                 Error::template(template_location(config, &error.origin), error.message)
             })?;
             let rendered = render_body(renderer, &jinja, context, &location)?;
-            scan.blocks.push(Block {
+            blocks.push(Block {
                 kind,
                 mode,
                 name: block_name,
@@ -323,6 +336,7 @@ fn scan_django(
             });
         }
     }
+    scan.blocks.extend(blocks);
     Ok(())
 }
 
@@ -337,14 +351,15 @@ fn scan_jinja(
     let blocks = match jinja::find_compress_blocks(source) {
         Ok(blocks) => blocks,
         Err(error) => {
-            skip_or_fail(path, error, scan)?;
+            skip(path, error, scan);
             return Ok(());
         }
     };
     for (index, context) in config.offline_contexts.iter().enumerate() {
         for block in &blocks {
             let location = Location::new(path, block.line);
-            let (kind, mode, block_name) = compress_arguments(&block.args, &location, true)?;
+            let (kind, mode, block_name) = compress_arguments(&block.args, &location, true)
+                .map_err(|error| error.into_error(&location))?;
             let rendered = render_body(renderer, &block.body, context, &location)?;
             scan.blocks.push(Block {
                 kind,
@@ -363,19 +378,20 @@ fn scan_jinja(
 
 /// A template that does not parse is skipped, as django-compressor skips it, unless the mistake
 /// is inside a compress block, which is fatal. Returns the reason it was skipped.
-fn skip_or_fail(path: &Path, error: django::SyntaxError, scan: &mut Scan) -> Result<String> {
-    if error.in_compress {
-        return Err(Error::template(
-            Location::new(path, error.line),
-            error.message,
-        ));
-    }
-    let reason = format!("invalid template (line {}): {}", error.line, error.message);
+/// A template the engine cannot compile is skipped, as django-compressor skips it (its blocks
+/// get no keys; `stapler check` reports it). Returns the reason.
+fn skip(path: &Path, error: django::SyntaxError, scan: &mut Scan) -> String {
+    let place = if error.in_compress {
+        format!("line {}, inside a compress block", error.line)
+    } else {
+        format!("line {}", error.line)
+    };
+    let reason = format!("invalid template ({place}): {}", error.message);
     scan.skipped.push(Skipped {
         template: path.to_path_buf(),
         reason: reason.clone(),
     });
-    Ok(reason)
+    reason
 }
 
 fn render_body(
@@ -412,39 +428,60 @@ fn collect_compress<'n>(
     }
 }
 
-/// Reads `kind [mode [name]]`; anything else is a mistake the user must fix.
+/// A mistake in a `{% compress %}` tag's arguments, by when Django finds it.
+enum ArgumentError {
+    /// Found when the template compiles (a mode, the number of arguments): the template is
+    /// skipped.
+    Compile(String),
+    /// Found only when the block renders (the kind): django-compressor's run fails.
+    Render(Error),
+}
+
+impl ArgumentError {
+    /// The mistake as an error at the tag's place.
+    fn into_error(self, location: &Location) -> Error {
+        match self {
+            ArgumentError::Render(error) => error,
+            ArgumentError::Compile(message) => Error::template(location.clone(), message),
+        }
+    }
+}
+
+/// Reads `kind [mode [name]]`.
 fn compress_arguments(
     args: &[String],
     location: &Location,
     jinja: bool,
-) -> Result<(Kind, Mode, Option<String>)> {
+) -> Result<(Kind, Mode, Option<String>), ArgumentError> {
     let kind = match args.first().map(String::as_str) {
         Some("css") => Kind::Css,
         Some("js") => Kind::Js,
         Some(other) => {
-            return Err(Error::template(
+            return Err(ArgumentError::Render(Error::template(
                 location.clone(),
                 format!("unknown compress kind `{other}`: write {{% compress css %}} or {{% compress js %}}"),
+            )))
+        }
+        None => {
+            return Err(ArgumentError::Compile(
+                "{% compress %} needs a kind: css or js".into(),
             ))
         }
-        None => return Err(Error::template(location.clone(), "{% compress %} needs a kind: css or js")),
     };
     let mode = match args.get(1).map(String::as_str) {
         None | Some("file") => Mode::File,
         Some("inline") => Mode::Inline,
         Some("preload") => Mode::Preload,
         Some(other) => {
-            return Err(Error::template(
-                location.clone(),
-                format!("unknown compress mode `{other}`: use file, inline or preload"),
-            ))
+            return Err(ArgumentError::Compile(format!(
+                "unknown compress mode `{other}`: use file, inline or preload"
+            )))
         }
     };
     let max = if jinja && mode != Mode::File { 2 } else { 3 };
     if args.len() > max {
-        return Err(Error::template(
-            location.clone(),
-            "{% compress %} takes at most three arguments: kind, mode and name",
+        return Err(ArgumentError::Compile(
+            "{% compress %} takes at most three arguments: kind, mode and name".into(),
         ));
     }
     // django-compressor keeps the quotes of `"site"`, which then break the output's URL;
