@@ -79,18 +79,6 @@ fn referenced_file_missing() {
 }
 
 #[test]
-fn css_url_to_a_missing_asset() {
-    let (_, stderr) = fails(
-        &[("t.html", &css_block("/static/a.css"))],
-        &[("a.css", b"a{}\nb{background:url(img/gone.png)}")],
-    );
-    assert!(
-        stderr.contains("a.css:2") && stderr.contains("img/gone.png"),
-        "{stderr}"
-    );
-}
-
-#[test]
 fn href_escaping_the_roots() {
     let (_, stderr) = fails(
         &[("t.html", &js_block("/static/../../../../etc/passwd"))],

@@ -164,3 +164,43 @@ fn templates_django_cannot_compile_are_skipped_as_the_peer_skips_them() {
     assert_eq!(ours.len(), 1, "{ours:?}");
     assert_eq!(ours, theirs);
 }
+
+/// A `url()` to a file that is not there is left absolute and unhashed, as django-compressor
+/// leaves it, and stapler says which file, line and target.
+#[test]
+fn urls_to_missing_files_are_left_as_the_peer_leaves_them() {
+    let block = "{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static 'css/a.css' %}\">{% endcompress %}";
+    let site = small_site(
+        &[("t.html", block)],
+        &[(
+            "css/a.css",
+            b"a { color: red }\nb { background: url(../img/gone.png?v=1#frag) }\n",
+        )],
+    );
+    let warned = stapler(site.path(), &["compress", "--offline", "-v"]);
+    let stderr = text(&warned.stderr);
+    assert!(warned.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("static/css/a.css:2: url(../img/gone.png?v=1#frag) refers to img/gone.png, which does not exist in")
+            && stderr.contains("left as /static/img/gone.png?v=1#frag, unhashed"),
+        "{stderr}"
+    );
+    let (ours, theirs) = keys_of_both(site.path());
+    assert_eq!(ours, theirs);
+    let css_in = |root: &Path| {
+        let folder = root.join("CACHE/css");
+        let file = std::fs::read_dir(&folder)
+            .expect("css")
+            .next()
+            .expect("one")
+            .expect("entry");
+        std::fs::read_to_string(file.path()).expect("css")
+    };
+    let wanted = "url(/static/img/gone.png?v=1#frag)";
+    assert!(css_in(&site.path().join("django-root")).contains(wanted));
+    assert!(
+        css_in(&site.path().join("build")).contains(wanted),
+        "{}",
+        css_in(&site.path().join("build"))
+    );
+}

@@ -28,8 +28,11 @@ pub enum UrlProblem {
     AboveRoot,
     NotUnderUrl,
     Outside,
+    /// No root has the file; `absolute` is the url made absolute, which is what
+    /// django-compressor writes for it.
     Missing {
         relative: String,
+        absolute: String,
     },
     Unreadable {
         path: PathBuf,
@@ -50,7 +53,7 @@ impl UrlProblem {
                 "url({url}) points outside the static roots; only files under {} can be used",
                 roots.describe()
             ),
-            UrlProblem::Missing { relative } => format!(
+            UrlProblem::Missing { relative, .. } => format!(
                 "url({url}) refers to {relative}, which does not exist in {}; add the file or fix the url",
                 roots.describe()
             ),
@@ -150,6 +153,7 @@ impl UrlPolicy<'_> {
             Unresolved::Outside => UrlProblem::Outside,
             _ => UrlProblem::Missing {
                 relative: relative.to_string(),
+                absolute: absolute.clone(),
             },
         })?;
         let (name, query) = match self.method {

@@ -122,7 +122,7 @@ pub fn build(
         let done = &texts[source];
         build.bytes_in += done.bytes_in;
         copies.extend(&done.assets);
-        build.warnings.extend(done.warning.clone());
+        build.warnings.extend(done.warnings.iter().cloned());
     }
     copies.sort();
     copies.dedup();

@@ -13,7 +13,7 @@ use crate::error::{Error, Excerpt, Location, Result};
 
 use super::cache::Cache;
 use super::css;
-use super::css_urls::{AssetCopy, UrlPolicy};
+use super::css_urls::{AssetCopy, UrlPolicy, UrlProblem};
 use super::js;
 use super::plan::SourceId;
 
@@ -75,6 +75,8 @@ pub struct Prepared {
     pub bytes_in: u64,
     /// Hashed copies the stylesheet's urls point at.
     pub assets: Vec<AssetCopy>,
+    /// Things worth knowing found while reading it (a url to a missing file).
+    pub notes: Vec<String>,
 }
 
 impl Prepared {
@@ -106,7 +108,8 @@ pub struct Processed {
     pub digest: [u8; 32],
     pub bytes_in: u64,
     pub assets: Vec<AssetCopy>,
-    pub warning: Option<String>,
+    /// Things worth knowing that did not stop the build.
+    pub warnings: Vec<String>,
 }
 
 impl Processed {
@@ -118,7 +121,7 @@ impl Processed {
             text: minified.text,
             bytes_in: prepared.bytes_in,
             assets: prepared.assets,
-            warning: minified.warning,
+            warnings: prepared.notes.into_iter().chain(minified.warning).collect(),
         }
     }
 }
@@ -160,6 +163,7 @@ pub fn prepare(
     let label = origin.label(kind);
     let is_min_file = relative.is_some() && is_minified_name(&label, kind.as_str());
     let mut assets = Vec::new();
+    let mut notes = Vec::new();
     let (text, passthrough, key) = match kind {
         Kind::Css => {
             let rewritten = rewrite_css(
@@ -168,6 +172,7 @@ pub fn prepare(
                 relative.map(String::as_str),
                 urls,
                 &mut assets,
+                &mut notes,
             )?;
             let mode = [
                 u8::from(is_min_file),
@@ -197,6 +202,7 @@ pub fn prepare(
         key,
         bytes_in,
         assets,
+        notes,
     })
 }
 
@@ -206,6 +212,7 @@ fn rewrite_css(
     relative: Option<&str>,
     urls: &UrlPolicy<'_>,
     assets: &mut Vec<AssetCopy>,
+    notes: &mut Vec<String>,
 ) -> Result<String> {
     let broken = |error: css::CssError| {
         Error::input(
@@ -218,10 +225,22 @@ fn rewrite_css(
         None => css::rewrite_urls(text, |url, _| Ok(url.to_string()), broken),
         Some(relative) => css::rewrite_urls(
             text,
-            |url, line| {
-                urls.rewrite(url, relative, assets).map_err(|problem| {
-                    Error::input(origin.at(line), problem.describe(url, urls.roots))
-                })
+            |url, line| match urls.rewrite(url, relative, assets) {
+                Ok(rewritten) => Ok(rewritten),
+                // Real stylesheets point at files that are not shipped (vendor themes, stale
+                // rules): as django-compressor does, the url is made absolute and left unhashed.
+                Err(UrlProblem::Missing { relative, absolute }) => {
+                    notes.push(format!(
+                        "{}: url({url}) refers to {relative}, which does not exist in {}; left as {absolute}, unhashed, as django-compressor leaves it",
+                        origin.at(line),
+                        urls.roots.describe()
+                    ));
+                    Ok(absolute)
+                }
+                Err(problem) => Err(Error::input(
+                    origin.at(line),
+                    problem.describe(url, urls.roots),
+                )),
             },
             broken,
         ),
