@@ -144,11 +144,13 @@ fn templates_django_cannot_compile_are_skipped_as_the_peer_skips_them() {
     let good = format!("{{% load static compress %}}{{% compress css %}}{CSS}{{% endcompress %}}");
     let unterminated = "{% load compress %}\n{% compress js %}<script>var a = 1;</script>\n";
     let bad_mode = format!("{{% load static compress %}}{{% compress js %}}<script>var b = 1;</script>{{% endcompress %}}\n{{% compress css sideways %}}{CSS}{{% endcompress %}}");
+    let unknown_tag = "{% load static compress %}\n{% frobnicate %}\n{% compress js %}<script>var c = 1;</script>{% endcompress %}";
     let site = small_site(
         &[
             ("good.html", &good),
             ("unterminated.html", unterminated),
             ("bad_mode.html", &bad_mode),
+            ("unknown_tag.html", unknown_tag),
         ],
         &[("a.css", b"a { color: blue }\n")],
     );
@@ -157,7 +159,8 @@ fn templates_django_cannot_compile_are_skipped_as_the_peer_skips_them() {
     assert!(warned.status.success(), "{stderr}");
     assert!(
         stderr.contains("warning: skipped template templates/unterminated.html: invalid template (line 2, inside a compress block)")
-            && stderr.contains("warning: skipped template templates/bad_mode.html: invalid template (templates/bad_mode.html:2): unknown compress mode `sideways`"),
+            && stderr.contains("warning: skipped template templates/bad_mode.html: invalid template (templates/bad_mode.html:2): unknown compress mode `sideways`")
+            && stderr.contains("warning: skipped template templates/unknown_tag.html: invalid template (line 2): Invalid block tag on line 2: 'frobnicate'"),
         "{stderr}"
     );
     let (ours, theirs) = keys_of_both(site.path());

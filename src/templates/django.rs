@@ -213,6 +213,7 @@ pub fn parse(name: &str, source: &str) -> Result<Template, SyntaxError> {
     debug_assert!(end.is_none());
     check_extends_first(&nodes)?;
     check_unique_blocks(&nodes, &mut Vec::new())?;
+    check_known_tags(&nodes)?;
     Ok(Template {
         name: template,
         nodes,
@@ -425,6 +426,109 @@ impl Parser<'_> {
     }
 }
 
+/// Tags Django itself defines (its default tags and the loader tags).
+const BUILTIN_TAGS: &[&str] = &[
+    "autoescape",
+    "block",
+    "comment",
+    "csrf_token",
+    "cycle",
+    "debug",
+    "extends",
+    "filter",
+    "firstof",
+    "for",
+    "if",
+    "ifchanged",
+    "include",
+    "load",
+    "lorem",
+    "now",
+    "regroup",
+    "resetcycle",
+    "spaceless",
+    "templatetag",
+    "url",
+    "verbatim",
+    "widthratio",
+    "with",
+];
+
+/// The tag libraries stapler knows every tag of, with their tags.
+const KNOWN_LIBRARIES: &[(&str, &[&str])] = &[
+    (
+        "static",
+        &["static", "get_static_prefix", "get_media_prefix"],
+    ),
+    (
+        "i18n",
+        &[
+            "get_available_languages",
+            "get_language_info",
+            "get_language_info_list",
+            "get_current_language",
+            "get_current_language_bidi",
+            "trans",
+            "translate",
+            "blocktrans",
+            "blocktranslate",
+            "language",
+        ],
+    ),
+    ("l10n", &["localize"]),
+    ("tz", &["localtime", "timezone", "get_current_timezone"]),
+    ("cache", &["cache"]),
+    ("compress", &["compress"]),
+];
+
+/// Django refuses a template that uses a tag no loaded library defines ("Invalid block tag"),
+/// and django-compressor then skips it. Only decidable when every library the template loads
+/// is one stapler knows: a project's own library may define any tag.
+fn check_known_tags(nodes: &[Node]) -> Result<(), SyntaxError> {
+    let mut tags: Vec<&Tag> = Vec::new();
+    collect_tags(nodes, &mut tags);
+    let mut known: Vec<&str> = BUILTIN_TAGS.to_vec();
+    for load in tags.iter().filter(|tag| tag.name == "load") {
+        let words = split_contents(&load.args);
+        let libraries = match words.iter().position(|word| word == "from") {
+            Some(at) => words[at + 1..].to_vec(),
+            None => words,
+        };
+        for library in &libraries {
+            match KNOWN_LIBRARIES.iter().find(|(name, _)| name == library) {
+                Some((_, library_tags)) => known.extend_from_slice(library_tags),
+                None => return Ok(()),
+            }
+        }
+    }
+    match tags.iter().find(|tag| !known.contains(&tag.name.as_str())) {
+        None => Ok(()),
+        Some(tag) => Err(SyntaxError {
+            line: tag.origin.line,
+            message: format!(
+                "Invalid block tag on line {}: '{}'. Did you forget to register or load this tag?",
+                tag.origin.line, tag.name
+            ),
+            in_compress: false,
+        }),
+    }
+}
+
+/// Every tag in `nodes` that opens something or stands alone, at any depth.
+fn collect_tags<'n>(nodes: &'n [Node], out: &mut Vec<&'n Tag>) {
+    for node in nodes {
+        match node {
+            Node::Leaf(tag) => out.push(tag),
+            Node::Branching { branches, .. } => out.extend(branches.first().map(|(tag, _)| tag)),
+            _ => {}
+        }
+        let _ = for_each_child_list(node, &mut |children| {
+            collect_tags(children, out);
+            Ok::<(), ()>(())
+        });
+    }
+}
+
 /// Django: "{% extends %} must be the first tag in the template."
 fn check_extends_first(nodes: &[Node]) -> Result<(), SyntaxError> {
     let mut seen_other = false;
@@ -539,6 +643,39 @@ mod tests {
             );
         });
         worker.expect("spawn").join().expect("the checks pass");
+    }
+
+    #[test]
+    fn tags_no_loaded_library_defines_are_refused_as_django_refuses_them() {
+        let error = parse("t.html", "{% load static %}\n{% frobnicate %}").expect_err("unknown");
+        assert_eq!(error.line, 2);
+        assert_eq!(
+            error.message,
+            "Invalid block tag on line 2: 'frobnicate'. Did you forget to register or load this tag?"
+        );
+        assert!(
+            parse("t.html", "{% trans 'x' %}").is_err(),
+            "i18n is not loaded"
+        );
+        assert!(parse(
+            "t.html",
+            "{% load i18n static %}{% trans 'x' %}{% static 'a' %}"
+        )
+        .is_ok());
+        assert!(parse("t.html", "{% load trans from i18n %}{% trans 'x' %}").is_ok());
+        assert!(
+            parse(
+                "t.html",
+                "{% load my_tags %}{% frobnicate %}{% ifswitch x %}{% endifswitch %}"
+            )
+            .is_ok(),
+            "a project's own library may define any tag"
+        );
+        assert!(parse(
+            "t.html",
+            "{% if a %}{% cycle 'x' 'y' %}{% endif %}{% url 'home' %}"
+        )
+        .is_ok());
     }
 
     #[test]
