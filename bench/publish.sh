@@ -30,21 +30,13 @@ for i in range(count):
 PY
 printf 'static_root = "static"\ntemplate_dirs = ["templates"]\n' > "$work/site/stapler.toml"
 
-# The server, on free loopback ports.
-read -r -a ports <<< "$(python3 -c 'import socket;s=[socket.socket() for _ in range(14)];[x.bind(("127.0.0.1",0)) for x in s];print(" ".join(str(x.getsockname()[1]) for x in s))')"
-cat > "$work/weed/identities.json" <<'JSON'
-{"identities":[{"name":"bench","credentials":[{"accessKey":"bench","secretKey":"bench-secret-key"}],"actions":["Admin","Read","Write","List"]}]}
-JSON
-"$venv/bin/weed" mini -dir="$work/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.config="$work/weed/identities.json" \
-  -master.port="${ports[0]}" -master.port.grpc="${ports[1]}" -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}" \
-  -filer.port="${ports[4]}" -filer.port.grpc="${ports[5]}" -s3.port="${ports[6]}" -s3.port.grpc="${ports[7]}" \
-  -webdav.port="${ports[8]}" -admin.port="${ports[9]}" -admin.port.grpc="${ports[10]}" -s3.port.iceberg="${ports[11]}" \
-  -s3.port.lance="${ports[12]}" -metricsPort="${ports[13]}" > "$work/weed.log" 2>&1 &
+# The server, started as the tests start it, on free loopback ports.
+"$(dirname "$0")/../tests/s3-server" "$venv/bin/weed" "$work/weed" &
 weed=$!
 trap 'kill $weed 2>/dev/null; wait $weed 2>/dev/null' EXIT
-endpoint="http://127.0.0.1:${ports[6]}"
-export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret-key AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-for _ in $(seq 1 120); do "$venv/bin/aws" --endpoint-url "$endpoint" s3 ls >/dev/null 2>&1 && break; sleep 0.5; done
+for _ in $(seq 1 240); do [ -f "$work/weed/endpoint" ] && break; sleep 0.25; done
+endpoint=$(cat "$work/weed/endpoint")
+export AWS_ACCESS_KEY_ID=stapler-test AWS_SECRET_ACCESS_KEY=stapler-test-secret-key AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 
 seconds() {
   local start end

@@ -1,4 +1,4 @@
-//! Real front-end libraries (fetched from the npm registry by `.ci/run` into `REAL_LIBS_DIR`) go
+//! Real front-end libraries, fetched from the npm registry (or found in `REAL_LIBS_DIR`), go
 //! through stapler: every output re-parses, IE hacks and font query strings survive, and the
 //! result is much smaller than the input.
 
@@ -9,19 +9,60 @@ use std::process::Command;
 
 use common::*;
 
-fn libraries() -> Option<PathBuf> {
-    match std::env::var_os("REAL_LIBS_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("REAL_LIBS_DIR must point at the libraries .ci/run fetches")
-        }
-        None => {
-            eprintln!(
-                "skipped: run .ci/run (or set REAL_LIBS_DIR) to fetch the libraries from npm"
-            );
-            None
-        }
+/// The libraries, by npm name and version.
+const PACKAGES: [&str; 5] = [
+    "bootstrap@3.4.1",
+    "bootstrap@5.3.3",
+    "jquery@3.7.1",
+    "jquery-ui@1.13.3",
+    "font-awesome@4.7.0",
+];
+
+/// A folder holding each package unpacked as `<name>-<version>/`: `REAL_LIBS_DIR`, else
+/// `target/real-libs`, filled from the npm registry once (a package is marked there only when
+/// it unpacked whole).
+fn libraries() -> PathBuf {
+    if let Some(dir) = std::env::var_os("REAL_LIBS_DIR") {
+        return PathBuf::from(dir);
     }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/real-libs");
+    for package in PACKAGES {
+        let folder = dir.join(package.replace('@', "-"));
+        if folder.join(".unpacked").is_file() {
+            continue;
+        }
+        let download = dir.join("download");
+        let _ = std::fs::remove_dir_all(&download);
+        std::fs::create_dir_all(&download).expect("mkdir");
+        let packed = Command::new("npm")
+            .args(["pack", "--silent", package])
+            .current_dir(&download)
+            .output()
+            .expect("npm is needed to fetch the libraries (Debian: apt-get install npm)");
+        assert!(
+            packed.status.success(),
+            "npm pack {package}: {}",
+            text(&packed.stderr)
+        );
+        let tarball = text(&packed.stdout)
+            .lines()
+            .last()
+            .expect("a tarball name")
+            .to_string();
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        let unpacked = Command::new("tar")
+            .arg("-xzf")
+            .arg(download.join(tarball.trim()))
+            .arg("-C")
+            .arg(&folder)
+            .arg("--strip-components=1")
+            .status()
+            .expect("tar");
+        assert!(unpacked.success(), "unpacking {package}");
+        std::fs::write(folder.join(".unpacked"), package).expect("mark");
+    }
+    dir
 }
 
 const TEMPLATE: &str = r#"{% load static compress %}
@@ -44,7 +85,7 @@ const TEMPLATE: &str = r#"{% load static compress %}
 
 #[test]
 fn real_libraries_survive_bundling() {
-    let Some(libs) = libraries() else { return };
+    let libs = libraries();
     let site = small_site(&[("vendor.html", TEMPLATE)], &[]);
     std::fs::write(
         site.path().join("stapler.toml"),
@@ -74,11 +115,7 @@ fn real_libraries_survive_bundling() {
         .expect("entry")
         .path();
     let css = std::fs::read_to_string(&css_file).expect("css");
-    let options = lightningcss::stylesheet::ParserOptions {
-        error_recovery: true,
-        ..Default::default()
-    };
-    lightningcss::stylesheet::StyleSheet::parse(&css, options).expect("the bundle re-parses");
+    assert_css_parses(&css, "the vendor bundle");
     assert!(
         css.contains("progid:DXImageTransform.Microsoft.gradient"),
         "IE gradient filters survive"
@@ -112,11 +149,7 @@ fn real_libraries_survive_bundling() {
         .path();
     let js = std::fs::read_to_string(&js_file).expect("js");
     stapler::compress::js::check("vendor.js", &js).expect("the bundle re-parses");
-    let check = Command::new("node")
-        .arg("--check")
-        .arg(&js_file)
-        .output()
-        .expect("node");
+    let check = node().arg("--check").arg(&js_file).output().expect("node");
     assert!(check.status.success(), "{}", text(&check.stderr));
     assert!(
         js.contains("/*! jQuery v3.7.1") || js.contains("jQuery JavaScript Library v3.7.1"),

