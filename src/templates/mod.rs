@@ -313,7 +313,7 @@ fn scan_django(
                 Err(ArgumentError::Compile(message)) => {
                     scan.skipped.push(Skipped {
                         template: path.to_path_buf(),
-                        reason: format!("invalid template ({location}): {message}"),
+                        reason: format!("invalid template (line {}): {message}", location.line),
                     });
                     return Ok(());
                 }
