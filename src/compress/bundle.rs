@@ -155,25 +155,7 @@ pub fn build_block(
             _ => runs.push((&part.group, vec![done])),
         }
     }
-    let warning = (!strictness_splits.is_empty()).then(|| {
-        let pairs: Vec<String> = strictness_splits
-            .iter()
-            .map(|(first, next, strict)| {
-                format!(
-                    "{} ({}) and {} ({})",
-                    first.display(),
-                    if *strict { "strict" } else { "not strict" },
-                    next.display(),
-                    if *strict { "not strict" } else { "strict" }
-                )
-            })
-            .collect();
-        format!(
-            "{}: split into separate scripts so each keeps its \"use strict\" mode, where django-compressor would concatenate them and change one's mode: {}",
-            block.location,
-            pairs.join("; ")
-        )
-    });
+    let warning = strictness_warning(block, &strictness_splits);
     let mut tags = Vec::new();
     let mut bundles = Vec::new();
     for (group, parts) in runs {
@@ -218,6 +200,35 @@ pub fn build_block(
         bundles,
         warning,
     }
+}
+
+/// Says where a block was split to keep each script's mode: (first of the run, the part that
+/// differs, whether the first is strict).
+fn strictness_warning(
+    block: &Block,
+    splits: &[(std::path::PathBuf, std::path::PathBuf, bool)],
+) -> Option<String> {
+    if splits.is_empty() {
+        return None;
+    }
+    let mode = |strict: bool| if strict { "strict" } else { "not strict" };
+    let pairs: Vec<String> = splits
+        .iter()
+        .map(|(first, next, strict)| {
+            format!(
+                "{} ({}) and {} ({})",
+                first.display(),
+                mode(*strict),
+                next.display(),
+                mode(!*strict)
+            )
+        })
+        .collect();
+    Some(format!(
+        "{}: split into separate scripts so each keeps its \"use strict\" mode, where django-compressor would concatenate them and change one's mode: {}",
+        block.location,
+        pairs.join("; ")
+    ))
 }
 
 /// CSS parts joined by newlines; each JS part ended with `;`, then joined by newlines.

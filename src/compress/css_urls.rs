@@ -178,17 +178,20 @@ impl UrlPolicy<'_> {
                 (format!("{}{hashed}", self.url), query.map(str::to_string))
             }
         };
-        let mut out = name;
-        if let Some(query) = query {
-            out.push('?');
-            out.push_str(&query);
-        }
-        if let Some(fragment) = fragment {
-            out.push('#');
-            out.push_str(fragment);
-        }
-        Ok(out)
+        Ok(with_query_and_fragment(name, query.as_deref(), fragment))
     }
+}
+
+fn with_query_and_fragment(mut url: String, query: Option<&str>, fragment: Option<&str>) -> String {
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    if let Some(fragment) = fragment {
+        url.push('#');
+        url.push_str(fragment);
+    }
+    url
 }
 
 /// `img/logo.png` → `img/logo.3f2a9c1b0d4e.png`.

@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod cache;
 pub mod css;
+pub mod css_minify;
 pub mod css_urls;
 pub mod html;
 pub mod js;
@@ -67,7 +68,8 @@ pub struct Build {
 
 /// Builds every block: writes bundles and hashed assets under `root` and returns each distinct
 /// block's tags. Nothing is written when any input is broken. `force` rewrites every output and
-/// trusts no cached bundle name.
+/// trusts no cached bundle name. Its phases (plan, process sources, copy assets, build blocks)
+/// read in order here, each a call, which is why it is long rather than split further.
 pub fn build(
     settings: &CompressSettings,
     force: bool,

@@ -13,6 +13,7 @@ use crate::error::{Error, Excerpt, Location, Result};
 
 use super::cache::Cache;
 use super::css;
+use super::css_minify;
 use super::css_urls::{AssetCopy, UrlPolicy, UrlProblem};
 use super::js;
 use super::plan::SourceId;
@@ -254,7 +255,7 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
     let text = &prepared.text;
     match prepared.kind {
         Kind::Css if prepared.as_is => Ok(Minified {
-            text: css::minify_conservatively(text),
+            text: css_minify::minify_conservatively(text),
             warning: None,
             strict: false,
         }),
@@ -268,36 +269,7 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
             warning: None,
             strict: false,
         }),
-        Kind::Css => {
-            let out = css::minify(&name, text);
-            let dropped: Vec<&css::Problem> = out.problems.iter().filter(|p| !p.hack).collect();
-            if !dropped.is_empty() && minifying.css_errors == CssErrors::Error {
-                return Err(Error::from_many(
-                    dropped
-                        .iter()
-                        .map(|problem| css_problem_error(prepared, problem))
-                        .collect(),
-                )
-                .unwrap_or_else(|| css_problem_error(prepared, dropped[0])));
-            }
-            let warning = out.problems.first().map(|first| {
-                let at = prepared.origin.at(first.line);
-                if dropped.is_empty() {
-                    format!("{at}: kept old Internet Explorer hacks (lightningcss would drop them: {}); minified conservatively instead", first.message)
-                } else {
-                    format!("{at}: CSS that browsers would drop ({}), bundled as it is because `css_errors = \"warn\"`; minified conservatively", first.message)
-                }
-            });
-            let warning = warning.or_else(|| {
-                out.note
-                    .map(|note| format!("{name}: {note}; minified conservatively instead"))
-            });
-            Ok(Minified {
-                text: out.code,
-                warning,
-                strict: false,
-            })
-        }
+        Kind::Css => minify_css(prepared, &name, minifying.css_errors),
         Kind::Js if js::nesting(text) > js::MAX_NESTING => Ok(Minified {
             text: text.clone(),
             warning: Some(format!(
@@ -331,8 +303,41 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
     }
 }
 
+/// Minifies a stylesheet with lightningcss; what it cannot parse is an error, unless it is an
+/// old IE hack or `css_errors = "warn"`, and then the stylesheet is minified conservatively.
+fn minify_css(prepared: &Prepared, name: &str, css_errors: CssErrors) -> Result<Minified> {
+    let out = css_minify::minify(name, &prepared.text);
+    let dropped: Vec<&css_minify::Problem> = out.problems.iter().filter(|p| !p.hack).collect();
+    if !dropped.is_empty() && css_errors == CssErrors::Error {
+        let errors = dropped
+            .iter()
+            .map(|problem| css_problem_error(prepared, problem))
+            .collect();
+        return Err(
+            Error::from_many(errors).unwrap_or_else(|| css_problem_error(prepared, dropped[0]))
+        );
+    }
+    let warning = out.problems.first().map(|first| {
+        let at = prepared.origin.at(first.line);
+        if dropped.is_empty() {
+            format!("{at}: kept old Internet Explorer hacks (lightningcss would drop them: {}); minified conservatively instead", first.message)
+        } else {
+            format!("{at}: CSS that browsers would drop ({}), bundled as it is because `css_errors = \"warn\"`; minified conservatively", first.message)
+        }
+    });
+    let warning = warning.or_else(|| {
+        out.note
+            .map(|note| format!("{name}: {note}; minified conservatively instead"))
+    });
+    Ok(Minified {
+        text: out.code,
+        warning,
+        strict: false,
+    })
+}
+
 /// CSS a browser would drop, as an error at its place with the line shown.
-fn css_problem_error(prepared: &Prepared, problem: &css::Problem) -> Error {
+fn css_problem_error(prepared: &Prepared, problem: &css_minify::Problem) -> Error {
     // The text minified has its urls rewritten; show the line as the author wrote it.
     let written = match &prepared.origin {
         Origin::File(path) => {
@@ -340,7 +345,7 @@ fn css_problem_error(prepared: &Prepared, problem: &css::Problem) -> Error {
         }
         Origin::Inline(_) => prepared.text.clone(),
     };
-    let offset = css::offset_of(&written, problem.line, problem.column);
+    let offset = css_minify::offset_of(&written, problem.line, problem.column);
     let excerpt = Excerpt::at(&written, offset..offset + 1);
     Error::input(
         prepared.origin.at(problem.line),

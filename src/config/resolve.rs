@@ -40,13 +40,7 @@ pub(super) fn resolve(
         .ok_or_else(|| missing("static_root"))?;
     let static_url = settings.static_url.unwrap_or_else(|| "/static/".into());
     let url = settings.url.unwrap_or_else(|| static_url.clone());
-    for (key, value) in [("static_url", &static_url), ("url", &url)] {
-        if !value.ends_with('/') {
-            return Err(bad(format!(
-                "`{key}` is `{value}` but must end with `/`, as Django requires"
-            )));
-        }
-    }
+    check_trailing_slash(&[("static_url", &static_url), ("url", &url)]).map_err(bad)?;
     let template_dirs = settings.template_dirs.unwrap_or_default();
     if template_dirs.is_empty() {
         return Err(missing("template_dirs"));
@@ -100,6 +94,16 @@ pub(super) fn resolve(
         },
         publish,
     })
+}
+
+/// Django requires `STATIC_URL` (and so `COMPRESS_URL`) to end with a slash.
+fn check_trailing_slash(urls: &[(&str, &String)]) -> Result<(), String> {
+    match urls.iter().find(|(_, value)| !value.ends_with('/')) {
+        Some((key, value)) => Err(format!(
+            "`{key}` is `{value}` but must end with `/`, as Django requires"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `output_dir` and `offline_manifest`, checked to stay inside `root`.

@@ -211,9 +211,7 @@ pub fn parse(name: &str, source: &str) -> Result<Template, SyntaxError> {
     };
     let (nodes, end) = parser.parse_until(&[])?;
     debug_assert!(end.is_none());
-    check_extends_first(&nodes)?;
-    check_unique_blocks(&nodes, &mut Vec::new())?;
-    check_known_tags(&nodes)?;
+    super::checks::check(&nodes)?;
     Ok(Template {
         name: template,
         nodes,
@@ -426,145 +424,6 @@ impl Parser<'_> {
     }
 }
 
-/// Tags Django itself defines (its default tags and the loader tags).
-const BUILTIN_TAGS: &[&str] = &[
-    "autoescape",
-    "block",
-    "comment",
-    "csrf_token",
-    "cycle",
-    "debug",
-    "extends",
-    "filter",
-    "firstof",
-    "for",
-    "if",
-    "ifchanged",
-    "include",
-    "load",
-    "lorem",
-    "now",
-    "regroup",
-    "resetcycle",
-    "spaceless",
-    "templatetag",
-    "url",
-    "verbatim",
-    "widthratio",
-    "with",
-];
-
-/// The tag libraries stapler knows every tag of, with their tags.
-const KNOWN_LIBRARIES: &[(&str, &[&str])] = &[
-    (
-        "static",
-        &["static", "get_static_prefix", "get_media_prefix"],
-    ),
-    (
-        "i18n",
-        &[
-            "get_available_languages",
-            "get_language_info",
-            "get_language_info_list",
-            "get_current_language",
-            "get_current_language_bidi",
-            "trans",
-            "translate",
-            "blocktrans",
-            "blocktranslate",
-            "language",
-        ],
-    ),
-    ("l10n", &["localize"]),
-    ("tz", &["localtime", "timezone", "get_current_timezone"]),
-    ("cache", &["cache"]),
-    ("compress", &["compress"]),
-];
-
-/// Django refuses a template that uses a tag no loaded library defines ("Invalid block tag"),
-/// and django-compressor then skips it. Only decidable when every library the template loads
-/// is one stapler knows: a project's own library may define any tag.
-fn check_known_tags(nodes: &[Node]) -> Result<(), SyntaxError> {
-    let mut tags: Vec<&Tag> = Vec::new();
-    collect_tags(nodes, &mut tags);
-    let mut known: Vec<&str> = BUILTIN_TAGS.to_vec();
-    for load in tags.iter().filter(|tag| tag.name == "load") {
-        let words = split_contents(&load.args);
-        let libraries = match words.iter().position(|word| word == "from") {
-            Some(at) => words[at + 1..].to_vec(),
-            None => words,
-        };
-        for library in &libraries {
-            match KNOWN_LIBRARIES.iter().find(|(name, _)| name == library) {
-                Some((_, library_tags)) => known.extend_from_slice(library_tags),
-                None => return Ok(()),
-            }
-        }
-    }
-    match tags.iter().find(|tag| !known.contains(&tag.name.as_str())) {
-        None => Ok(()),
-        Some(tag) => Err(SyntaxError {
-            line: tag.origin.line,
-            message: format!(
-                "Invalid block tag on line {}: '{}'. Did you forget to register or load this tag?",
-                tag.origin.line, tag.name
-            ),
-            in_compress: false,
-        }),
-    }
-}
-
-/// Every tag in `nodes` that opens something or stands alone, at any depth.
-fn collect_tags<'n>(nodes: &'n [Node], out: &mut Vec<&'n Tag>) {
-    for node in nodes {
-        match node {
-            Node::Leaf(tag) => out.push(tag),
-            Node::Branching { branches, .. } => out.extend(branches.first().map(|(tag, _)| tag)),
-            _ => {}
-        }
-        let _ = for_each_child_list(node, &mut |children| {
-            collect_tags(children, out);
-            Ok::<(), ()>(())
-        });
-    }
-}
-
-/// Django: "{% extends %} must be the first tag in the template."
-fn check_extends_first(nodes: &[Node]) -> Result<(), SyntaxError> {
-    let mut seen_other = false;
-    for node in nodes {
-        match node {
-            Node::Text(_) => {}
-            Node::Extends { origin, .. } if seen_other => {
-                return Err(SyntaxError {
-                    line: origin.line,
-                    message: "{% extends %} must be the first tag in the template".into(),
-                    in_compress: false,
-                })
-            }
-            _ => seen_other = true,
-        }
-    }
-    Ok(())
-}
-
-fn check_unique_blocks(nodes: &[Node], seen: &mut Vec<String>) -> Result<(), SyntaxError> {
-    for node in nodes {
-        for_each_child_list(node, &mut |children| check_unique_blocks(children, seen))?;
-        if let Node::Block { name, origin, .. } = node {
-            if seen.contains(name) {
-                return Err(SyntaxError {
-                    line: origin.line,
-                    message: format!("'block' tag with name '{name}' appears more than once"),
-                    in_compress: false,
-                });
-            }
-            seen.push(name.clone());
-        }
-    }
-    Ok(())
-}
-
 /// Calls `visit` on every list of child nodes of `node`.
 pub fn for_each_child_list<'n, E>(
     node: &'n Node,
@@ -653,9 +512,11 @@ mod tests {
             error.message,
             "Invalid block tag on line 2: 'frobnicate'. Did you forget to register or load this tag?"
         );
+        let not_loaded = parse("t.html", "{% trans 'x' %}").expect_err("i18n is not loaded");
         assert!(
-            parse("t.html", "{% trans 'x' %}").is_err(),
-            "i18n is not loaded"
+            not_loaded.message.contains("'trans'"),
+            "{}",
+            not_loaded.message
         );
         assert!(parse(
             "t.html",
@@ -747,16 +608,25 @@ mod tests {
 
     #[test]
     fn extends_must_come_first() {
-        assert!(parse("t.html", "{% load static %}{% extends 'b.html' %}").is_err());
+        let error = parse("t.html", "{% load static %}{% extends 'b.html' %}").expect_err("late");
+        assert_eq!(
+            error.message,
+            "{% extends %} must be the first tag in the template"
+        );
         assert!(parse("t.html", "\n{% extends 'b.html' %}").is_ok());
     }
 
     #[test]
     fn duplicate_blocks_are_refused() {
-        assert!(parse(
+        let error = parse(
             "t.html",
-            "{% block a %}{% endblock %}{% block a %}{% endblock %}"
+            "{% block a %}{% endblock %}\n{% block a %}{% endblock %}",
         )
-        .is_err());
+        .expect_err("twice");
+        assert_eq!(error.line, 2);
+        assert_eq!(
+            error.message,
+            "'block' tag with name 'a' appears more than once"
+        );
     }
 }

@@ -325,7 +325,8 @@ mod tests {
             resolve_parent_name("'../base.html'", "app/sub/page.html", &context).expect("ok"),
             "app/base.html"
         );
-        assert!(resolve_parent_name("'../../x.html'", "page.html", &context).is_err());
+        let error = resolve_parent_name("'../../x.html'", "page.html", &context).expect_err("out");
+        assert!(error.contains("../../x.html"), "{error}");
     }
 
     #[test]
@@ -336,7 +337,8 @@ mod tests {
             resolve_parent_name("layout", "p.html", &context).expect("ok"),
             "base.html"
         );
-        assert!(resolve_parent_name("missing", "p.html", &context).is_err());
+        let error = resolve_parent_name("missing", "p.html", &context).expect_err("undefined");
+        assert!(error.contains("missing"), "{error}");
     }
 
     #[test]
@@ -346,6 +348,10 @@ mod tests {
             ("b.html", "{% extends 'a.html' %}"),
         ]);
         let a = loader.load("a.html").expect("loads");
-        assert!(flatten(&a, &mut loader, &OfflineContext::new()).is_err());
+        let error = flatten(&a, &mut loader, &OfflineContext::new()).expect_err("a cycle");
+        assert!(
+            error.contains("a.html") && error.contains("b.html"),
+            "{error}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Templates: find them, parse them, resolve inheritance, and yield every compress block with its
 //! body rendered once per offline context, exactly as the template engine would render it.
 
+mod checks;
 pub mod django;
 pub mod inherit;
 pub mod jinja;
