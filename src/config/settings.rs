@@ -14,45 +14,25 @@ use super::{ConfigError, CssErrors, CssHashing, Engine, JsMinify};
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub static_root: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub static_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub root: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub staticfiles_dirs: Option<Vec<PathBuf>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_dirs: Option<Vec<PathBuf>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_links: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_dir: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub offline_manifest: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub offline_context: Option<ContextSetting>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub css_hashing_method: Option<CssHashing>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url_placeholder: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub jinja2_autoescape: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub js_minify: Option<JsMinify>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub css_errors: Option<CssErrors>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_cache: Option<SharedCacheSection>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishSection>,
 }
 
@@ -60,17 +40,11 @@ pub struct Settings {
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SharedCacheSection {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub path_style: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_entries: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cull_frequency: Option<usize>,
 }
 
@@ -78,29 +52,17 @@ pub struct SharedCacheSection {
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishSection {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub path_style: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub jobs: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acl: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_control_hashed: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keep: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hashed_pattern: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub multipart_threshold: Option<u64>,
 }
 
@@ -140,12 +102,16 @@ impl Settings {
     }
 }
 
-/// `over` laid on `base`: every key `over` sets wins, tables merge key by key.
+/// `over` laid on `base`: every key `over` sets wins (an unset key is `null` and sets nothing),
+/// tables merge key by key.
 pub fn layer(base: Settings, over: Settings) -> Settings {
     fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
         match (base, over) {
             (serde_json::Value::Object(base), serde_json::Value::Object(over)) => {
                 for (key, value) in over {
+                    if value.is_null() {
+                        continue;
+                    }
                     match base.get_mut(&key) {
                         Some(existing) if existing.is_object() && value.is_object() => {
                             merge(existing, value)
