@@ -96,6 +96,9 @@ pub struct CompressArgs {
     /// Rewrite every output even when a file of the same name exists.
     #[arg(long)]
     pub force: bool,
+    /// Fail on any skipped template or warning, leaving the previous manifest in place.
+    #[arg(long)]
+    pub strict: bool,
     /// Show each warning and every file written.
     #[arg(long, short = 'v', conflicts_with = "quiet")]
     pub verbose: bool,

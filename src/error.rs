@@ -160,6 +160,10 @@ pub enum Error {
     #[error("cannot start stapler's worker threads: {0}")]
     Runtime(std::io::Error),
 
+    /// `--strict`: the build would have succeeded with these warnings and skipped templates.
+    #[error("--strict: {} finding(s), and the manifest was not written:\n{}", .0.len(), .0.join("\n"))]
+    Strict(Vec<String>),
+
     /// Several independent inputs failed; each is reported.
     #[error("{}", join_errors(.0))]
     Many(Vec<Error>),

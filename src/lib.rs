@@ -73,6 +73,23 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
     let started = Instant::now();
     let scan = templates::scan(&config.templates)?;
     let build = compress::build(&config.compress, flags.force, &scan.blocks, progress)?;
+    if flags.strict {
+        let findings: Vec<String> = scan
+            .skipped
+            .iter()
+            .map(|skipped| {
+                format!(
+                    "  skipped {}: {}",
+                    skipped.template.display(),
+                    skipped.reason
+                )
+            })
+            .chain(build.warnings.iter().map(|warning| format!("  {warning}")))
+            .collect();
+        if !findings.is_empty() {
+            return Err(Error::Strict(findings));
+        }
+    }
     let manifest = Manifest::from_rendered(
         build
             .blocks

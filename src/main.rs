@@ -43,6 +43,7 @@ impl ExitCode {
             }
             Error::Store(StoreError::Io { .. }) => ExitCode::Io,
             Error::Store(_) | Error::NotPublished { .. } => ExitCode::Remote,
+            Error::Strict(_) => ExitCode::Input,
             Error::Many(errors) => errors.first().map_or(ExitCode::Input, ExitCode::of),
         }
     }
@@ -95,6 +96,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let config = load_config(&args.common, None)?;
             let flags = RunFlags {
                 force: args.force,
+                strict: args.strict,
                 ..RunFlags::default()
             };
             let bar = Bar::new(show_bar(args.quiet));
@@ -133,6 +135,7 @@ fn publish_flags(args: &cli::PublishArgs) -> RunFlags {
         force: args.force,
         dry_run: args.publish.dry_run,
         prune: args.publish.prune,
+        strict: false,
     }
 }
 
@@ -365,6 +368,7 @@ mod tests {
                 ]),
                 ExitCode::Config,
             ),
+            (Error::Strict(vec!["  a warning".into()]), ExitCode::Input),
             (config, ExitCode::Config),
             (input, ExitCode::Input),
         ];

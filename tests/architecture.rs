@@ -42,7 +42,9 @@ fn crate_paths(line: &str) -> Vec<String> {
 fn forbidden(module: &str) -> &'static [&'static str] {
     match module {
         "config" => &["templates", "compress", "manifest", "publish", "store"],
-        "block" | "error" | "progress" | "output" => &["templates", "compress", "manifest", "publish"],
+        "block" | "error" | "progress" | "output" => {
+            &["templates", "compress", "manifest", "publish"]
+        }
         "templates" => &["compress", "manifest", "publish", "store"],
         "compress" => &["manifest", "publish"],
         "manifest" => &["publish"],

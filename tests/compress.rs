@@ -815,3 +815,30 @@ fn unknown_script_types_are_bundled_as_they_are() {
         text(&run.stderr)
     );
 }
+
+/// `--strict` turns every skipped template and warning into a failure that lists them all, and
+/// leaves the previous manifest in place; without it the same site builds.
+#[test]
+fn strict_fails_on_every_warning_and_skipped_template() {
+    let good = "{% load compress %}{% compress css %}<link rel=\"stylesheet\" href=\"/static/a.css\">{% endcompress %}";
+    let broken = "{% load compress %}\n{% for x in y %}";
+    let site = small_site(
+        &[("good.html", good), ("broken.html", broken)],
+        &[("a.css", b"a { background: url(gone.png) }".as_slice())],
+    );
+    let manifest = site.path().join("build/CACHE/manifest.json");
+    std::fs::create_dir_all(manifest.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&manifest, "{}").expect("previous manifest");
+    let run = stapler(site.path(), &["compress", "--offline", "--strict"]);
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--strict: 2 finding(s), and the manifest was not written:")
+            && stderr.contains("  skipped templates/broken.html: invalid template (line 2)")
+            && stderr.contains("  static/a.css:1: url(gone.png) refers to gone.png"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&manifest).expect("manifest"), "{}");
+    let lenient = stapler(site.path(), &["compress", "--offline"]);
+    assert!(lenient.status.success(), "{}", text(&lenient.stderr));
+}

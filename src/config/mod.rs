@@ -216,6 +216,8 @@ pub struct RunFlags {
     pub dry_run: bool,
     /// Delete objects that no recent release uses.
     pub prune: bool,
+    /// Fail, before the manifest is written, on any skipped template or warning.
+    pub strict: bool,
 }
 
 /// Where the settings come from, besides the environment.
