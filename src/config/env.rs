@@ -151,6 +151,15 @@ impl<'de> Deserializer<'de> for Node {
         visitor.visit_some(self)
     }
 
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let (_, text) = self.text()?;
+        visitor.visit_string(text.to_string())
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_string(visitor)
+    }
+
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let (key, text) = self.text()?;
         if text.trim_start().starts_with('[') {
@@ -202,7 +211,7 @@ impl<'de> Deserializer<'de> for Node {
     }
 
     serde::forward_to_deserialize_any! {
-        i8 i16 i32 i64 i128 u8 u16 u32 u128 f32 f64 char str string
+        i8 i16 i32 i64 i128 u8 u16 u32 u128 f32 f64 char
         bytes byte_buf unit unit_struct newtype_struct tuple tuple_struct identifier ignored_any
     }
 }
@@ -230,10 +239,16 @@ mod tests {
             ("STAPLER_PUBLISH_JOBS", "7"),
             ("STAPLER_ENDPOINT_URL", "http://127.0.0.1:9000"),
             ("STAPLER_SHARED_CACHE_TO", "s3://cache/ci"),
+            ("STAPLER_URL_PLACEHOLDER", "[placeholder]/"),
             ("OTHER", "ignored"),
         ]))
         .expect("valid");
         assert_eq!(settings.static_url.as_deref(), Some("/assets/"));
+        assert_eq!(
+            settings.url_placeholder.as_deref(),
+            Some("[placeholder]/"),
+            "a string setting is text, whatever it starts with"
+        );
         assert_eq!(settings.template_dirs, Some(vec!["a".into(), "b".into()]));
         assert_eq!(
             settings.extensions,
