@@ -244,13 +244,15 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         .unwrap_or_default();
     from_file.anchor_paths(&base);
     let from_env = env::read(env)?;
-    let merged = settings::layer(settings::layer(from_file, from_env), sources.flags.clone());
+    let merged = settings::layer(settings::layer(from_file, from_env)?, sources.flags.clone())?;
     resolve::resolve(file, merged, sources.no_cache)
 }
 
 /// The process environment's `STAPLER_*` variables, for [`load`].
 pub fn process_env() -> BTreeMap<String, String> {
-    std::env::vars()
+    // `vars()` would panic on any variable that is not Unicode, stapler's or not.
+    std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
         .filter(|(key, _)| key.starts_with("STAPLER_"))
         .collect()
 }

@@ -308,11 +308,30 @@ fn build_contexts(setting: Option<ContextSetting>, static_url: &str) -> Vec<Offl
         tables.push(OfflineContext::new());
     }
     for context in &mut tables {
+        for value in context.values_mut() {
+            spell_toml_dates(value);
+        }
         context
             .entry("STATIC_URL")
             .or_insert_with(|| serde_json::Value::String(static_url.to_string()));
     }
     tables
+}
+
+/// A TOML date read into JSON is a private one-key table; in a context it is the text
+/// the file spells (`1979-05-27`).
+fn spell_toml_dates(value: &mut serde_json::Value) {
+    const DATE: &str = "$__toml_private_datetime";
+    match value {
+        serde_json::Value::Object(table) if table.len() == 1 && table.contains_key(DATE) => {
+            if let Some(date) = table.remove(DATE) {
+                *value = date;
+            }
+        }
+        serde_json::Value::Object(table) => table.values_mut().for_each(spell_toml_dates),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(spell_toml_dates),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -466,6 +485,20 @@ mod tests {
         assert_eq!(contexts[0]["STATIC_URL"], "/static/");
         assert_eq!(contexts[1]["STATIC_URL"], "/cdn/");
         assert_eq!(contexts[1]["THEME"], "light");
+    }
+
+    #[test]
+    fn dates_in_a_context_are_the_text_the_file_spells() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "stapler.toml",
+            &format!("{MINIMAL}offline_context = {{ DAY = 1979-05-27, LIST = [1979-05-28] }}\n"),
+        );
+        let config = load_file(path, &[]).expect("valid");
+        let context = &config.templates.offline_contexts[0];
+        assert_eq!(context["DAY"], "1979-05-27");
+        assert_eq!(context["LIST"][0], "1979-05-28");
     }
 
     #[test]

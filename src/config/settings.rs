@@ -102,38 +102,43 @@ impl Settings {
     }
 }
 
-/// `over` laid on `base`: every key `over` sets wins (an unset key is `null` and sets nothing),
-/// tables merge key by key.
-pub fn layer(base: Settings, over: Settings) -> Settings {
-    fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
-        match (base, over) {
-            (serde_json::Value::Object(base), serde_json::Value::Object(over)) => {
-                for (key, value) in over {
-                    if value.is_null() {
-                        continue;
-                    }
-                    match base.get_mut(&key) {
-                        Some(existing) if existing.is_object() && value.is_object() => {
-                            merge(existing, value)
-                        }
-                        _ => {
-                            base.insert(key, value);
-                        }
-                    }
+/// The tables whose keys a later layer sets one by one; every other value, tables such as
+/// `offline_context` and `[publish] headers` included, is replaced whole by the layer that sets it.
+const SECTIONS: [&str; 2] = ["publish", "shared_cache"];
+
+/// `over` laid on `base`: every key `over` sets wins (an unset key is `null` and sets nothing);
+/// `[publish]` and `[shared_cache]` merge key by key.
+pub fn layer(base: Settings, over: Settings) -> Result<Settings, ConfigError> {
+    fn merge(base: &mut serde_json::Value, over: serde_json::Value, sections: &[&str]) {
+        let (serde_json::Value::Object(base), serde_json::Value::Object(over)) = (base, over)
+        else {
+            return;
+        };
+        for (key, value) in over {
+            if value.is_null() {
+                continue;
+            }
+            match base.get_mut(&key) {
+                Some(existing) if sections.contains(&key.as_str()) && existing.is_object() => {
+                    merge(existing, value, &[])
+                }
+                _ => {
+                    base.insert(key, value);
                 }
             }
-            (base, over) => *base = over,
         }
     }
-    // Settings are plain data: they always serialize, and since both layers deserialized once
-    // already, their union does too. Were that ever not so, the later layer alone is kept.
-    let (Ok(mut merged), Ok(over_value)) =
-        (serde_json::to_value(&base), serde_json::to_value(&over))
-    else {
-        return over;
+    let unrepresentable = |error: serde_json::Error| ConfigError {
+        origin: "configuration".into(),
+        message: format!("a setting cannot be read ({error}); paths must be UTF-8"),
     };
-    merge(&mut merged, over_value);
-    serde_json::from_value(merged).unwrap_or(over)
+    let mut merged = serde_json::to_value(&base).map_err(unrepresentable)?;
+    merge(
+        &mut merged,
+        serde_json::to_value(&over).map_err(unrepresentable)?,
+        &SECTIONS,
+    );
+    serde_json::from_value(merged).map_err(unrepresentable)
 }
 
 /// Reads a settings file: `stapler.toml`, or the `[tool.stapler]` table of `pyproject.toml`.
@@ -219,12 +224,27 @@ mod tests {
         .expect("base");
         let over: Settings =
             toml::from_str("extensions = [\".txt\"]\n[publish]\njobs = 8\n").expect("over");
-        let merged = layer(base, over);
+        let merged = layer(base, over).expect("merges");
         assert_eq!(merged.static_url.as_deref(), Some("/s/"));
         assert_eq!(merged.extensions, Some(vec![".txt".to_string()]));
         let publish = merged.publish.expect("publish kept");
         assert_eq!(publish.to.as_deref(), Some("s3://a"));
         assert_eq!(publish.jobs, Some(8));
+    }
+
+    #[test]
+    fn a_table_value_is_replaced_whole() {
+        let base: Settings =
+            toml::from_str("offline_context = { THEME = \"dark\", LANG = \"en\" }\n")
+                .expect("base");
+        let over: Settings =
+            toml::from_str("offline_context = { THEME = \"light\" }\n").expect("over");
+        let merged = layer(base, over).expect("merges");
+        let Some(ContextSetting::One(table)) = merged.offline_context else {
+            panic!("one table");
+        };
+        assert_eq!(table.len(), 1, "{table:?}");
+        assert_eq!(table["THEME"], "light");
     }
 
     #[test]
