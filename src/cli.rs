@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "stapler",
     version,
     about = "Bundle, minify and hash the CSS and JS of {% compress %} blocks, offline",
-    after_help = "Exit codes: 0 success, 1 bad input (a template, stylesheet, script or referenced file), 2 bad configuration or command line, 3 a file could not be written, 4 the publish target refused or failed and the previous release is still live."
+    after_help = "Exit codes: 0 success, 1 bad input (a template, stylesheet, script or referenced file), 2 bad configuration or command line, 3 a file could not be written, 4 the publish target refused, failed or could not be reached (the message says what was sent)."
 )]
 pub struct Cli {
     #[command(subcommand)]

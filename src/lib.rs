@@ -119,10 +119,12 @@ pub fn publish(
         .worker_threads(4)
         .build()
         .map_err(Error::Runtime)?;
-    runtime.block_on(async {
-        let store = store::AnyStore::open(&config.publish.target).await?;
-        publish::publish(&config.publish, &config.manifest, &store, *flags, progress).await
-    })
+    runtime.block_on(publish::publish(
+        &config.publish,
+        &config.manifest,
+        *flags,
+        progress,
+    ))
 }
 
 /// What `deploy` did: the build, and the publish that followed it.

@@ -26,7 +26,7 @@ enum ExitCode {
     Config = 2,
     /// The machine refused: a directory cannot be written, a disk is full.
     Io = 3,
-    /// The publish target refused or failed; the previous release is still the live one.
+    /// The publish target refused, failed or could not be reached; the message says what went up.
     Remote = 4,
 }
 
@@ -257,6 +257,9 @@ fn print_summary(summary: &Summary, verbose: bool) {
             skipped.template.display(),
             skipped.reason
         );
+    }
+    for warning in &build.shared_cache.warnings {
+        eprintln!("warning: {warning}");
     }
     if verbose {
         for warning in &build.warnings {

@@ -31,9 +31,15 @@ const TEMPORARY_PREFIX: &str = ".stapler-";
 const TEMPORARY_SUFFIX: &str = ".tmp";
 
 /// Whether a file name is one of the temporary files writes go through (left behind only when
-/// a run is killed).
+/// a run is killed): today's `.stapler-XXXXXX.tmp`, and what earlier versions used,
+/// `<name>.stapler-tmp` and tempfile's default `.tmpXXXXXX`.
 pub fn is_temporary(name: &str) -> bool {
-    name.starts_with(TEMPORARY_PREFIX) && name.ends_with(TEMPORARY_SUFFIX)
+    let earlier_default = name.len() == 10
+        && name.starts_with(".tmp")
+        && name[4..].chars().all(|c| c.is_ascii_alphanumeric());
+    (name.starts_with(TEMPORARY_PREFIX) && name.ends_with(TEMPORARY_SUFFIX))
+        || name.ends_with(".stapler-tmp")
+        || earlier_default
 }
 
 /// Whether the data must be on disk before the rename makes it visible.
@@ -115,6 +121,16 @@ mod tests {
         let copied = dir.path().join("img/copy.png");
         copy_atomic(&written, &copied).expect("copy");
         assert_eq!(mode(&copied), mode(&plain));
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_and_others_are_not() {
+        for name in [".stapler-a1B2c3.tmp", "logo.png.stapler-tmp", ".tmpAb12Cd"] {
+            assert!(is_temporary(name), "{name}");
+        }
+        for name in [".tmp-notes.txt", "site.tmp", ".stapler", ".tmpfile.css"] {
+            assert!(!is_temporary(name), "{name}");
+        }
     }
 
     #[cfg(unix)]

@@ -742,7 +742,7 @@ fn a_killed_build_leaves_the_previous_or_the_complete_manifest() {
 /// django-compressor said), `icon` is left out and said; a quoted block name loses its quotes.
 #[test]
 fn link_rels_and_quoted_names() {
-    let template = "{% load compress %}{% compress css file \"site\" %}<link rel=\"preload stylesheet\" href=\"/static/a.css\"><link rel=\"icon\" href=\"/static/favicon.ico\"><link rel=\"stylesheet\" href=\"/static/b.css\">{% endcompress %}";
+    let template = "{% load compress %}{% compress css file \"site\" %}<link rel=\"preload stylesheet\" href=\"/static/a.css\"><link rel=\"icon\" href=\"/static/favicon.ico\"><script src=\"/static/x.js\"></script><link rel=\"stylesheet\" href=\"/static/b.css\">{% endcompress %}";
     let site = small_site(
         &[("t.html", template)],
         &[
@@ -759,6 +759,11 @@ fn link_rels_and_quoted_names() {
     );
     assert!(
         stderr.contains("t.html:1: <link rel=\"icon\"> is not a stylesheet, so it is left out"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("t.html:1: <script> in a {% compress css %} block is left out of its output"),
         "{stderr}"
     );
     let root = site.path().join("build");
@@ -795,7 +800,7 @@ fn unknown_script_types_are_bundled_as_they_are() {
     let stderr = text(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(
-        stderr.contains("t.html:1: <script type=\"text/coffeescript\"> has no precompiler, so it is bundled as it is"),
+        stderr.contains("t.html:1: <script type=\"text/coffeescript\"> has no precompiler, so it is bundled without being parsed"),
         "{stderr}"
     );
     let js = std::fs::read_to_string(&outputs(&site.path().join("build"), "js")[0]).expect("js");
@@ -841,4 +846,36 @@ fn strict_fails_on_every_warning_and_skipped_template() {
     assert_eq!(std::fs::read_to_string(&manifest).expect("manifest"), "{}");
     let lenient = stapler(site.path(), &["compress", "--offline"]);
     assert!(lenient.status.success(), "{}", text(&lenient.stderr));
+}
+
+/// A FIFO named like a template is not read (reading it would never end).
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_a_template_does_not_hang_the_scan() {
+    let template =
+        "{% load compress %}{% compress js %}<script>var a = 1;</script>{% endcompress %}";
+    let site = small_site(&[("t.html", template)], &[]);
+    let made = Command::new("mkfifo")
+        .arg(site.path().join("templates/pipe.html"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stapler"))
+        .args(["compress", "--offline", "-q"])
+        .current_dir(site.path())
+        .env_remove("CI")
+        .spawn()
+        .expect("start stapler");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("stapler is stuck reading a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success());
 }

@@ -53,6 +53,8 @@ pub struct SharedReport {
     pub fetched: u64,
     pub uploaded: u64,
     pub culled: u64,
+    /// What went wrong with it: an optimisation failing, never a reason to fail a build.
+    pub warnings: Vec<String>,
 }
 
 /// Counts of lookups that found an intact entry and that did not.
@@ -125,7 +127,7 @@ impl Cache {
     }
 
     /// Warnings about the shared cache.
-    pub fn warnings(&self) -> Vec<String> {
+    fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
@@ -251,6 +253,12 @@ impl Cache {
 
     /// Uploads this build's new entries and culls the prefix. Call once, after the build.
     pub fn finish(&self, fetched: u64) -> SharedReport {
+        let mut report = self.upload_and_cull(fetched);
+        report.warnings = self.warnings();
+        report
+    }
+
+    fn upload_and_cull(&self, fetched: u64) -> SharedReport {
         let mut report = SharedReport {
             fetched,
             ..SharedReport::default()

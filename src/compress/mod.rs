@@ -149,7 +149,6 @@ pub fn build(
     build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
     measure_gzip(&mut build.bundles, &roots);
     build.shared_cache = cache.finish(fetched);
-    build.warnings.extend(cache.warnings());
     Ok(build)
 }
 

@@ -194,7 +194,17 @@ fn plan_block(block: &Block, roots: &Roots, warnings: &mut Vec<String>) -> Resul
                     location,
                 }
             }
-            _ => continue,
+            (kind, tag) => {
+                // django-compressor reads only its kind's elements; the rest leave the output.
+                warnings.push(format!(
+                    "{location}: <{tag}> in a {{% compress {kind} %}} block is left out of its output, as django-compressor leaves it out; move it to a {} block or outside",
+                    match kind {
+                        Kind::Css => "js",
+                        Kind::Js => "css",
+                    }
+                ));
+                continue;
+            }
         };
         parts.push(part);
     }
@@ -234,7 +244,7 @@ fn check_type(
         ));
     }
     warnings.push(format!(
-        "{location}: <{} type=\"{given}\"> has no precompiler, so it is bundled as it is, neither checked nor minified (as django-compressor bundles it); compile it first to get it minified",
+        "{location}: <{} type=\"{given}\"> has no precompiler, so it is bundled without being parsed (as django-compressor bundles it); compile it first to get it checked and minified",
         element.tag
     ));
     Ok(true)

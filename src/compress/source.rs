@@ -94,7 +94,6 @@ pub struct Minified {
     /// Something worth knowing that did not stop the build.
     pub warning: Option<String>,
     /// A script that starts with a `"use strict"` directive.
-    #[serde(default)]
     pub strict: bool,
 }
 
@@ -338,15 +337,11 @@ fn minify_css(prepared: &Prepared, name: &str, css_errors: CssErrors) -> Result<
 
 /// CSS a browser would drop, as an error at its place with the line shown.
 fn css_problem_error(prepared: &Prepared, problem: &css_minify::Problem) -> Error {
-    // The text minified has its urls rewritten; show the line as the author wrote it.
-    let written = match &prepared.origin {
-        Origin::File(path) => {
-            std::fs::read_to_string(path).unwrap_or_else(|_| prepared.text.clone())
-        }
-        Origin::Inline(_) => prepared.text.clone(),
-    };
-    let offset = css_minify::offset_of(&written, problem.line, problem.column);
-    let excerpt = Excerpt::at(&written, offset..offset + 1);
+    // The column is the minified text's (urls rewritten, BOM dropped): the line shown is too,
+    // so the caret stands under what it points at.
+    let written = &prepared.text;
+    let offset = css_minify::offset_of(written, problem.line, problem.column);
+    let excerpt = Excerpt::at(written, offset..offset + 1);
     Error::input(
         prepared.origin.at(problem.line),
         format!(

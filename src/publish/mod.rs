@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::config::{ManifestSettings, PublishSettings, RunFlags};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Work};
-use crate::store::{Headers, Store};
+use crate::store::{AnyStore, Headers, Store};
 
 use plan::{LocalObject, Plan};
 use release::Release;
@@ -38,16 +38,33 @@ pub struct Report {
     pub plan_text: String,
 }
 
-/// Publishes the static root to `store`.
+/// Publishes the static root to the configured target. The static root is read before the
+/// store is opened, so a missing one is a configuration error whatever the credentials.
 pub async fn publish(
     settings: &PublishSettings,
     manifest: &ManifestSettings,
-    store: &impl Store,
     options: RunFlags,
     progress: &dyn Progress,
 ) -> Result<Report> {
     let started = Instant::now();
     let local = plan::scan_static_root(settings, manifest)?;
+    let store = AnyStore::open(&settings.target).await?;
+    publish_to(
+        &store, local, settings, manifest, options, progress, started,
+    )
+    .await
+}
+
+/// Publishes the scanned static root to `store`.
+async fn publish_to(
+    store: &impl Store,
+    local: Vec<LocalObject>,
+    settings: &PublishSettings,
+    manifest: &ManifestSettings,
+    options: RunFlags,
+    progress: &dyn Progress,
+    started: Instant,
+) -> Result<Report> {
     let remote = store.list().await?;
     let latest = release::latest(store, &remote).await?;
     let mut plan = plan::make_plan(

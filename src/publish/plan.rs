@@ -166,10 +166,9 @@ pub fn scan_static_root(
         .collect()
 }
 
-/// Temporary files a crashed build or publish left behind.
+/// Temporary files a killed build or publish left behind.
 fn is_temporary(name: &std::ffi::OsStr) -> bool {
-    let name = name.to_string_lossy();
-    output::is_temporary(&name) || name.ends_with(".stapler-tmp") || name.starts_with(".tmp")
+    output::is_temporary(&name.to_string_lossy())
 }
 
 /// The output files the current offline manifest refers to, or `None` without a manifest.

@@ -105,7 +105,7 @@ pub async fn prune_candidates(
     let mut keep_from_remote = keep;
     if let Some(release) = this {
         kept.extend(release.objects.keys().cloned());
-        keep_from_remote -= 1;
+        keep_from_remote = keep_from_remote.saturating_sub(1);
     }
     let mut retired: BTreeSet<String> = BTreeSet::new();
     for (index, name) in records_newest_first(remote).into_iter().enumerate() {

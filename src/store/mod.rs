@@ -126,11 +126,13 @@ pub enum StoreError {
         detail: String,
     },
     /// The store refused to delete some objects.
-    #[error("{endpoint} could not delete {name} ({detail}); nothing else was affected")]
+    #[error("{endpoint} could not delete {name} ({detail}); {deleted} other object(s) were deleted; rerun to finish pruning")]
     NotDeleted {
         endpoint: String,
         name: String,
         detail: String,
+        /// How many objects were deleted before the refusal.
+        deleted: usize,
     },
     /// A local file changed between planning and sending.
     #[error("{}: changed while publishing; rerun `stapler publish`", path.display())]

@@ -414,6 +414,7 @@ impl Store for S3Store {
     }
 
     async fn delete(&self, names: &[String]) -> Result<()> {
+        let mut deleted = 0;
         for chunk in names.chunks(1000) {
             let objects = chunk
                 .iter()
@@ -442,8 +443,10 @@ impl Store for S3Store {
                     endpoint: self.endpoint.clone(),
                     name: key.strip_prefix(&self.prefix).unwrap_or(key).to_string(),
                     detail: first.message().unwrap_or_default().to_string(),
+                    deleted: deleted + chunk.len() - response.errors().len(),
                 });
             }
+            deleted += chunk.len();
         }
         Ok(())
     }

@@ -37,6 +37,10 @@ const BUILTIN_TAGS: &[&str] = &[
     "verbatim",
     "widthratio",
     "with",
+    // Django 5.1 and 6.0.
+    "querystring",
+    "partialdef",
+    "partial",
 ];
 
 /// The tag libraries stapler knows every tag of, with their tags.
@@ -68,23 +72,28 @@ const KNOWN_LIBRARIES: &[(&str, &[&str])] = &[
 
 /// Django refuses a template that uses a tag no loaded library defines ("Invalid block tag"),
 /// and django-compressor then skips it. Only decidable when every library the template loads
-/// is one stapler knows: a project's own library may define any tag.
+/// is one stapler knows: a project's own library may define any tag. The tags of the libraries
+/// stapler knows count even when not loaded, since a project may make them builtins: erring
+/// that way builds a key no server asks for, never leaves one out.
 fn check_known_tags(nodes: &[Node]) -> Result<(), SyntaxError> {
     let mut tags: Vec<&Tag> = Vec::new();
     collect_tags(nodes, &mut tags);
-    let mut known: Vec<&str> = BUILTIN_TAGS.to_vec();
     for load in tags.iter().filter(|tag| tag.name == "load") {
         let words = split_contents(&load.args);
         let libraries = match words.iter().position(|word| word == "from") {
             Some(at) => words[at + 1..].to_vec(),
             None => words,
         };
-        for library in &libraries {
-            match KNOWN_LIBRARIES.iter().find(|(name, _)| name == library) {
-                Some((_, library_tags)) => known.extend_from_slice(library_tags),
-                None => return Ok(()),
-            }
+        if libraries
+            .iter()
+            .any(|library| !KNOWN_LIBRARIES.iter().any(|(name, _)| name == library))
+        {
+            return Ok(());
         }
+    }
+    let mut known: Vec<&str> = BUILTIN_TAGS.to_vec();
+    for (_, library_tags) in KNOWN_LIBRARIES {
+        known.extend_from_slice(library_tags);
     }
     match tags.iter().find(|tag| !known.contains(&tag.name.as_str())) {
         None => Ok(()),

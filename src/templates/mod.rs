@@ -185,7 +185,9 @@ fn find_templates(config: &TemplateSettings) -> Result<(Vec<Found>, Vec<Skipped>
                 )
             })?;
             let file_name = entry.file_name().to_string_lossy();
-            if entry.file_type().is_dir()
+            // Only files and links to files: reading a FIFO named `x.html` would never end.
+            let file_type = entry.file_type();
+            if !(file_type.is_file() || file_type.is_symlink())
                 || file_name.starts_with('.')
                 || !config
                     .extensions
@@ -196,7 +198,7 @@ fn find_templates(config: &TemplateSettings) -> Result<(Vec<Found>, Vec<Skipped>
             }
             if entry.file_type().is_symlink() {
                 match std::fs::canonicalize(entry.path()) {
-                    Ok(target) if target.is_dir() => continue,
+                    Ok(target) if !target.is_file() => continue,
                     Ok(target) if target.starts_with(&canonical_dir) => {}
                     Ok(target) => {
                         refused.push(Skipped {
@@ -377,10 +379,8 @@ fn scan_jinja(
     Ok(())
 }
 
-/// A template that does not parse is skipped, as django-compressor skips it, unless the mistake
-/// is inside a compress block, which is fatal. Returns the reason it was skipped.
-/// A template the engine cannot compile is skipped, as django-compressor skips it (its blocks
-/// get no keys; `stapler check` reports it). Returns the reason.
+/// A template the engine cannot compile is skipped, as django-compressor skips it: its blocks
+/// get no keys, the summary lists it, and `--strict` makes it an error. Returns the reason.
 fn skip(path: &Path, error: django::SyntaxError, scan: &mut Scan) -> String {
     let place = if error.in_compress {
         format!("line {}, inside a compress block", error.line)

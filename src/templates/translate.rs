@@ -324,8 +324,7 @@ fn filter_call(part: &str, expr: &str, origin: &Origin) -> Result<String, Untran
         None => (part.trim().to_string(), None),
     };
     let arg = arg.map(|arg| operand(&arg, origin)).transpose()?;
-    {
-        let call = match (name.as_str(), arg) {
+    let call = match (name.as_str(), arg) {
             ("default", Some(arg)) => format!("default({arg}, true)"),
             ("default_if_none", Some(arg)) => format!("__default_if_none({arg})"),
             ("escape" | "force_escape", None) => "__escape".to_string(),
@@ -345,9 +344,8 @@ fn filter_call(part: &str, expr: &str, origin: &Origin) -> Result<String, Untran
                     ),
                 })
             }
-        };
-        Ok(call)
-    }
+    };
+    Ok(call)
 }
 
 fn split_filters(expr: &str) -> Vec<String> {
