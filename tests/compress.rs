@@ -879,3 +879,22 @@ fn a_fifo_named_like_a_template_does_not_hang_the_scan() {
     };
     assert!(status.success());
 }
+
+/// A warning about a cached text names the file at hand, not the first file that had the text.
+#[test]
+fn cached_warnings_name_the_file_at_hand() {
+    let template = "{% load compress %}{% compress css %}<link rel=\"stylesheet\" href=\"/static/a.css\"><link rel=\"stylesheet\" href=\"/static/b.css\">{% endcompress %}";
+    let hack: &[u8] = b".x { *zoom: 1 }\n";
+    let site = small_site(&[("t.html", template)], &[("a.css", hack), ("b.css", hack)]);
+    for _ in 0..2 {
+        let run = stapler(site.path(), &["compress", "--offline", "-v"]);
+        let stderr = text(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        for file in [
+            "static/a.css:1: kept old Internet Explorer hacks",
+            "static/b.css:1: kept old Internet Explorer hacks",
+        ] {
+            assert!(stderr.contains(file), "{file} in {stderr}");
+        }
+    }
+}

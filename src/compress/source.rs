@@ -91,10 +91,24 @@ impl Prepared {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Minified {
     pub text: String,
-    /// Something worth knowing that did not stop the build.
-    pub warning: Option<String>,
+    /// Something worth knowing that did not stop the build, without its place: an identical
+    /// text elsewhere (or on another runner, through the shared cache) has the same note.
+    pub warning: Option<Note>,
     /// A script that starts with a `"use strict"` directive.
     pub strict: bool,
+}
+
+/// A note about a source's text: the line it is about (0 for the whole text) and what it says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Note {
+    pub line: usize,
+    pub text: String,
+}
+
+impl Note {
+    fn whole(text: String) -> Option<Note> {
+        Some(Note { line: 0, text })
+    }
 }
 
 /// A source ready to be bundled.
@@ -121,7 +135,15 @@ impl Processed {
             text: minified.text,
             bytes_in: prepared.bytes_in,
             assets: prepared.assets,
-            warnings: prepared.notes.into_iter().chain(minified.warning).collect(),
+            warnings: prepared
+                .notes
+                .into_iter()
+                .chain(
+                    minified
+                        .warning
+                        .map(|note| format!("{}: {}", prepared.origin.at(note.line), note.text)),
+                )
+                .collect(),
         }
     }
 }
@@ -271,8 +293,8 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
         Kind::Css => minify_css(prepared, &name, minifying.css_errors),
         Kind::Js if js::nesting(text) > js::MAX_NESTING => Ok(Minified {
             text: text.clone(),
-            warning: Some(format!(
-                "{name}: kept as it is, neither checked nor minified: brackets nest more than {} deep",
+            warning: Note::whole(format!(
+                "kept as it is, neither checked nor minified: brackets nest more than {} deep",
                 js::MAX_NESTING
             )),
             strict: false,
@@ -294,7 +316,7 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
             }),
             Err(js::JsError::Print { message }) => Ok(Minified {
                 text: text.clone(),
-                warning: Some(format!("{name}: kept unminified: {message}")),
+                warning: Note::whole(format!("kept unminified: {message}")),
                 strict: js::check(&name, text).unwrap_or(false),
             }),
             Err(error) => Err(js_error(&prepared.origin, error)),
@@ -316,17 +338,17 @@ fn minify_css(prepared: &Prepared, name: &str, css_errors: CssErrors) -> Result<
             Error::from_many(errors).unwrap_or_else(|| css_problem_error(prepared, dropped[0]))
         );
     }
-    let warning = out.problems.first().map(|first| {
-        let at = prepared.origin.at(first.line);
-        if dropped.is_empty() {
-            format!("{at}: kept old Internet Explorer hacks (lightningcss would drop them: {}); minified conservatively instead", first.message)
+    let warning = out.problems.first().map(|first| Note {
+        line: first.line,
+        text: if dropped.is_empty() {
+            format!("kept old Internet Explorer hacks (lightningcss would drop them: {}); minified conservatively instead", first.message)
         } else {
-            format!("{at}: CSS that browsers would drop ({}), bundled as it is because `css_errors = \"warn\"`; minified conservatively", first.message)
-        }
+            format!("CSS that browsers would drop ({}), bundled as it is because `css_errors = \"warn\"`; minified conservatively", first.message)
+        },
     });
     let warning = warning.or_else(|| {
         out.note
-            .map(|note| format!("{name}: {note}; minified conservatively instead"))
+            .and_then(|note| Note::whole(format!("{note}; minified conservatively instead")))
     });
     Ok(Minified {
         text: out.code,
