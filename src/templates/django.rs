@@ -505,39 +505,6 @@ mod tests {
     }
 
     #[test]
-    fn tags_no_loaded_library_defines_are_refused_as_django_refuses_them() {
-        let error = parse("t.html", "{% load static %}\n{% frobnicate %}").expect_err("unknown");
-        assert_eq!(error.line, 2);
-        assert_eq!(
-            error.message,
-            "Invalid block tag on line 2: 'frobnicate'. Did you forget to register or load this tag?"
-        );
-        assert!(
-            parse("t.html", "{% trans 'x' %}{% static 'a' %}{% querystring %}").is_ok(),
-            "tags of the libraries stapler knows may be builtins"
-        );
-        assert!(parse(
-            "t.html",
-            "{% load i18n static %}{% trans 'x' %}{% static 'a' %}"
-        )
-        .is_ok());
-        assert!(parse("t.html", "{% load trans from i18n %}{% trans 'x' %}").is_ok());
-        assert!(
-            parse(
-                "t.html",
-                "{% load my_tags %}{% frobnicate %}{% ifswitch x %}{% endifswitch %}"
-            )
-            .is_ok(),
-            "a project's own library may define any tag"
-        );
-        assert!(parse(
-            "t.html",
-            "{% if a %}{% cycle 'x' 'y' %}{% endif %}{% url 'home' %}"
-        )
-        .is_ok());
-    }
-
-    #[test]
     fn a_comment_may_hold_what_does_not_parse() {
         let template = parse(
             "t.html",
@@ -602,29 +569,5 @@ mod tests {
         let error = parse("t.html", "{% if a %}x").expect_err("unclosed");
         assert!(!error.in_compress);
         assert!(error.message.contains("endif"), "{}", error.message);
-    }
-
-    #[test]
-    fn extends_must_come_first() {
-        let error = parse("t.html", "{% load static %}{% extends 'b.html' %}").expect_err("late");
-        assert_eq!(
-            error.message,
-            "{% extends %} must be the first tag in the template"
-        );
-        assert!(parse("t.html", "\n{% extends 'b.html' %}").is_ok());
-    }
-
-    #[test]
-    fn duplicate_blocks_are_refused() {
-        let error = parse(
-            "t.html",
-            "{% block a %}{% endblock %}\n{% block a %}{% endblock %}",
-        )
-        .expect_err("twice");
-        assert_eq!(error.line, 2);
-        assert_eq!(
-            error.message,
-            "'block' tag with name 'a' appears more than once"
-        );
     }
 }
