@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "stapler",
     version,
     about = "Bundle, minify and hash the CSS and JS of {% compress %} blocks, offline",
-    after_help = "Exit codes: 0 success, 1 bad input (a template, stylesheet, script or referenced file), 2 bad configuration or command line, 3 a file could not be written, 4 the publish target refused, failed or could not be reached (the message says what was sent)."
+    after_help = "Exit codes: 0 success, 1 bad input (a template, stylesheet, script or referenced file), 2 bad configuration or command line, 3 a file could not be written, 4 the publish target refused, failed or could not be reached and the previous release is still live (the message says what was sent), 5 the new release went live (or may have) but the publish did not finish (the message says which release is live; rerun)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -51,6 +51,14 @@ pub struct PublishFlags {
     /// How many releases `--prune` keeps (default 3).
     #[arg(long, requires = "prune")]
     pub keep: Option<usize>,
+    /// Seconds the publish may take before it gives up, the previous release still live
+    /// (default 120, plus one per MiB of the static root).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Take the publish lock (`.stapler/lock`) although another run holds it: for a lock
+    /// left by a publish that was killed.
+    #[arg(long)]
+    pub break_lock: bool,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +70,9 @@ pub struct PublishArgs {
     /// Send every object, changed or not (with `deploy`, also rebuild every output).
     #[arg(long)]
     pub force: bool,
+    /// Show what the store's client said of each failure.
+    #[arg(long, short = 'v', conflicts_with = "quiet")]
+    pub verbose: bool,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,

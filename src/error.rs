@@ -152,9 +152,23 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
 
-    /// Some objects of a release could not be sent; what was and was not sent is said.
+    /// A publish failed before any manifest changed: the previous release is still live. What
+    /// was and was not sent is said.
     #[error("{message}")]
-    NotPublished { message: String },
+    NotPublished {
+        message: String,
+        /// The store client's own account of each failure, shown only with `-v`.
+        context: Vec<String>,
+    },
+
+    /// A publish failed after its manifest went live (or may have): the message says which
+    /// release is live and what a rerun finishes.
+    #[error("{message}")]
+    PartlyPublished {
+        message: String,
+        /// The store client's own account of the failure, shown only with `-v`.
+        context: Vec<String>,
+    },
 
     /// The machine would not start the threads the work runs on.
     #[error("cannot start stapler's worker threads: {0}")]
@@ -189,6 +203,18 @@ fn join_errors(errors: &[Error]) -> String {
 }
 
 impl Error {
+    /// The store client's own account of what failed, for `-v`.
+    pub fn context(&self) -> Vec<String> {
+        match self {
+            Error::Store(error) => error.context().map(str::to_string).into_iter().collect(),
+            Error::NotPublished { context, .. } | Error::PartlyPublished { context, .. } => {
+                context.clone()
+            }
+            Error::Many(errors) => errors.iter().flat_map(Error::context).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn config(origin: impl fmt::Display, message: impl Into<String>) -> Self {
         Error::Config(ConfigError {
             origin: origin.to_string(),

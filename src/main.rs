@@ -26,8 +26,12 @@ enum ExitCode {
     Config = 2,
     /// The machine refused: a directory cannot be written, a disk is full.
     Io = 3,
-    /// The publish target refused, failed or could not be reached; the message says what went up.
+    /// The publish target refused, failed or could not be reached before any manifest changed:
+    /// the previous release is still live. The message says what went up.
     Remote = 4,
+    /// The new manifest went live (or may have), but the publish did not finish: its record,
+    /// the other manifest or pruning. The message says which release is live; rerun.
+    Live = 5,
 }
 
 impl ExitCode {
@@ -43,6 +47,7 @@ impl ExitCode {
             }
             Error::Store(StoreError::Io { .. }) => ExitCode::Io,
             Error::Store(_) | Error::NotPublished { .. } => ExitCode::Remote,
+            Error::PartlyPublished { .. } => ExitCode::Live,
             Error::Strict(_) => ExitCode::Input,
             Error::Many(errors) => errors.first().map_or(ExitCode::Input, ExitCode::of),
         }
@@ -53,8 +58,13 @@ fn main() {
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(()) => ExitCode::Success,
-        Err(error) => {
+        Err((error, verbose)) => {
             eprintln!("error: {error}");
+            if verbose {
+                for context in error.context() {
+                    eprintln!("  detail: {context}");
+                }
+            }
             ExitCode::of(&error)
         }
     };
@@ -79,6 +89,7 @@ fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config
             region: publish.region.clone(),
             jobs: publish.jobs,
             keep: publish.keep,
+            timeout: publish.timeout,
             ..PublishSection::default()
         });
     }
@@ -90,7 +101,17 @@ fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config
     Ok(config::load(&sources, &config::process_env())?)
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
+/// Runs a command; a failure comes with whether `-v` asked for the client's detail.
+fn run(cli: Cli) -> Result<(), (Error, bool)> {
+    let verbose = match &cli.command {
+        Command::Compress(args) => args.verbose,
+        Command::Publish(args) | Command::Deploy(args) => args.verbose,
+        Command::Lookup(_) => false,
+    };
+    run_command(cli).map_err(|error| (error, verbose))
+}
+
+fn run_command(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Compress(args) => {
             let config = load_config(&args.common, None)?;
@@ -135,6 +156,7 @@ fn publish_flags(args: &cli::PublishArgs) -> RunFlags {
         force: args.force,
         dry_run: args.publish.dry_run,
         prune: args.publish.prune,
+        break_lock: args.publish.break_lock,
         strict: false,
     }
 }
@@ -181,6 +203,9 @@ fn show_bar(quiet: bool) -> bool {
 }
 
 fn print_report(report: &Report, quiet: bool) {
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     if report.dry_run {
         print!("{}", report.plan_text);
         println!(
@@ -192,13 +217,17 @@ fn print_report(report: &Report, quiet: bool) {
     if quiet {
         return;
     }
-    let requests = if report.target.starts_with("file://") {
-        String::new()
-    } else {
-        format!(", {} requests", report.requests)
+    let requests = match (report.target.starts_with("file://"), report.retries) {
+        (true, _) => String::new(),
+        (false, 0) => format!(", {} requests", report.requests),
+        (false, retries) => format!(", {} requests ({retries} retried)", report.requests),
+    };
+    let repaired = match report.repaired {
+        0 => String::new(),
+        count => format!(" ({count} damaged stored copies repaired)"),
     };
     println!(
-        "stapler: published to {}: sent {} files ({}), skipped {} unchanged, deleted {}{requests}, {:.2} s",
+        "stapler: published to {}: sent {} files ({}){repaired}, skipped {} unchanged, deleted {}{requests}, {:.2} s",
         report.target,
         report.sent,
         HumanBytes(report.sent_bytes),
@@ -226,7 +255,7 @@ impl Progress for Bar {
         let template = match work {
             Work::Sources => "{spinner} compressing {pos}/{len} sources {wide_bar} {elapsed}",
             Work::Bytes => {
-                "{spinner} uploading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {elapsed}"
+                "{spinner} uploading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {elapsed} {msg}"
             }
         };
         bar.set_style(
@@ -239,6 +268,12 @@ impl Progress for Bar {
     fn advance(&self, done: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(done);
+        }
+    }
+
+    fn status(&self, text: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(text.to_string());
         }
     }
 
@@ -361,8 +396,16 @@ mod tests {
             (
                 Error::NotPublished {
                     message: "1 of 2 uploads failed".into(),
+                    context: Vec::new(),
                 },
                 ExitCode::Remote,
+            ),
+            (
+                Error::PartlyPublished {
+                    message: "the record could not be written".into(),
+                    context: Vec::new(),
+                },
+                ExitCode::Live,
             ),
             (
                 Error::Many(vec![
@@ -384,10 +427,11 @@ mod tests {
                 ExitCode::Input,
                 ExitCode::Config,
                 ExitCode::Io,
-                ExitCode::Remote
+                ExitCode::Remote,
+                ExitCode::Live
             ]
             .map(|code| code as i32),
-            [0, 1, 2, 3, 4],
+            [0, 1, 2, 3, 4, 5],
             "documented in --help and the README"
         );
     }

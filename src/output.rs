@@ -58,6 +58,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result
     finish(file, path, durability)
 }
 
+/// Writes `bytes` to `path` atomically unless something is already there: `Ok(false)`, and
+/// nothing changed, when it is.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<bool> {
+    let mut file = temporary_beside(path)?;
+    file.write_all(bytes).map_err(failed(path, "writing"))?;
+    match file.persist_noclobber(path) {
+        Ok(_) => Ok(true),
+        Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(failed(path, "creating")(error.error)),
+    }
+}
+
 /// Copies the file at `from` to `path` atomically.
 pub fn copy_atomic(from: &Path, path: &Path) -> Result<()> {
     let mut source = std::fs::File::open(from).map_err(failed(from, "reading"))?;
@@ -121,6 +133,17 @@ mod tests {
         let copied = dir.path().join("img/copy.png");
         copy_atomic(&written, &copied).expect("copy");
         assert_eq!(mode(&copied), mode(&plain));
+    }
+
+    #[test]
+    fn a_new_file_is_written_once_and_never_over_another() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lock");
+        assert!(write_new(&path, b"first").expect("first"));
+        assert!(!write_new(&path, b"second").expect("second"));
+        assert_eq!(std::fs::read(&path).expect("read"), b"first");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert_eq!(left.len(), 1, "no temporary file is left behind");
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub trait Progress: Sync {
     fn start(&self, _work: Work, _total: u64) {}
     /// `done` more units were done.
     fn advance(&self, _done: u64) {}
+    /// What the work is doing besides progressing (retrying, waiting), in a few words.
+    fn status(&self, _text: &str) {}
     /// The work ended, well or not.
     fn finish(&self) {}
 }

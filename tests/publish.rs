@@ -262,9 +262,17 @@ fn first_publish_sends_everything_with_the_right_headers_then_nothing() {
         .filter(|(m, _)| m == "PUT")
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(puts.len(), 2, "{puts:?}");
+    // Around the one changed object: the pending record, the lock and its check, then the
+    // release record.
+    let objects: Vec<&String> = puts
+        .iter()
+        .filter(|path| !path.contains("/.stapler/"))
+        .collect();
+    assert_eq!(objects.len(), 1, "{puts:?}");
+    assert!(objects[0].contains("/site/robots.txt"), "{puts:?}");
     assert!(
-        puts[0].contains("/site/robots.txt") && puts[1].contains(".stapler/releases/"),
+        puts[0].contains(".stapler/pending/")
+            && puts.last().is_some_and(|last| last.contains(".stapler/releases/")),
         "{puts:?}"
     );
 }
@@ -545,17 +553,44 @@ fn an_interrupted_publish_never_exposes_a_manifest_and_a_rerun_completes() {
         "the manifest must not be there yet: {partial:?}"
     );
 
+    // The killed run's lock is still there: a rerun says so instead of guessing that its
+    // holder is dead, and --break-lock takes it over.
+    let direct = seaweed::server().endpoint.clone();
+    let refused = run(
+        site.path(),
+        SECRET_KEY,
+        &["publish", "--to", &to, "--endpoint-url", &direct],
+    );
+    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
+    let message = text(&refused.stderr);
+    assert!(
+        message.contains("holds .stapler/lock")
+            && message.contains("--break-lock")
+            && message.contains("the previous release is still live"),
+        "{message}"
+    );
     ok(run(
         site.path(),
         SECRET_KEY,
         &[
             "publish",
+            "--break-lock",
             "--to",
             &to,
             "--endpoint-url",
-            &seaweed::server().endpoint,
+            &direct,
         ],
     ));
+    let left: Vec<String> = remote
+        .keys()
+        .into_iter()
+        .filter(|key| key.starts_with(".stapler/") && !key.starts_with(".stapler/releases/"))
+        .collect();
+    assert!(
+        left.len() == 1 && left[0].starts_with(".stapler/pending/"),
+        "a finished publish leaves no lock and no pending record of its own; the killed run's \
+         pending record stays until a prune retires it: {left:?}"
+    );
     let keys = remote.keys();
     for (name, path) in local_files(&site.path().join("build/static")) {
         assert!(keys.contains(&name), "{name} missing after the rerun");

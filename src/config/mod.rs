@@ -172,6 +172,9 @@ pub struct PublishSettings {
     /// Object names that are content-hashed, besides what stapler wrote and what Django's
     /// `staticfiles.json` lists.
     pub hashed_pattern: regex::Regex,
+    /// How long a publish may take before it gives up; by default two minutes and a second
+    /// per MiB of the static root.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// A place objects go: parsed once from `s3://bucket/prefix` or `file:///dir`.
@@ -218,6 +221,8 @@ pub struct RunFlags {
     pub prune: bool,
     /// Fail, before the manifest is written, on any skipped template or warning.
     pub strict: bool,
+    /// Take the publish lock even though another run holds it.
+    pub break_lock: bool,
 }
 
 /// Where the settings come from, besides the environment.

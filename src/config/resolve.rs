@@ -209,6 +209,9 @@ fn resolve_publish(
             "`keep` must be at least 1: the release being published is always kept".into(),
         ));
     }
+    if section.timeout == Some(0) {
+        return Err(bad("`timeout` must be at least 1 (seconds)".into()));
+    }
     let headers = section.headers.unwrap_or_default();
     for name in headers.keys() {
         let lower = name.to_ascii_lowercase();
@@ -241,6 +244,7 @@ fn resolve_publish(
         headers,
         keep,
         hashed_pattern,
+        timeout: section.timeout.map(std::time::Duration::from_secs),
     })
 }
 

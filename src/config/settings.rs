@@ -64,6 +64,8 @@ pub struct PublishSection {
     pub keep: Option<usize>,
     pub hashed_pattern: Option<String>,
     pub multipart_threshold: Option<u64>,
+    /// Seconds a publish may take before it gives up with the previous release live.
+    pub timeout: Option<u64>,
 }
 
 /// `offline_context`: one table or a list of them.

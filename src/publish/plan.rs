@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::{ManifestSettings, PublishSettings};
+use crate::config::{ManifestSettings, PublishSettings, RunFlags};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::output;
@@ -32,6 +32,8 @@ pub struct LocalObject {
 pub enum Reason {
     New,
     Changed,
+    /// A content-hashed name whose stored copy has the wrong size or MD5.
+    Repair,
     Forced,
 }
 
@@ -40,6 +42,7 @@ impl Reason {
         match self {
             Reason::New => "new",
             Reason::Changed => "changed",
+            Reason::Repair => "repair",
             Reason::Forced => "forced",
         }
     }
@@ -68,6 +71,15 @@ impl Plan {
             .sum()
     }
 
+    /// Content-hashed objects sent again because the stored copy was damaged.
+    pub fn repairs(&self) -> usize {
+        self.uploads
+            .iter()
+            .chain(&self.manifests)
+            .filter(|(_, reason)| *reason == Reason::Repair)
+            .count()
+    }
+
     pub fn unchanged_bytes(&self) -> u64 {
         self.unchanged.iter().map(|object| object.file.size).sum()
     }
@@ -94,9 +106,10 @@ impl Plan {
                 .count()
         };
         out.push_str(&format!(
-            "plan: {} new, {} changed, {} forced ({} bytes to send); {} unchanged ({} bytes); {} would-delete\n",
+            "plan: {} new, {} changed, {} repair, {} forced ({} bytes to send); {} unchanged ({} bytes); {} would-delete\n",
             count(Reason::New),
             count(Reason::Changed),
+            count(Reason::Repair),
             count(Reason::Forced),
             self.upload_bytes(),
             self.unchanged.len(),
@@ -178,59 +191,35 @@ fn outputs_in_use(settings: &ManifestSettings) -> Option<BTreeSet<String>> {
         .map(|manifest| manifest.outputs(&settings.output_dir))
 }
 
+/// Django's `ManifestStaticFilesStorage` manifest, published after every other object.
+pub const STATICFILES: &str = "staticfiles.json";
+
+/// Whether a name is one of the manifests servers read, sent last.
+pub fn is_manifest(manifest_name: &str, name: &str) -> bool {
+    name == manifest_name || name == STATICFILES
+}
+
 /// The hashed names Django's `ManifestStaticFilesStorage` wrote into `staticfiles.json`.
 fn django_manifest_values(root: &Path) -> HashSet<String> {
+    std::fs::read(root.join(STATICFILES))
+        .map(|bytes| staticfiles_values(&bytes).into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// The hashed names a `staticfiles.json` maps to (none when it is not one).
+pub fn staticfiles_values(bytes: &[u8]) -> Vec<String> {
     #[derive(Deserialize)]
     struct StaticFiles {
         paths: BTreeMap<String, String>,
     }
-    std::fs::read(root.join("staticfiles.json"))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<StaticFiles>(&bytes).ok())
+    serde_json::from_slice::<StaticFiles>(bytes)
         .map(|manifest| manifest.paths.into_values().collect())
         .unwrap_or_default()
 }
 
-/// Decides what to send. A content-hashed name present remotely is never re-sent.
-pub fn make_plan(
-    manifest_name: &str,
-    local: &[LocalObject],
-    remote: &BTreeMap<String, ObjectInfo>,
-    latest: Option<&Release>,
-    force: bool,
-) -> Plan {
-    let manifests = [manifest_name, "staticfiles.json"];
-    let mut plan = Plan::default();
-    for object in local {
-        let reason = if force {
-            Some(Reason::Forced)
-        } else {
-            match remote.get(&object.name) {
-                None => Some(Reason::New),
-                Some(_) if object.hashed => None,
-                Some(there) if there.size != object.file.size => Some(Reason::Changed),
-                Some(there) => {
-                    let known_md5 = there.md5.clone().or_else(|| {
-                        latest
-                            .and_then(|release| release.objects.get(&object.name))
-                            .map(|recorded| recorded.md5.clone())
-                    });
-                    if known_md5.as_deref() == Some(object.file.md5_hex().as_str()) {
-                        None
-                    } else {
-                        Some(Reason::Changed)
-                    }
-                }
-            }
-        };
-        match reason {
-            None => plan.unchanged.push(object.clone()),
-            Some(reason) if manifests.contains(&object.name.as_str()) => {
-                plan.manifests.push((object.clone(), reason))
-            }
-            Some(reason) => plan.uploads.push((object.clone(), reason)),
-        }
-    }
+/// The record of this release: every local object with its MD5 and size, and the offline
+/// manifest's SHA-256.
+pub fn this_release(manifest_name: &str, local: &[LocalObject]) -> Release {
     let objects: BTreeMap<String, RecordedObject> = local
         .iter()
         .map(|object| {
@@ -249,11 +238,62 @@ pub fn make_plan(
         .and_then(|object| std::fs::read(&object.file.path).ok())
         .map(|bytes| hex::encode(Sha256::digest(&bytes)))
         .unwrap_or_default();
+    Release::new(manifest_sha256, objects)
+}
+
+/// Decides what to send. A content-hashed name present remotely is never re-sent, unless the
+/// stored copy's size or MD5 shows it damaged.
+pub fn make_plan(
+    manifest_name: &str,
+    local: &[LocalObject],
+    remote: &BTreeMap<String, ObjectInfo>,
+    latest: Option<&Release>,
+    options: RunFlags,
+) -> Plan {
+    let mut plan = Plan::default();
+    for object in local {
+        let reason = if options.force {
+            Some(Reason::Forced)
+        } else {
+            match remote.get(&object.name) {
+                None => Some(Reason::New),
+                Some(there) if object.hashed => {
+                    let damaged = there.size != object.file.size
+                        || there
+                            .md5
+                            .as_deref()
+                            .is_some_and(|md5| md5 != object.file.md5_hex());
+                    damaged.then_some(Reason::Repair)
+                }
+                Some(there) if there.size != object.file.size => Some(Reason::Changed),
+                Some(there) => {
+                    let known_md5 = there.md5.clone().or_else(|| {
+                        latest
+                            .and_then(|release| release.objects.get(&object.name))
+                            .map(|recorded| recorded.md5.clone())
+                    });
+                    if known_md5.as_deref() == Some(object.file.md5_hex().as_str()) {
+                        None
+                    } else {
+                        Some(Reason::Changed)
+                    }
+                }
+            }
+        };
+        match reason {
+            None => plan.unchanged.push(object.clone()),
+            Some(reason) if is_manifest(manifest_name, &object.name) => {
+                plan.manifests.push((object.clone(), reason))
+            }
+            Some(reason) => plan.uploads.push((object.clone(), reason)),
+        }
+    }
+    let this = this_release(manifest_name, local);
     let repeats_latest = latest.is_some_and(|release| {
-        release.objects == objects && release.manifest_sha256 == manifest_sha256
+        release.objects == this.objects && release.manifest_sha256 == this.manifest_sha256
     });
-    if !repeats_latest || force {
-        plan.release = Some(Release::new(manifest_sha256, objects));
+    if !repeats_latest || options.force {
+        plan.release = Some(this);
     }
     plan
 }

@@ -3,6 +3,7 @@
 //! `--prune` retire only what no recent release uses.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use time::format_description::FormatItem;
@@ -10,10 +11,14 @@ use time::macros::format_description;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Location, Result};
-use crate::store::{ObjectInfo, Store};
+use crate::store::{ObjectInfo, Store, StoreError};
 
 /// Where release records live, under the prefix.
 pub const RELEASES: &str = ".stapler/releases/";
+
+/// Where a publish records what it relies on before it relies on it; the record moves to
+/// [`RELEASES`] once its manifest is live.
+pub const PENDING: &str = ".stapler/pending/";
 
 /// `20261122T041530.123Z`: sortable, so the newest record is the last listed.
 const TIMESTAMP: &[FormatItem<'static>] =
@@ -25,6 +30,10 @@ pub struct Release {
     pub created: String,
     pub manifest_sha256: String,
     pub objects: BTreeMap<String, RecordedObject>,
+    /// In a pending record: how long its publish may take to put its manifest up, from the
+    /// moment the record was written. Past that (and a margin), it has certainly ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -40,7 +49,18 @@ impl Release {
             created: timestamp(OffsetDateTime::now_utc()),
             manifest_sha256,
             objects,
+            deadline_secs: None,
         }
+    }
+
+    /// The name of this release's pending record: unique to this run, so two publishes of the
+    /// same release never share one.
+    pub fn pending_name(&self, run: &str) -> String {
+        format!(
+            "{PENDING}{}-{}-{run}.json",
+            self.created,
+            self.manifest_sha256.get(..12).unwrap_or("none")
+        )
     }
 
     /// The record's object name.
@@ -71,7 +91,7 @@ fn timestamp(time: OffsetDateTime) -> String {
     time.format(TIMESTAMP).unwrap_or_default()
 }
 
-/// The names of the release records in a listing, newest first.
+/// The names of the final release records in a listing, newest first.
 pub fn records_newest_first(remote: &BTreeMap<String, ObjectInfo>) -> Vec<&String> {
     let mut records: Vec<&String> = remote
         .keys()
@@ -81,46 +101,121 @@ pub fn records_newest_first(remote: &BTreeMap<String, ObjectInfo>) -> Vec<&Strin
     records
 }
 
-/// The newest release record, if any.
+/// The newest release record, if any. A record that vanished between the listing and the read
+/// (a prune retired it) counts as none.
 pub async fn latest(
     store: &impl Store,
     remote: &BTreeMap<String, ObjectInfo>,
 ) -> Result<Option<Release>> {
     match records_newest_first(remote).first() {
-        Some(name) => Ok(Some(Release::parse(name, &store.get(name).await?)?)),
+        Some(name) => match store.get(name).await {
+            Ok(bytes) => Ok(Some(Release::parse(name, &bytes)?)),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error.into()),
+        },
         None => Ok(None),
     }
 }
 
-/// What `--prune` deletes: objects that an older release record lists and none of the `keep`
-/// newest releases (`this` one included) uses, and those older records themselves. Objects no
-/// stapler release ever listed (uploaded by something else) are never touched.
-pub async fn prune_candidates(
-    store: &impl Store,
-    remote: &BTreeMap<String, ObjectInfo>,
-    this: Option<&Release>,
-    keep: usize,
-) -> Result<Vec<String>> {
-    let mut kept: BTreeSet<String> = BTreeSet::new();
-    let mut keep_from_remote = keep;
-    if let Some(release) = this {
-        kept.extend(release.objects.keys().cloned());
-        keep_from_remote = keep_from_remote.saturating_sub(1);
+/// A release record as a prune sees it: whether it is final or still pending, and when the
+/// store wrote it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub name: String,
+    pub release: Release,
+    pub modified: Option<SystemTime>,
+}
+
+impl Seen {
+    fn pending(&self) -> bool {
+        self.name.starts_with(PENDING)
     }
-    let mut retired: BTreeSet<String> = BTreeSet::new();
-    for (index, name) in records_newest_first(remote).into_iter().enumerate() {
-        let release = Release::parse(name, &store.get(name).await?)?;
-        if index < keep_from_remote {
-            kept.extend(release.objects.into_keys());
-        } else {
-            retired.extend(release.objects.into_keys());
-            retired.insert(name.clone());
+
+    /// A pending record whose publish has certainly ended: it is older than the time that
+    /// publish allowed itself, by the store's clock.
+    fn stale(&self, now: SystemTime) -> bool {
+        let (Some(modified), Some(seconds)) = (self.modified, self.release.deadline_secs) else {
+            return false;
+        };
+        modified + Duration::from_secs(seconds) + STALE_MARGIN < now
+    }
+}
+
+/// Added to a recorded deadline before anything is taken for over, for the store's one-second
+/// timestamps and the time between a process's clock starting and its first write.
+pub const STALE_MARGIN: Duration = Duration::from_secs(10);
+
+/// What the live manifests on the store refer to, read right before deciding.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// The SHA-256 of the live offline manifest, if there is one.
+    pub manifest_sha256: Option<String>,
+    /// Names the live manifests refer to directly (bundles, `staticfiles.json` values).
+    pub referenced: BTreeSet<String>,
+}
+
+/// What a prune decided.
+#[derive(Debug, Default, PartialEq)]
+pub struct Decision {
+    pub deletes: Vec<String>,
+    /// Why something was not pruned that otherwise would have been.
+    pub warnings: Vec<String>,
+}
+
+/// Decides what `--prune` deletes, from every record the store holds (final and pending),
+/// read after this prune announced itself (see DESIGN.md's publish contract):
+/// - kept: the objects of the `keep` newest final records, of every pending record whose
+///   publish may still be running, of every record of the live manifest, and every name the
+///   live manifests refer to;
+/// - deleted: what the other records list and nothing keeps, and those records themselves.
+///
+/// Objects no record lists (uploaded by something else) are never touched. When the live
+/// manifest matches no record, what its stylesheets refer to is unknown, so nothing is deleted.
+pub fn decide(
+    records: &[Seen],
+    remote: &BTreeMap<String, ObjectInfo>,
+    live: &Live,
+    keep: usize,
+    now: SystemTime,
+) -> Decision {
+    let mut decision = Decision::default();
+    if let Some(sha) = &live.manifest_sha256 {
+        if !records
+            .iter()
+            .any(|seen| &seen.release.manifest_sha256 == sha)
+        {
+            decision.warnings.push(format!(
+                "pruning skipped: the live manifest (sha256 {}) matches no release record, so what it needs is unknown; publish it once without --prune to record it",
+                sha.get(..12).unwrap_or(sha)
+            ));
+            return decision;
         }
     }
-    Ok(retired
+    let mut finals: Vec<&Seen> = records.iter().filter(|seen| !seen.pending()).collect();
+    finals.sort_by(|a, b| b.name.cmp(&a.name));
+    let mut kept: BTreeSet<&str> = live.referenced.iter().map(String::as_str).collect();
+    let mut retired: BTreeSet<&str> = BTreeSet::new();
+    for seen in records {
+        let newest = finals
+            .iter()
+            .take(keep)
+            .any(|recent| recent.name == seen.name);
+        let is_live =
+            live.manifest_sha256.as_deref() == Some(seen.release.manifest_sha256.as_str());
+        let running = seen.pending() && !seen.stale(now);
+        if newest || is_live || running {
+            kept.extend(seen.release.objects.keys().map(String::as_str));
+        } else {
+            retired.extend(seen.release.objects.keys().map(String::as_str));
+            retired.insert(seen.name.as_str());
+        }
+    }
+    decision.deletes = retired
         .into_iter()
-        .filter(|name| !kept.contains(name) && remote.contains_key(name))
-        .collect())
+        .filter(|name| !kept.contains(name) && remote.contains_key(*name))
+        .map(str::to_string)
+        .collect();
+    decision
 }
 
 #[cfg(test)]
@@ -144,6 +239,7 @@ mod tests {
             created: "20261122T041530.123Z".into(),
             manifest_sha256: "ec8316ab4584ffff".into(),
             objects: BTreeMap::new(),
+            deadline_secs: None,
         };
         assert_eq!(
             release.name(),

@@ -64,11 +64,13 @@ impl Store for DirStore {
                 continue;
             }
             let file = LocalFile::hash(entry.path())?;
+            let modified = entry.metadata().ok().and_then(|meta| meta.modified().ok());
             out.insert(
                 name,
                 ObjectInfo {
                     size: file.size,
                     md5: Some(file.md5_hex()),
+                    modified,
                 },
             );
         }
@@ -77,10 +79,16 @@ impl Store for DirStore {
 
     async fn get(&self, name: &str) -> Result<Vec<u8>, StoreError> {
         let path = self.path(name)?;
-        std::fs::read(&path).map_err(|source| StoreError::Io {
-            path,
-            action: "reading",
-            source,
+        std::fs::read(&path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => StoreError::NotFound {
+                endpoint: self.describe(),
+                name: name.to_string(),
+            },
+            _ => StoreError::Io {
+                path,
+                action: "reading",
+                source,
+            },
         })
     }
 
@@ -101,6 +109,17 @@ impl Store for DirStore {
         _headers: &Headers,
     ) -> Result<(), StoreError> {
         self.write(name, &bytes)
+    }
+
+    /// Created with a hard link, which the kernel refuses when the name is taken.
+    async fn put_if_absent(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        _headers: &Headers,
+    ) -> Result<bool, StoreError> {
+        let path = self.path(name)?;
+        Ok(output::write_new(&path, &bytes)?)
     }
 
     async fn delete(&self, names: &[String]) -> Result<(), StoreError> {

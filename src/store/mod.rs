@@ -9,10 +9,28 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use md5::{Digest, Md5};
 
 use crate::config::Target;
+
+/// How long one attempt of a request may take: enough for a small object on any link, plus
+/// time for the bytes of a large one at a slow 512 KiB/s.
+pub fn attempt_timeout(bytes: u64) -> Duration {
+    BASE_ATTEMPT + Duration::from_secs(bytes / (512 * 1024))
+}
+
+/// The shortest time one attempt is allowed.
+pub const BASE_ATTEMPT: Duration = Duration::from_secs(20);
+
+/// Attempts a request gets before it fails: the first and three retries.
+pub const ATTEMPTS: u32 = 4;
+
+/// The longest one request can take, all its attempts and their backoff included.
+pub fn request_bound(bytes: u64) -> Duration {
+    attempt_timeout(bytes) * ATTEMPTS + Duration::from_secs(5)
+}
 
 /// What a store holds under a name, as one listing shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +39,9 @@ pub struct ObjectInfo {
     /// The object's MD5 in lowercase hex when its ETag is one (single-part uploads); `None`
     /// for multipart uploads, whose ETag is not an MD5.
     pub md5: Option<String>,
+    /// When the store last wrote it, by the store's own clock (so times of objects written by
+    /// different machines compare without trusting their clocks).
+    pub modified: Option<SystemTime>,
 }
 
 /// The headers an object is stored with.
@@ -103,7 +124,10 @@ pub enum StoreError {
     Unreachable {
         endpoint: String,
         action: String,
+        /// A few words a person reads (`connection refused`, `no answer within 20 s`).
         detail: String,
+        /// The client library's whole account, shown only with `-v`.
+        context: String,
     },
     /// The store answered and refused the credentials.
     #[error("{endpoint} refused the credentials from {credentials} while {action} ({code}); check the access key and secret")]
@@ -124,7 +148,12 @@ pub enum StoreError {
         endpoint: String,
         action: String,
         detail: String,
+        /// The client library's whole account, shown only with `-v`.
+        context: String,
     },
+    /// The object does not exist (any more).
+    #[error("{name}: no such object at {endpoint}")]
+    NotFound { endpoint: String, name: String },
     /// The store refused to delete some objects.
     #[error("{endpoint} could not delete {name} ({detail}); {deleted} other object(s) were deleted; rerun to finish pruning")]
     NotDeleted {
@@ -166,6 +195,18 @@ impl From<crate::output::WriteError> for StoreError {
 }
 
 impl StoreError {
+    /// The client library's own account of the failure, for `-v`.
+    pub fn context(&self) -> Option<&str> {
+        match self {
+            StoreError::Unreachable { context, .. } | StoreError::Failed { context, .. }
+                if !context.is_empty() =>
+            {
+                Some(context)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the store as a whole is out of reach (so asking again is pointless), as opposed
     /// to one request failing.
     pub fn is_unavailable(&self) -> bool {
@@ -207,11 +248,27 @@ pub trait Store: Send + Sync {
         headers: &Headers,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores bytes only if nothing is stored under `name` yet (S3's `If-None-Match: *`):
+    /// `Ok(true)` when this call created the object, `Ok(false)` when one was already there.
+    /// A store that ignores the condition overwrites and answers `Ok(true)`; callers that rely
+    /// on the condition check that it is honoured.
+    fn put_if_absent(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        headers: &Headers,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Deletes objects; a name that is already gone is not an error.
     fn delete(&self, names: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// HTTP requests made so far, retries included (0 where there is no network).
     fn requests(&self) -> u64 {
+        0
+    }
+
+    /// Requests sent again after a failed attempt, so far.
+    fn retries(&self) -> u64 {
         0
     }
 }
@@ -278,6 +335,18 @@ impl Store for AnyStore {
         }
     }
 
+    async fn put_if_absent(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        headers: &Headers,
+    ) -> Result<bool, StoreError> {
+        match self {
+            AnyStore::Dir(store) => store.put_if_absent(name, bytes, headers).await,
+            AnyStore::S3(store) => store.put_if_absent(name, bytes, headers).await,
+        }
+    }
+
     async fn delete(&self, names: &[String]) -> Result<(), StoreError> {
         match self {
             AnyStore::Dir(store) => store.delete(names).await,
@@ -289,6 +358,13 @@ impl Store for AnyStore {
         match self {
             AnyStore::Dir(store) => store.requests(),
             AnyStore::S3(store) => store.requests(),
+        }
+    }
+
+    fn retries(&self) -> u64 {
+        match self {
+            AnyStore::Dir(store) => store.retries(),
+            AnyStore::S3(store) => store.retries(),
         }
     }
 }

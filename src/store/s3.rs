@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
@@ -25,17 +28,32 @@ use md5::Digest as _;
 
 use crate::config::S3Settings;
 
-use super::{Headers, LocalFile, ObjectInfo, Store, StoreError};
+use super::{
+    attempt_timeout, Headers, LocalFile, ObjectInfo, Store, StoreError, ATTEMPTS, BASE_ATTEMPT,
+};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Counts every HTTP attempt the SDK makes, retries included.
+/// Counts every HTTP attempt the SDK makes, retries included, and every operation, so that
+/// their difference is the number of retries.
 #[derive(Debug, Clone, Default)]
-struct RequestCounter(Arc<AtomicU64>);
+struct RequestCounter {
+    attempts: Arc<AtomicU64>,
+    operations: Arc<AtomicU64>,
+}
 
 impl Intercept for RequestCounter {
     fn name(&self) -> &'static str {
         "stapler-request-counter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.operations.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     fn read_before_transmit(
@@ -44,8 +62,46 @@ impl Intercept for RequestCounter {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.attempts.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+/// A few words for a failure that a person reads; the whole chain goes in the error's context.
+fn short_detail<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: &SdkError<E, HttpResponse>,
+) -> String {
+    let root_cause = |error: &dyn std::error::Error| {
+        let mut current = error;
+        while let Some(next) = current.source() {
+            current = next;
+        }
+        current.to_string()
+    };
+    match error {
+        SdkError::TimeoutError(_) => "no answer in time".into(),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => "no answer in time".into(),
+        SdkError::DispatchFailure(_) => root_cause(error),
+        SdkError::ResponseError(_) => {
+            format!("the answer was cut off ({})", root_cause(error))
+        }
+        _ => {
+            let status = error
+                .raw_response()
+                .map(|response| format!("HTTP {}", response.status().as_u16()));
+            let said = match (error.code(), error.message()) {
+                (Some(code), Some(message)) if !message.is_empty() => {
+                    Some(format!("{code}: {message}"))
+                }
+                (Some(code), _) => Some(code.to_string()),
+                _ => None,
+            };
+            match (status, said) {
+                (Some(status), Some(said)) => format!("{status}, {said}"),
+                (Some(one), None) | (None, Some(one)) => one,
+                (None, None) => root_cause(error),
+            }
+        }
     }
 }
 
@@ -91,14 +147,13 @@ impl S3Store {
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .retry_config(
                 RetryConfig::standard()
-                    .with_max_attempts(6)
+                    .with_max_attempts(ATTEMPTS)
                     .with_initial_backoff(Duration::from_millis(100)),
             )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
-                    .read_timeout(Duration::from_secs(30))
-                    .operation_attempt_timeout(Duration::from_secs(120))
+                    .operation_attempt_timeout(BASE_ATTEMPT)
                     .build(),
             )
             .interceptor(counter.clone());
@@ -143,22 +198,24 @@ impl S3Store {
     }
 
     /// Types an SDK failure by what the user can do about it.
-    fn explain<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
         &self,
         action: &str,
-        error: SdkError<E, R>,
+        error: SdkError<E, HttpResponse>,
     ) -> StoreError {
         let endpoint = self.endpoint.clone();
         let action = action.to_string();
-        let detail = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
+        let detail = short_detail(&error);
+        let context = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
         if matches!(
             error,
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
         ) {
             return StoreError::Unreachable {
                 endpoint,
                 action,
                 detail,
+                context,
             };
         }
         match error.code() {
@@ -181,17 +238,29 @@ impl S3Store {
                 endpoint,
                 action,
                 detail,
+                context,
             },
         }
     }
 
-    async fn put(
+    /// Per-request settings: an attempt timeout that fits the bytes being sent.
+    fn sized(bytes: u64) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::config::Builder::default().timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(attempt_timeout(bytes))
+                .build(),
+        )
+    }
+
+    /// A PUT of bytes held in memory with their MD5 and the object's headers.
+    fn put_request(
         &self,
         name: &str,
         bytes: Vec<u8>,
         md5: &[u8; 16],
         headers: &Headers,
-    ) -> Result<()> {
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
         let length = bytes.len() as i64;
         let mut request = self
             .client
@@ -218,6 +287,19 @@ impl S3Store {
             };
         }
         request
+    }
+
+    async fn put(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        md5: &[u8; 16],
+        headers: &Headers,
+    ) -> Result<()> {
+        let size = bytes.len() as u64;
+        self.put_request(name, bytes, md5, headers)
+            .customize()
+            .config_override(Self::sized(size))
             .send()
             .await
             .map_err(|error| self.explain(&format!("uploading {name}"), error))?;
@@ -296,6 +378,8 @@ impl S3Store {
                 .content_length(length as i64)
                 .content_md5(base64::engine::general_purpose::STANDARD.encode(md5))
                 .body(ByteStream::from(buffer))
+                .customize()
+                .config_override(Self::sized(length))
                 .send()
                 .await
                 .map_err(|error| {
@@ -338,7 +422,12 @@ impl Store for S3Store {
     }
 
     fn requests(&self) -> u64 {
-        self.counter.0.load(Ordering::Relaxed)
+        self.counter.attempts.load(Ordering::Relaxed)
+    }
+
+    fn retries(&self) -> u64 {
+        let attempts = self.counter.attempts.load(Ordering::Relaxed);
+        attempts.saturating_sub(self.counter.operations.load(Ordering::Relaxed))
     }
 
     /// One paginated listing of the prefix.
@@ -366,11 +455,15 @@ impl Store for S3Store {
                     .to_ascii_lowercase();
                 let md5 = (etag.len() == 32 && etag.chars().all(|c| c.is_ascii_hexdigit()))
                     .then_some(etag);
+                let modified = object
+                    .last_modified()
+                    .and_then(|time| std::time::SystemTime::try_from(*time).ok());
                 out.insert(
                     name.to_string(),
                     ObjectInfo {
                         size: object.size().unwrap_or(0).max(0) as u64,
                         md5,
+                        modified,
                     },
                 );
             }
@@ -378,26 +471,62 @@ impl Store for S3Store {
         Ok(out)
     }
 
+    /// One object's bytes. A body cut off on the way is asked for again, as the SDK asks again
+    /// for a request that failed.
     async fn get(&self, name: &str) -> Result<Vec<u8>> {
         let action = format!("reading {name}");
-        let response = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.key(name))
-            .send()
-            .await
-            .map_err(|error| self.explain(&action, error))?;
-        let bytes = response
-            .body
-            .collect()
-            .await
-            .map_err(|error| StoreError::Unreachable {
-                endpoint: self.endpoint.clone(),
-                action,
-                detail: error.to_string(),
-            })?;
-        Ok(bytes.into_bytes().to_vec())
+        let mut attempt = 1;
+        loop {
+            let response = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(self.key(name))
+                .send()
+                .await
+                .map_err(|error| {
+                    if matches!(error.as_service_error(), Some(e) if e.is_no_such_key()) {
+                        return StoreError::NotFound {
+                            endpoint: self.endpoint.clone(),
+                            name: name.to_string(),
+                        };
+                    }
+                    self.explain(&action, error)
+                })?;
+            let expected = response.content_length();
+            match response.body.collect().await {
+                Ok(bytes) => {
+                    let bytes = bytes.into_bytes().to_vec();
+                    let whole = expected.is_none_or(|length| length == bytes.len() as i64);
+                    if whole {
+                        return Ok(bytes);
+                    }
+                    if attempt >= ATTEMPTS {
+                        return Err(StoreError::Unreachable {
+                            endpoint: self.endpoint.clone(),
+                            action,
+                            detail: format!(
+                                "the answer was cut off ({} of {} bytes), {ATTEMPTS} times",
+                                bytes.len(),
+                                expected.unwrap_or_default()
+                            ),
+                            context: String::new(),
+                        });
+                    }
+                }
+                Err(error) if attempt >= ATTEMPTS => {
+                    return Err(StoreError::Unreachable {
+                        endpoint: self.endpoint.clone(),
+                        action,
+                        detail: format!("the answer was cut off, {ATTEMPTS} times"),
+                        context: error.to_string(),
+                    })
+                }
+                Err(_) => {}
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
     }
 
     async fn put_file(&self, name: &str, file: &LocalFile, headers: &Headers) -> Result<()> {
@@ -411,6 +540,30 @@ impl Store for S3Store {
     async fn put_bytes(&self, name: &str, bytes: Vec<u8>, headers: &Headers) -> Result<()> {
         let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
         self.put(name, bytes, &md5, headers).await
+    }
+
+    async fn put_if_absent(&self, name: &str, bytes: Vec<u8>, headers: &Headers) -> Result<bool> {
+        let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
+        let size = bytes.len() as u64;
+        let sent = self
+            .put_request(name, bytes, &md5, headers)
+            .if_none_match("*")
+            .customize()
+            .config_override(Self::sized(size))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            // 412: the name is taken. 409: another conditional write to it is in progress.
+            Err(error)
+                if error
+                    .raw_response()
+                    .is_some_and(|response| matches!(response.status().as_u16(), 409 | 412)) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.explain(&format!("creating {name}"), error)),
+        }
     }
 
     async fn delete(&self, names: &[String]) -> Result<()> {
@@ -428,6 +581,7 @@ impl Store for S3Store {
                     endpoint: self.endpoint.clone(),
                     action: "building the delete request".into(),
                     detail: error.to_string(),
+                    context: String::new(),
                 })?;
             let response = self
                 .client
