@@ -11,8 +11,9 @@ use common::proxy::{self, Faults};
 use common::seaweed::{self, ACCESS_KEY, SECRET_KEY};
 use common::*;
 
-fn run(dir: &Path, secret: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stapler"))
+fn command(dir: &Path, secret: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stapler"));
+    command
         .args(args)
         .current_dir(dir)
         .env_remove("CI")
@@ -20,9 +21,21 @@ fn run(dir: &Path, secret: &str, args: &[&str]) -> Output {
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run stapler")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
+
+fn run(dir: &Path, secret: &str, args: &[&str]) -> Output {
+    command(dir, secret, args).output().expect("run stapler")
+}
+
+/// Starts stapler without waiting for it; its output is collected by `wait_with_output`.
+fn start(dir: &Path, args: &[&str]) -> std::process::Child {
+    command(dir, SECRET_KEY, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start stapler")
 }
 
 fn ok(output: Output) -> String {
@@ -110,6 +123,76 @@ impl Remote {
             if token.is_none() {
                 return keys;
             }
+        }
+    }
+
+    fn get(&self, key: &str) -> Vec<u8> {
+        self.runtime
+            .block_on(async {
+                let object = self
+                    .client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+                    .await?;
+                Ok::<_, Box<dyn std::error::Error>>(object.body.collect().await?.to_vec())
+            })
+            .unwrap_or_else(|e| panic!("GET {key}: {e}"))
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) {
+        self.runtime
+            .block_on(
+                self.client
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .body(bytes.to_vec().into())
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("PUT {key}: {e:?}"));
+    }
+
+    /// Asserts that the live manifest is one of `expected` and that every bundle it names, and
+    /// every object its release record lists, is in the bucket.
+    fn assert_live_is_whole(&self, expected: &[&[u8]], label: &str) {
+        use sha2::Digest;
+        let keys = self.keys();
+        let manifest = self.get("CACHE/manifest.json");
+        assert!(
+            expected.iter().any(|one| *one == manifest.as_slice()),
+            "{label}: the live manifest is none of the published ones"
+        );
+        let bundles = regex::Regex::new(r#"CACHE/(?:css|js)/[^\\"]+"#).expect("regex");
+        let mut needed: Vec<String> = bundles
+            .find_iter(&text(&manifest))
+            .map(|m| m.as_str().to_string())
+            .collect();
+        let sha = hex::encode(sha2::Sha256::digest(&manifest));
+        let record = keys
+            .iter()
+            .filter(|key| {
+                key.starts_with(".stapler/releases/") || key.starts_with(".stapler/pending/")
+            })
+            .map(|key| {
+                serde_json::from_slice::<serde_json::Value>(&self.get(key)).expect("a record")
+            })
+            .find(|record| record["manifest_sha256"] == sha.as_str())
+            .unwrap_or_else(|| panic!("{label}: no record of the live release"));
+        needed.extend(
+            record["objects"]
+                .as_object()
+                .expect("objects")
+                .keys()
+                .cloned(),
+        );
+        assert!(needed.len() > 5, "{label}: {needed:?}");
+        for name in needed {
+            assert!(
+                keys.contains(&name),
+                "{label}: {name} is needed by the live release and was deleted"
+            );
         }
     }
 
@@ -272,7 +355,9 @@ fn first_publish_sends_everything_with_the_right_headers_then_nothing() {
     assert!(objects[0].contains("/site/robots.txt"), "{puts:?}");
     assert!(
         puts[0].contains(".stapler/pending/")
-            && puts.last().is_some_and(|last| last.contains(".stapler/releases/")),
+            && puts
+                .last()
+                .is_some_and(|last| last.contains(".stapler/releases/")),
         "{puts:?}"
     );
 }
@@ -698,4 +783,156 @@ fn shared_cache_on_s3_lets_a_fresh_runner_skip_minification_and_is_culled() {
         "{summary} ({entries} entries before)"
     );
     assert_eq!(Remote::new(&bucket).keys().len(), entries - entries / 2);
+}
+
+/// Two builds of the example site whose stylesheets differ (`a`, then `b`), and a third, `c`,
+/// that shares `a`'s stylesheet bundle but not its scripts.
+struct Builds {
+    a: tempfile::TempDir,
+    b: tempfile::TempDir,
+    c: tempfile::TempDir,
+}
+
+fn builds() -> &'static Builds {
+    static BUILDS: std::sync::OnceLock<Builds> = std::sync::OnceLock::new();
+    BUILDS.get_or_init(|| {
+        let build = |css: &str, js: &str| {
+            let site = example_site();
+            std::fs::write(site.path().join("static/css/blog.css"), css).expect("css");
+            let script = site.path().join("static/js/app.js");
+            let mut source = std::fs::read_to_string(&script).expect("js");
+            source.push_str(js);
+            std::fs::write(&script, source).expect("js");
+            ok(stapler(site.path(), &["compress", "--offline", "-q"]));
+            site
+        };
+        Builds {
+            a: build("article { line-height: 1.1; }\n", ""),
+            b: build("article { line-height: 1.2; }\n", ""),
+            c: build("article { line-height: 1.1; }\n", "\nwindow.c = 3;\n"),
+        }
+    })
+}
+
+fn manifest_of(site: &Path) -> Vec<u8> {
+    std::fs::read(site.join("build/static/CACHE/manifest.json")).expect("manifest")
+}
+
+/// Where one run is held while the other goes on.
+#[derive(Clone, Copy, Debug)]
+enum Hold {
+    /// Hold the publish at this request (after letting as many earlier matches through); the
+    /// prune runs from start to end meanwhile.
+    Publish(&'static str, &'static str, usize),
+    /// Hold the prune at this request; the publish starts meanwhile and the prune is let go
+    /// a moment later.
+    Prune(&'static str, &'static str, usize),
+}
+
+/// The interleavings: every step of a publish at which a whole prune can happen, and the two
+/// steps of a prune (announcing itself; having read the records) at which a publish can start.
+const INTERLEAVINGS: [Hold; 7] = [
+    Hold::Publish("PUT", ".stapler/pending/", 0),
+    Hold::Publish("PUT", ".stapler/lock", 0),
+    Hold::Publish("GET", "list-type=2", 1),
+    Hold::Publish("PUT", "CACHE/manifest.json", 0),
+    Hold::Publish("PUT", ".stapler/releases/", 0),
+    Hold::Prune("PUT", ".stapler/pruning/", 0),
+    Hold::Prune("GET", "CACHE/manifest.json", 0),
+];
+
+/// A publish (`rollback`: of the older release `a`; else of `c`, which shares `a`'s stylesheet)
+/// races a `--prune --keep 1` that retires `a`'s release, in one interleaving. Both runs break
+/// the lock, as a store that ignores conditional writes would let them run together: the prune
+/// protocol alone must keep the live release whole.
+fn race(index: usize, hold: Hold, rollback: bool) {
+    let builds = builds();
+    let kind = if rollback { "rollback" } else { "publish" };
+    let bucket = seaweed::bucket(&format!("{kind}-race-{index}"));
+    let to = format!("s3://{bucket}/");
+    let direct = seaweed::server().endpoint.clone();
+    for site in [&builds.a, &builds.b] {
+        ok(run(
+            site.path(),
+            SECRET_KEY,
+            &["publish", "-q", "--to", &to, "--endpoint-url", &direct],
+        ));
+    }
+    let publishing = if rollback { &builds.a } else { &builds.c };
+    let to_publish = proxy::start(&direct, Faults::default());
+    let to_prune = proxy::start(&direct, Faults::default());
+    let publish_args = [
+        "publish",
+        "--break-lock",
+        "--to",
+        &to,
+        "--endpoint-url",
+        &to_publish.endpoint,
+    ];
+    let prune_args = [
+        "publish",
+        "--prune",
+        "--keep",
+        "1",
+        "--break-lock",
+        "--to",
+        &to,
+        "--endpoint-url",
+        &to_prune.endpoint,
+    ];
+    let label = format!("{hold:?}, rollback: {rollback}");
+    let finished = |child: std::process::Child, who: &str| {
+        let output = child.wait_with_output().expect("wait");
+        assert!(
+            output.status.success(),
+            "{label}: the {who} failed: {}{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+    };
+    match hold {
+        Hold::Publish(method, path, skip) => {
+            let rule = to_publish.rule_after(skip, method, path, proxy::Action::Hold, 1);
+            let publisher = start(publishing.path(), &publish_args);
+            assert!(to_publish.wait_held(&rule, 60), "{label}: never held");
+            ok(run(builds.b.path(), SECRET_KEY, &prune_args));
+            to_publish.release(&rule);
+            finished(publisher, "publish");
+        }
+        Hold::Prune(method, path, skip) => {
+            let rule = to_prune.rule_after(skip, method, path, proxy::Action::Hold, 1);
+            let pruner = start(builds.b.path(), &prune_args);
+            assert!(to_prune.wait_held(&rule, 60), "{label}: never held");
+            let publisher = start(publishing.path(), &publish_args);
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            to_prune.release(&rule);
+            finished(pruner, "prune");
+            finished(publisher, "publish");
+        }
+    }
+    Remote::new(&bucket).assert_live_is_whole(
+        &[
+            &manifest_of(publishing.path()),
+            &manifest_of(builds.b.path()),
+        ],
+        &label,
+    );
+}
+
+#[test]
+fn prune_racing_a_publish_never_breaks_the_live_release() {
+    std::thread::scope(|scope| {
+        for (index, hold) in INTERLEAVINGS.into_iter().enumerate() {
+            scope.spawn(move || race(index, hold, false));
+        }
+    });
+}
+
+#[test]
+fn prune_racing_a_rollback_never_breaks_the_live_release() {
+    std::thread::scope(|scope| {
+        for (index, hold) in INTERLEAVINGS.into_iter().enumerate() {
+            scope.spawn(move || race(index, hold, true));
+        }
+    });
 }

@@ -1,6 +1,8 @@
 //! A small HTTP proxy in front of the S3 server: it logs every request (method and path, in
 //! arrival order) and can inject faults on a share of requests: `503 SlowDown` answers, dropped
-//! connections and slow answers. Headers pass through untouched, so SigV4 signatures still verify.
+//! connections and slow answers. Rules act on chosen requests: hold one until the test releases
+//! it (to order two runs' steps), hang, drop it before or after the server saw it, or answer for
+//! the server. Headers pass through untouched, so SigV4 signatures still verify.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,9 +23,41 @@ pub struct Faults {
     pub slow_every: u64,
 }
 
+/// What a rule does to a request it matches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action {
+    /// Wait until [`Proxy::release`], then forward.
+    Hold,
+    /// Never answer.
+    Hang,
+    /// Close the connection without forwarding: the request is lost.
+    DropRequest,
+    /// Forward, then close the connection: the server acted, the answer is lost.
+    DropResponse,
+    /// Answer with this status without forwarding.
+    Answer(u16),
+}
+
+struct Rule {
+    method: &'static str,
+    path_contains: String,
+    action: Action,
+    /// Matches let through before the rule acts.
+    skip: usize,
+    /// Matches left; `usize::MAX` for every match.
+    left: usize,
+    held: Arc<AtomicU64>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+/// A rule's handle, to wait for and release what it holds.
+#[derive(Clone)]
+pub struct RuleId(usize);
+
 pub struct Proxy {
     pub endpoint: String,
     log: Arc<Mutex<Vec<(String, String)>>>,
+    rules: Arc<Mutex<Vec<Rule>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -35,6 +69,61 @@ impl Proxy {
 
     pub fn clear(&self) {
         self.log.lock().expect("log").clear();
+    }
+
+    /// Acts on the next `times` requests with this method whose path contains `path_contains`.
+    pub fn rule(
+        &self,
+        method: &'static str,
+        path_contains: &str,
+        action: Action,
+        times: usize,
+    ) -> RuleId {
+        self.rule_after(0, method, path_contains, action, times)
+    }
+
+    /// As [`Proxy::rule`], letting the first `skip` matching requests through untouched.
+    pub fn rule_after(
+        &self,
+        skip: usize,
+        method: &'static str,
+        path_contains: &str,
+        action: Action,
+        times: usize,
+    ) -> RuleId {
+        let mut rules = self.rules.lock().expect("rules");
+        rules.push(Rule {
+            method,
+            path_contains: path_contains.to_string(),
+            action,
+            skip,
+            left: times,
+            held: Arc::new(AtomicU64::new(0)),
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+        });
+        RuleId(rules.len() - 1)
+    }
+
+    /// Waits until the rule holds a request; false after `seconds` without one.
+    pub fn wait_held(&self, id: &RuleId, seconds: u64) -> bool {
+        let held = self.rules.lock().expect("rules")[id.0].held.clone();
+        let until = std::time::Instant::now() + Duration::from_secs(seconds);
+        while std::time::Instant::now() < until {
+            if held.load(Ordering::SeqCst) > 0 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Lets what the rule holds, and whatever it would hold later, through.
+    pub fn release(&self, id: &RuleId) {
+        let mut rules = self.rules.lock().expect("rules");
+        rules[id.0].left = 0;
+        rules[id.0]
+            .gate
+            .add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
     }
 }
 
@@ -49,6 +138,8 @@ pub fn start(upstream: &str, faults: Faults) -> Proxy {
         .expect("bind proxy");
     let address: SocketAddr = listener.local_addr().expect("address");
     let log = Arc::new(Mutex::new(Vec::new()));
+    let rules: Arc<Mutex<Vec<Rule>>> = Arc::new(Mutex::new(Vec::new()));
+    let shared_rules = rules.clone();
     let counter = Arc::new(AtomicU64::new(0));
     let upstream = upstream.trim_end_matches('/').to_string();
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
@@ -58,21 +149,23 @@ pub fn start(upstream: &str, faults: Faults) -> Proxy {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (log, counter, upstream, client) = (
+            let (log, counter, upstream, client, rules) = (
                 shared_log.clone(),
                 counter.clone(),
                 upstream.clone(),
                 client.clone(),
+                shared_rules.clone(),
             );
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                    let (log, counter, upstream, client) = (
+                    let (log, counter, upstream, client, rules) = (
                         log.clone(),
                         counter.clone(),
                         upstream.clone(),
                         client.clone(),
+                        rules.clone(),
                     );
-                    forward(request, log, counter, upstream, client, faults)
+                    forward(request, log, counter, upstream, client, faults, rules)
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -83,6 +176,7 @@ pub fn start(upstream: &str, faults: Faults) -> Proxy {
     Proxy {
         endpoint: format!("http://{address}"),
         log,
+        rules,
         _runtime: runtime,
     }
 }
@@ -96,6 +190,7 @@ async fn forward(
     upstream: String,
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
     faults: Faults,
+    rules: Arc<Mutex<Vec<Rule>>>,
 ) -> Result<Response<Full<Bytes>>, BoxError> {
     let number = counter.fetch_add(1, Ordering::Relaxed) + 1;
     let (parts, body) = request.into_parts();
@@ -108,6 +203,40 @@ async fn forward(
     log.lock()
         .expect("log")
         .push((parts.method.to_string(), path.clone()));
+    let matched = {
+        let mut rules = rules.lock().expect("rules");
+        rules
+            .iter_mut()
+            .find(|rule| {
+                rule.left > 0
+                    && parts.method.as_str() == rule.method
+                    && path.contains(&rule.path_contains)
+            })
+            .and_then(|rule| {
+                if rule.skip > 0 {
+                    rule.skip -= 1;
+                    return None;
+                }
+                rule.left = rule.left.saturating_sub(1);
+                Some((rule.action, rule.held.clone(), rule.gate.clone()))
+            })
+    };
+    let mut drop_response = false;
+    match matched {
+        Some((Action::Hold, held, gate)) => {
+            held.fetch_add(1, Ordering::SeqCst);
+            let _permit = gate.acquire().await?;
+        }
+        Some((Action::Hang, _, _)) => std::future::pending::<()>().await,
+        Some((Action::DropRequest, _, _)) => return Err("injected: request lost".into()),
+        Some((Action::DropResponse, _, _)) => drop_response = true,
+        Some((Action::Answer(status), _, _)) => {
+            return Ok(Response::builder()
+                .status(status)
+                .body(Full::new(Bytes::new()))?)
+        }
+        None => {}
+    }
     if faults.reset_every > 0 && number % faults.reset_every == 0 {
         return Err("injected connection reset".into());
     }
@@ -128,6 +257,9 @@ async fn forward(
         builder = builder.header(name, value);
     }
     let response = client.request(builder.body(Full::new(body))?).await?;
+    if drop_response {
+        return Err("injected: answer lost".into());
+    }
     let (parts, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();
     Ok(Response::from_parts(parts, Full::new(body)))
