@@ -936,3 +936,221 @@ fn prune_racing_a_rollback_never_breaks_the_live_release() {
         }
     });
 }
+
+/// A bucket holding release `a` of the example site, published directly.
+fn published_a(name: &str) -> (String, String) {
+    let bucket = seaweed::bucket(name);
+    let to = format!("s3://{bucket}/");
+    ok(run(
+        builds().a.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "-q",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    ));
+    (bucket, to)
+}
+
+#[test]
+fn a_store_that_stops_answering_fails_within_the_deadline_with_the_previous_release_live() {
+    let (bucket, to) = published_a("hung");
+    let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
+    proxy.rule("PUT", "CACHE/css/", proxy::Action::Hang, usize::MAX);
+    let started = std::time::Instant::now();
+    let output = run(
+        builds().b.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "--timeout",
+            "6",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &proxy.endpoint,
+        ],
+    );
+    let took = started.elapsed();
+    let message = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{message}");
+    assert!(
+        message.contains("ran out of time (6 s)")
+            && message.contains("servers keep using the previous release"),
+        "{message}"
+    );
+    assert!(took.as_secs() < 15, "gave up after {took:?}");
+    eprintln!("hung store: gave up after {took:?} with --timeout 6");
+    Remote::new(&bucket).assert_live_is_whole(&[&manifest_of(builds().a.path())], "hung store");
+}
+
+#[test]
+fn the_exit_code_says_which_release_is_live_when_the_manifest_or_record_fails() {
+    let cases: [(&str, &str, proxy::Action, Option<i32>, &str); 3] = [
+        (
+            "request-lost",
+            "CACHE/manifest.json",
+            proxy::Action::DropRequest,
+            Some(4),
+            "is still live",
+        ),
+        (
+            "answer-lost",
+            "CACHE/manifest.json",
+            proxy::Action::DropResponse,
+            Some(5),
+            "the new release is live",
+        ),
+        (
+            "record",
+            ".stapler/releases/",
+            proxy::Action::Answer(500),
+            Some(5),
+            "is live, but its record could not be written",
+        ),
+    ];
+    for (name, path, action, code, says) in cases {
+        let (bucket, to) = published_a(name);
+        let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
+        proxy.rule("PUT", path, action, usize::MAX);
+        let output = run(
+            builds().b.path(),
+            SECRET_KEY,
+            &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+        );
+        let message = text(&output.stderr);
+        assert_eq!(output.status.code(), code, "{name}: {message}");
+        assert!(message.contains(says), "{name}: {message}");
+        assert!(
+            !message.contains("DispatchFailure") && !message.contains("ConnectorError"),
+            "{name}: the client's debug text stays out of the message: {message}"
+        );
+        let live = if code == Some(4) {
+            builds().a.path()
+        } else {
+            builds().b.path()
+        };
+        let remote = Remote::new(&bucket);
+        remote.assert_live_is_whole(&[&manifest_of(live)], name);
+        // A rerun finishes the job: the live release gets its record.
+        ok(run(
+            builds().b.path(),
+            SECRET_KEY,
+            &[
+                "publish",
+                "--to",
+                &to,
+                "--endpoint-url",
+                &seaweed::server().endpoint,
+            ],
+        ));
+        remote.assert_live_is_whole(&[&manifest_of(builds().b.path())], name);
+        assert!(
+            remote
+                .keys()
+                .iter()
+                .filter(|key| key.starts_with(".stapler/releases/"))
+                .count()
+                == 2,
+            "{name}: one record per release"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_content_hashed_object_is_repaired() {
+    let (bucket, to) = published_a("repair");
+    let remote = Remote::new(&bucket);
+    let bundles = regex::Regex::new(r#"CACHE/css/[^\\"]+"#).expect("regex");
+    let manifest = text(&manifest_of(builds().a.path()));
+    let damaged: Vec<String> = bundles
+        .find_iter(&manifest)
+        .take(2)
+        .map(|m| m.as_str().to_string())
+        .collect();
+    let original = remote.get(&damaged[0]);
+    // One cut short (the listing shows the size), one with the same size and other bytes (the
+    // listing's ETag shows it).
+    remote.put(&damaged[0], &original[..original.len() / 2]);
+    let mut other = remote.get(&damaged[1]);
+    other[0] ^= 0x20;
+    remote.put(&damaged[1], &other);
+    let summary = ok(run(
+        builds().a.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    ));
+    assert!(
+        summary.contains("(2 damaged stored copies repaired)"),
+        "{summary}"
+    );
+    let local = builds().a.path().join("build/static");
+    for name in &damaged {
+        assert_eq!(
+            remote.get(name),
+            std::fs::read(local.join(name)).expect("local"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_second_publish_is_refused_while_one_holds_the_lock() {
+    let (bucket, to) = published_a("locked");
+    let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
+    let rule = proxy.rule("PUT", "CACHE/manifest.json", proxy::Action::Hold, 1);
+    let first = start(
+        builds().b.path(),
+        &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+    );
+    assert!(
+        proxy.wait_held(&rule, 60),
+        "the first publish never got to its manifest"
+    );
+    let second = run(
+        builds().c.path(),
+        SECRET_KEY,
+        &[
+            "publish",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    );
+    let message = text(&second.stderr);
+    assert_eq!(second.status.code(), Some(4), "{message}");
+    assert!(
+        message.contains("holds .stapler/lock") && message.contains("pid"),
+        "{message}"
+    );
+    proxy.release(&rule);
+    let output = first.wait_with_output().expect("wait");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    Remote::new(&bucket).assert_live_is_whole(&[&manifest_of(builds().b.path())], "after the lock");
+
+    // A store that ignores conditional writes: said, not hidden.
+    let careless = proxy::start(&seaweed::server().endpoint, Faults::default());
+    careless.rule_after(1, "PUT", ".stapler/lock", proxy::Action::Answer(200), 1);
+    let output = run(
+        builds().c.path(),
+        SECRET_KEY,
+        &["publish", "--to", &to, "--endpoint-url", &careless.endpoint],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("does not honour conditional writes"),
+        "{}",
+        text(&output.stderr)
+    );
+}
