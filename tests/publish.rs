@@ -86,6 +86,8 @@ struct Remote {
     client: aws_sdk_s3::Client,
     runtime: tokio::runtime::Runtime,
     bucket: String,
+    /// Empty, or ending with `/`: keys are named without it.
+    prefix: String,
 }
 
 impl Remote {
@@ -97,6 +99,15 @@ impl Remote {
                 .build()
                 .expect("runtime"),
             bucket: bucket.to_string(),
+            prefix: String::new(),
+        }
+    }
+
+    /// The objects under `prefix` in `bucket`, named without the prefix.
+    fn under(bucket: &str, prefix: &str) -> Remote {
+        Remote {
+            prefix: prefix.to_string(),
+            ..Remote::new(bucket)
         }
     }
 
@@ -110,15 +121,16 @@ impl Remote {
                     self.client
                         .list_objects_v2()
                         .bucket(&self.bucket)
+                        .prefix(&self.prefix)
                         .set_continuation_token(token)
                         .send(),
                 )
                 .expect("list");
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
+            keys.extend(page.contents().iter().filter_map(|o| {
+                o.key()
+                    .and_then(|key| key.strip_prefix(&self.prefix))
+                    .map(str::to_string)
+            }));
             token = page.next_continuation_token().map(str::to_string);
             if token.is_none() {
                 return keys;
@@ -133,7 +145,7 @@ impl Remote {
                     .client
                     .get_object()
                     .bucket(&self.bucket)
-                    .key(key)
+                    .key(format!("{}{key}", self.prefix))
                     .send()
                     .await?;
                 Ok::<_, Box<dyn std::error::Error>>(object.body.collect().await?.to_vec())
@@ -147,7 +159,7 @@ impl Remote {
                 self.client
                     .put_object()
                     .bucket(&self.bucket)
-                    .key(key)
+                    .key(format!("{}{key}", self.prefix))
                     .body(bytes.to_vec().into())
                     .send(),
             )
@@ -161,7 +173,7 @@ impl Remote {
         let keys = self.keys();
         let manifest = self.get("CACHE/manifest.json");
         assert!(
-            expected.iter().any(|one| *one == manifest.as_slice()),
+            expected.contains(&manifest.as_slice()),
             "{label}: the live manifest is none of the published ones"
         );
         let bundles = regex::Regex::new(r#"CACHE/(?:css|js)/[^\\"]+"#).expect("regex");
@@ -202,7 +214,7 @@ impl Remote {
                 self.client
                     .head_object()
                     .bucket(&self.bucket)
-                    .key(key)
+                    .key(format!("{}{key}", self.prefix))
                     .send(),
             )
             .unwrap_or_else(|e| panic!("HEAD {key}: {e:?}"))
@@ -848,8 +860,9 @@ const INTERLEAVINGS: [Hold; 7] = [
 fn race(index: usize, hold: Hold, rollback: bool) {
     let builds = builds();
     let kind = if rollback { "rollback" } else { "publish" };
-    let bucket = seaweed::bucket(&format!("{kind}-race-{index}"));
-    let to = format!("s3://{bucket}/");
+    let bucket = shared_bucket();
+    let prefix = format!("{kind}-race-{index}/");
+    let to = format!("s3://{bucket}/{prefix}");
     let direct = seaweed::server().endpoint.clone();
     for site in [&builds.a, &builds.b] {
         ok(run(
@@ -910,7 +923,7 @@ fn race(index: usize, hold: Hold, rollback: bool) {
             finished(publisher, "publish");
         }
     }
-    Remote::new(&bucket).assert_live_is_whole(
+    Remote::under(bucket, &prefix).assert_live_is_whole(
         &[
             &manifest_of(publishing.path()),
             &manifest_of(builds.b.path()),
@@ -937,10 +950,18 @@ fn prune_racing_a_rollback_never_breaks_the_live_release() {
     });
 }
 
-/// A bucket holding release `a` of the example site, published directly.
-fn published_a(name: &str) -> (String, String) {
-    let bucket = seaweed::bucket(name);
-    let to = format!("s3://{bucket}/");
+/// One bucket for the tests below, each under its own prefix: every bucket costs the server
+/// volumes of its own.
+fn shared_bucket() -> &'static str {
+    static BUCKET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUCKET.get_or_init(|| seaweed::bucket("prefixes"))
+}
+
+/// A prefix of the shared bucket holding release `a` of the example site, published directly:
+/// the remote view of it and its target URL.
+fn published_a(name: &str) -> (Remote, String) {
+    let bucket = shared_bucket();
+    let to = format!("s3://{bucket}/{name}/");
     ok(run(
         builds().a.path(),
         SECRET_KEY,
@@ -953,12 +974,12 @@ fn published_a(name: &str) -> (String, String) {
             &seaweed::server().endpoint,
         ],
     ));
-    (bucket, to)
+    (Remote::under(bucket, &format!("{name}/")), to)
 }
 
 #[test]
 fn a_store_that_stops_answering_fails_within_the_deadline_with_the_previous_release_live() {
-    let (bucket, to) = published_a("hung");
+    let (remote, to) = published_a("hung");
     let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
     proxy.rule("PUT", "CACHE/css/", proxy::Action::Hang, usize::MAX);
     let started = std::time::Instant::now();
@@ -985,7 +1006,7 @@ fn a_store_that_stops_answering_fails_within_the_deadline_with_the_previous_rele
     );
     assert!(took.as_secs() < 15, "gave up after {took:?}");
     eprintln!("hung store: gave up after {took:?} with --timeout 6");
-    Remote::new(&bucket).assert_live_is_whole(&[&manifest_of(builds().a.path())], "hung store");
+    remote.assert_live_is_whole(&[&manifest_of(builds().a.path())], "hung store");
 }
 
 #[test]
@@ -1014,7 +1035,7 @@ fn the_exit_code_says_which_release_is_live_when_the_manifest_or_record_fails() 
         ),
     ];
     for (name, path, action, code, says) in cases {
-        let (bucket, to) = published_a(name);
+        let (remote, to) = published_a(name);
         let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
         proxy.rule("PUT", path, action, usize::MAX);
         let output = run(
@@ -1034,7 +1055,6 @@ fn the_exit_code_says_which_release_is_live_when_the_manifest_or_record_fails() 
         } else {
             builds().b.path()
         };
-        let remote = Remote::new(&bucket);
         remote.assert_live_is_whole(&[&manifest_of(live)], name);
         // A rerun finishes the job: the live release gets its record.
         ok(run(
@@ -1063,8 +1083,7 @@ fn the_exit_code_says_which_release_is_live_when_the_manifest_or_record_fails() 
 
 #[test]
 fn a_damaged_content_hashed_object_is_repaired() {
-    let (bucket, to) = published_a("repair");
-    let remote = Remote::new(&bucket);
+    let (remote, to) = published_a("repair");
     let bundles = regex::Regex::new(r#"CACHE/css/[^\\"]+"#).expect("regex");
     let manifest = text(&manifest_of(builds().a.path()));
     let damaged: Vec<String> = bundles
@@ -1106,7 +1125,7 @@ fn a_damaged_content_hashed_object_is_repaired() {
 
 #[test]
 fn a_second_publish_is_refused_while_one_holds_the_lock() {
-    let (bucket, to) = published_a("locked");
+    let (remote, to) = published_a("locked");
     let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
     let rule = proxy.rule("PUT", "CACHE/manifest.json", proxy::Action::Hold, 1);
     let first = start(
@@ -1137,7 +1156,7 @@ fn a_second_publish_is_refused_while_one_holds_the_lock() {
     proxy.release(&rule);
     let output = first.wait_with_output().expect("wait");
     assert!(output.status.success(), "{}", text(&output.stderr));
-    Remote::new(&bucket).assert_live_is_whole(&[&manifest_of(builds().b.path())], "after the lock");
+    remote.assert_live_is_whole(&[&manifest_of(builds().b.path())], "after the lock");
 
     // A store that ignores conditional writes: said, not hidden.
     let careless = proxy::start(&seaweed::server().endpoint, Faults::default());

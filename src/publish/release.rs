@@ -250,4 +250,119 @@ mod tests {
             release
         );
     }
+
+    fn seen(name: &str, manifest: &str, objects: &[&str], age: u64, deadline: Option<u64>) -> Seen {
+        Seen {
+            name: name.to_string(),
+            release: Release {
+                created: String::new(),
+                manifest_sha256: manifest.to_string(),
+                objects: objects
+                    .iter()
+                    .map(|name| {
+                        let recorded = RecordedObject {
+                            md5: String::new(),
+                            size: 1,
+                        };
+                        (name.to_string(), recorded)
+                    })
+                    .collect(),
+                deadline_secs: deadline,
+            },
+            modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1000 - age)),
+        }
+    }
+
+    fn listing(names: &[&str]) -> BTreeMap<String, ObjectInfo> {
+        names
+            .iter()
+            .map(|name| {
+                let info = ObjectInfo {
+                    size: 1,
+                    md5: None,
+                    modified: None,
+                };
+                (name.to_string(), info)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prune_keeps_recent_live_and_running_releases_and_retires_the_rest() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let old = seen(
+            ".stapler/releases/1.json",
+            "m1",
+            &["a", "shared"],
+            900,
+            None,
+        );
+        let live_old = seen(
+            ".stapler/releases/2.json",
+            "m2",
+            &["b", "shared"],
+            800,
+            None,
+        );
+        let newest = seen(
+            ".stapler/releases/3.json",
+            "m3",
+            &["c", "shared"],
+            700,
+            None,
+        );
+        let running = seen(".stapler/pending/4.json", "m4", &["d"], 30, Some(60));
+        let dead = seen(".stapler/pending/5.json", "m5", &["e"], 300, Some(60));
+        let records = [old, live_old, newest, running, dead];
+        let remote = listing(&[
+            "a",
+            "b",
+            "c",
+            "d",
+            "e",
+            "shared",
+            "foreign",
+            ".stapler/releases/1.json",
+            ".stapler/releases/2.json",
+            ".stapler/releases/3.json",
+            ".stapler/pending/4.json",
+            ".stapler/pending/5.json",
+        ]);
+        let live = Live {
+            manifest_sha256: Some("m2".into()),
+            referenced: ["b".to_string()].into(),
+        };
+        let decision = decide(&records, &remote, &live, 1, now);
+        assert_eq!(
+            decision.deletes,
+            [
+                ".stapler/pending/5.json",
+                ".stapler/releases/1.json",
+                "a",
+                "e"
+            ],
+            "the rollback target m2 is live, m3 is the newest, 4 is still within its allowance; \
+             foreign objects are never touched"
+        );
+        assert!(decision.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_live_manifest_no_record_knows_stops_the_prune() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let records = [
+            seen(".stapler/releases/1.json", "m1", &["a"], 900, None),
+            seen(".stapler/releases/2.json", "m2", &["b"], 800, None),
+        ];
+        let live = Live {
+            manifest_sha256: Some("unknown".into()),
+            referenced: BTreeSet::new(),
+        };
+        let decision = decide(&records, &listing(&["a", "b"]), &live, 1, now);
+        assert!(decision.deletes.is_empty());
+        assert!(
+            decision.warnings[0].starts_with("pruning skipped"),
+            "{decision:?}"
+        );
+    }
 }

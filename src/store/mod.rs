@@ -22,10 +22,11 @@ pub fn attempt_timeout(bytes: u64) -> Duration {
 }
 
 /// The shortest time one attempt is allowed.
-pub const BASE_ATTEMPT: Duration = Duration::from_secs(20);
+pub const BASE_ATTEMPT: Duration = Duration::from_secs(15);
 
-/// Attempts a request gets before it fails: the first and three retries.
-pub const ATTEMPTS: u32 = 4;
+/// Attempts a request gets before it fails: the first and five retries, so that a store
+/// refusing a third of all requests still takes every object.
+pub const ATTEMPTS: u32 = 6;
 
 /// The longest one request can take, all its attempts and their backoff included.
 pub fn request_bound(bytes: u64) -> Duration {
