@@ -172,20 +172,17 @@ async fn publish_to(
         .await
         .map_err(|error| nothing_changed("writing this release's pending record", error))?;
     let holder = Holder::new(this.created.clone(), clock.allowance);
-    let locked = locked_phase(
-        store,
-        &local,
+    let run = Run {
+        local: &local,
         settings,
         manifest,
         options,
         progress,
-        &clock,
-        &this,
-        &pending_name,
-        &holder,
-        &mut report,
-    )
-    .await;
+        clock: &clock,
+        this: &this,
+        pending_name: &pending_name,
+    };
+    let locked = locked_phase(store, &run, &holder, &mut report).await;
     report.requests = store.requests();
     report.retries = store.retries();
     report.elapsed = clock.started.elapsed();
@@ -229,21 +226,27 @@ fn nothing_changed(doing: &str, error: StoreError) -> Error {
     }
 }
 
+/// What one publish works from, once its pending record is written.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    local: &'a [LocalObject],
+    settings: &'a PublishSettings,
+    manifest: &'a ManifestSettings,
+    options: RunFlags,
+    progress: &'a dyn Progress,
+    clock: &'a Clock,
+    this: &'a Release,
+    pending_name: &'a str,
+}
+
 /// Takes the lock, publishes, and gives the lock back whatever happened.
-#[allow(clippy::too_many_arguments)]
 async fn locked_phase(
     store: &impl Store,
-    local: &[LocalObject],
-    settings: &PublishSettings,
-    manifest: &ManifestSettings,
-    options: RunFlags,
-    progress: &dyn Progress,
-    clock: &Clock,
-    this: &Release,
-    pending_name: &str,
+    run: &Run<'_>,
     holder: &Holder,
     report: &mut Report,
 ) -> Result<()> {
+    let (options, pending_name) = (run.options, run.pending_name);
     let forget_pending = || async {
         let _ = store.delete(&[pending_name.to_string()]).await;
     };
@@ -267,19 +270,7 @@ async fn locked_phase(
             store.describe()
         ));
     }
-    let result = publish_locked(
-        store,
-        local,
-        settings,
-        manifest,
-        options,
-        progress,
-        clock,
-        this,
-        pending_name,
-        report,
-    )
-    .await;
+    let result = publish_locked(store, run, report).await;
     if let Err(error) = guard::unlock(store).await {
         report.warnings.push(format!(
             "the lock {} could not be removed ({error}); the next publish will refuse to start until it is run with --break-lock",
@@ -298,19 +289,17 @@ async fn locked_phase(
 }
 
 /// The publish proper, with the lock held (or known not to exclude anything).
-#[allow(clippy::too_many_arguments)]
-async fn publish_locked(
-    store: &impl Store,
-    local: &[LocalObject],
-    settings: &PublishSettings,
-    manifest: &ManifestSettings,
-    options: RunFlags,
-    progress: &dyn Progress,
-    clock: &Clock,
-    this: &Release,
-    pending_name: &str,
-    report: &mut Report,
-) -> Result<()> {
+async fn publish_locked(store: &impl Store, run: &Run<'_>, report: &mut Report) -> Result<()> {
+    let Run {
+        local,
+        settings,
+        manifest,
+        options,
+        progress,
+        clock,
+        this,
+        pending_name,
+    } = *run;
     let planned = tokio::time::timeout(clock.remaining(), async {
         let remote = listing_without_prunes(store, pending_name, progress, clock).await?;
         let latest = release::latest(store, &remote).await?;
