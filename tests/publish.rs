@@ -950,6 +950,21 @@ fn prune_racing_a_rollback_never_breaks_the_live_release() {
     });
 }
 
+/// `stapler publish` of a site straight to the server, not through a proxy.
+fn publish_directly(site: &Path, to: &str) -> Output {
+    run(
+        site,
+        SECRET_KEY,
+        &[
+            "publish",
+            "--to",
+            to,
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    )
+}
+
 /// One bucket for the tests below, each under its own prefix: every bucket costs the server
 /// volumes of its own.
 fn shared_bucket() -> &'static str {
@@ -1057,17 +1072,7 @@ fn the_exit_code_says_which_release_is_live_when_the_manifest_or_record_fails() 
         };
         remote.assert_live_is_whole(&[&manifest_of(live)], name);
         // A rerun finishes the job: the live release gets its record.
-        ok(run(
-            builds().b.path(),
-            SECRET_KEY,
-            &[
-                "publish",
-                "--to",
-                &to,
-                "--endpoint-url",
-                &seaweed::server().endpoint,
-            ],
-        ));
+        ok(publish_directly(builds().b.path(), &to));
         remote.assert_live_is_whole(&[&manifest_of(builds().b.path())], name);
         assert!(
             remote
@@ -1098,17 +1103,7 @@ fn a_damaged_content_hashed_object_is_repaired() {
     let mut other = remote.get(&damaged[1]);
     other[0] ^= 0x20;
     remote.put(&damaged[1], &other);
-    let summary = ok(run(
-        builds().a.path(),
-        SECRET_KEY,
-        &[
-            "publish",
-            "--to",
-            &to,
-            "--endpoint-url",
-            &seaweed::server().endpoint,
-        ],
-    ));
+    let summary = ok(publish_directly(builds().a.path(), &to));
     assert!(
         summary.contains("(2 damaged stored copies repaired)"),
         "{summary}"
@@ -1136,17 +1131,7 @@ fn a_second_publish_is_refused_while_one_holds_the_lock() {
         proxy.wait_held(&rule, 60),
         "the first publish never got to its manifest"
     );
-    let second = run(
-        builds().c.path(),
-        SECRET_KEY,
-        &[
-            "publish",
-            "--to",
-            &to,
-            "--endpoint-url",
-            &seaweed::server().endpoint,
-        ],
-    );
+    let second = publish_directly(builds().c.path(), &to);
     let message = text(&second.stderr);
     assert_eq!(second.status.code(), Some(4), "{message}");
     assert!(

@@ -242,10 +242,11 @@ pub fn this_release(manifest_name: &str, local: &[LocalObject]) -> Release {
 }
 
 /// Decides what to send. A content-hashed name present remotely is never re-sent, unless the
-/// stored copy's size or MD5 shows it damaged.
+/// stored copy's size or MD5 shows it damaged. `this` is [`this_release`] of `local`.
 pub fn make_plan(
     manifest_name: &str,
     local: &[LocalObject],
+    this: &Release,
     remote: &BTreeMap<String, ObjectInfo>,
     latest: Option<&Release>,
     options: RunFlags,
@@ -288,12 +289,11 @@ pub fn make_plan(
             Some(reason) => plan.uploads.push((object.clone(), reason)),
         }
     }
-    let this = this_release(manifest_name, local);
     let repeats_latest = latest.is_some_and(|release| {
         release.objects == this.objects && release.manifest_sha256 == this.manifest_sha256
     });
     if !repeats_latest || options.force {
-        plan.release = Some(this);
+        plan.release = Some(this.clone());
     }
     plan
 }

@@ -87,6 +87,11 @@ impl Release {
     }
 }
 
+/// Now, as records name times.
+pub fn timestamp_now() -> String {
+    timestamp(OffsetDateTime::now_utc())
+}
+
 fn timestamp(time: OffsetDateTime) -> String {
     time.format(TIMESTAMP).unwrap_or_default()
 }
