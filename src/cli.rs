@@ -26,6 +26,29 @@ pub enum Command {
     Publish(PublishArgs),
     /// `compress --offline`, then `publish`: the whole job, for CI.
     Deploy(PublishArgs),
+    /// Print the resolved settings and where each came from (file, environment, flag, Django).
+    Config(ConfigArgs),
+    /// Write a stapler.toml from the Django project's settings, every folder listed, for builds
+    /// without Python (render = "native").
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Where to write (default: stapler.toml in the working directory).
+    #[arg(long, short = 'o', value_name = "FILE", default_value = "stapler.toml")]
+    pub output: PathBuf,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +118,24 @@ pub struct Common {
     /// Minify every source again instead of using the build cache (`cache_dir`).
     #[arg(long)]
     pub no_cache: bool,
+    /// The Django settings module (default: DJANGO_SETTINGS_MODULE, else the one manage.py names).
+    #[arg(long, value_name = "MODULE")]
+    pub settings: Option<String>,
+    /// The project's Python (default: the active virtualenv's, else python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Which templates Django renders: auto (what the native renderer cannot), django (all),
+    /// native (none; no Python). Default: auto in a Django project, else native.
+    #[arg(long, value_enum)]
+    pub render: Option<RenderArg>,
+}
+
+/// The render modes `--render` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderArg {
+    Auto,
+    Native,
+    Django,
 }
 
 #[derive(Debug, Args)]

@@ -123,6 +123,10 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
 
+    /// The Django bridge could not start, or stopped.
+    #[error(transparent)]
+    Django(#[from] crate::django::BridgeError),
+
     /// A template inside or around a compress block cannot be used.
     #[error("{location}: {message}")]
     Template { location: Location, message: String },

@@ -10,6 +10,7 @@
 pub mod block;
 pub mod compress;
 pub mod config;
+pub mod django;
 pub mod error;
 pub mod manifest;
 pub mod output;
@@ -36,6 +37,10 @@ pub struct Summary {
     pub build: compress::Build,
     pub manifest_path: PathBuf,
     pub elapsed: Duration,
+    /// Templates Django rendered through the bridge, each with why the native renderer did not.
+    pub by_django: Vec<(PathBuf, String)>,
+    /// The bridge's whole time (Python's start-up and Django's setup included), when one ran.
+    pub bridge_time: Option<Duration>,
 }
 
 impl Summary {
@@ -105,7 +110,34 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
         build,
         manifest_path: config.manifest.path.clone(),
         elapsed: started.elapsed(),
+        by_django: scan.by_django,
+        bridge_time: config
+            .templates
+            .bridge
+            .as_ref()
+            .map(|bridge| bridge.spent()),
     })
+}
+
+/// Writes a `stapler.toml` at `path` from the resolved settings (Django's, in a Django project),
+/// so later builds run without Python; refuses to replace a file unless `force`. Returns how
+/// many settings it holds.
+pub fn init(config: &Config, path: &std::path::Path, force: bool) -> Result<usize> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::env::current_dir().map_err(Error::Runtime)?,
+    };
+    let dir = dir.canonicalize().unwrap_or(dir);
+    let (text, count) = config::settings_file(config, &dir)?;
+    if force {
+        output::write_atomic(path, text.as_bytes(), output::Durability::Synced)?;
+    } else if !output::write_new(path, text.as_bytes())? {
+        return Err(Error::config(
+            path.display(),
+            "exists already; pass --force to replace it, or --output to write elsewhere",
+        ));
+    }
+    Ok(count)
 }
 
 /// Publishes the static root to the configured target.

@@ -8,9 +8,9 @@ use std::process;
 use clap::Parser;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::{Cli, Command, Common, EngineArg, PublishFlags};
+use cli::{Cli, Command, Common, EngineArg, PublishFlags, RenderArg};
 use stapler::config::settings::PublishSection;
-use stapler::config::{self, Engine, Settings, Sources};
+use stapler::config::{self, Engine, RenderMode, Settings, Sources};
 use stapler::progress::Work;
 use stapler::publish::Report;
 use stapler::store::StoreError;
@@ -38,6 +38,8 @@ impl ExitCode {
     fn of(error: &Error) -> ExitCode {
         match error {
             Error::Config(_) => ExitCode::Config,
+            Error::Django(error) if error.is_setup() => ExitCode::Config,
+            Error::Django(_) => ExitCode::Io,
             Error::Template { .. } | Error::Input { .. } | Error::NothingToCompress { .. } => {
                 ExitCode::Input
             }
@@ -80,6 +82,13 @@ fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config
             EngineArg::Jinja2 => Engine::Jinja2,
         }),
         follow_links: common.follow_links.then_some(true),
+        django_settings: common.settings.clone(),
+        python: common.python.clone(),
+        render: common.render.map(|render| match render {
+            RenderArg::Auto => RenderMode::Auto,
+            RenderArg::Native => RenderMode::Native,
+            RenderArg::Django => RenderMode::Django,
+        }),
         ..Settings::default()
     };
     if let Some(publish) = publish {
@@ -98,7 +107,7 @@ fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config
         flags,
         no_cache: common.no_cache,
     };
-    Ok(config::load(&sources, &config::process_env())?)
+    config::load(&sources, &config::process_env())
 }
 
 /// Runs a command; a failure comes with whether `-v` asked for the client's detail.
@@ -106,7 +115,7 @@ fn run(cli: Cli) -> Result<(), (Error, bool)> {
     let verbose = match &cli.command {
         Command::Compress(args) => args.verbose,
         Command::Publish(args) | Command::Deploy(args) => args.verbose,
-        Command::Lookup(_) => false,
+        Command::Lookup(_) | Command::Config(_) | Command::Init(_) => false,
     };
     run_command(cli).map_err(|error| (error, verbose))
 }
@@ -115,6 +124,7 @@ fn run_command(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Compress(args) => {
             let config = load_config(&args.common, None)?;
+            print_notes(&config, args.quiet);
             let flags = RunFlags {
                 force: args.force,
                 strict: args.strict,
@@ -137,6 +147,7 @@ fn run_command(cli: Cli) -> Result<(), Error> {
         Command::Deploy(args) => {
             let config = load_config(&args.common, Some(&args.publish))?;
             let bar = Bar::new(show_bar(args.quiet));
+            print_notes(&config, args.quiet);
             let deployed = stapler::deploy(&config, &publish_flags(&args), &bar)?;
             if !args.quiet {
                 print_summary(&deployed.summary, false);
@@ -148,7 +159,72 @@ fn run_command(cli: Cli) -> Result<(), Error> {
             let config = load_config(&args.common, None)?;
             lookup(&config, &args.template)
         }
+        Command::Config(args) => {
+            let config = load_config(&args.common, None)?;
+            show_config(&config);
+            Ok(())
+        }
+        Command::Init(args) => {
+            let config = load_config(&args.common, None)?;
+            print_notes(&config, false);
+            let written = stapler::init(&config, &args.output, args.force)?;
+            println!(
+                "stapler: wrote {} from Django's settings ({} settings); builds with it run without Python (render = \"native\")",
+                args.output.display(),
+                written
+            );
+            Ok(())
+        }
     }
+}
+
+/// What stapler noticed in Django's settings and does its own way.
+fn print_notes(config: &Config, quiet: bool) {
+    if quiet {
+        return;
+    }
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
+}
+
+/// Every setting given, with where it came from, and the Django project the run is in.
+fn show_config(config: &Config) {
+    match (&config.project, &config.templates.bridge) {
+        (Some(project), Some(bridge)) => {
+            println!(
+                "# Django project {} (settings {}, from {}), Python {} with Django {} and django-compressor {}",
+                project.dir.display(),
+                project.settings,
+                project.settings_from,
+                bridge.python(),
+                bridge.ready.django,
+                bridge.ready.compressor
+            );
+        }
+        _ => println!("# no Django project: settings come from stapler's own sources only"),
+    }
+    let render = match config.templates.render {
+        RenderMode::Auto => "auto",
+        RenderMode::Native => "native",
+        RenderMode::Django => "django",
+    };
+    println!("# render = \"{render}\"");
+    let width = config
+        .origins
+        .iter()
+        .map(|origin| origin.key.len() + origin.value.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .min(90);
+    for origin in &config.origins {
+        let line = format!("{} = {}", origin.key, origin.value);
+        println!("{line:<w$}  # {}", origin.from, w = width + 3);
+    }
+    for note in &config.notes {
+        println!("# note: {note}");
+    }
+    println!("# every other setting has its default (see the README)");
 }
 
 fn publish_flags(args: &cli::PublishArgs) -> RunFlags {
@@ -297,6 +373,9 @@ fn print_summary(summary: &Summary, verbose: bool) {
         eprintln!("warning: {warning}");
     }
     if verbose {
+        for (template, reason) in &summary.by_django {
+            eprintln!("django: {} ({reason})", template.display());
+        }
         for warning in &build.warnings {
             eprintln!("warning: {warning}");
         }
@@ -329,6 +408,13 @@ fn print_summary(summary: &Summary, verbose: bool) {
         build.assets.len(),
         summary.elapsed.as_secs_f64(),
     );
+    if let Some(spent) = summary.bridge_time {
+        println!(
+            "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included",
+            summary.by_django.len(),
+            spent.as_secs_f64()
+        );
+    }
     println!("         manifest: {}", summary.manifest_path.display());
     let shared = &build.shared_cache;
     if shared.fetched > 0 || shared.uploaded > 0 || shared.culled > 0 {

@@ -41,6 +41,14 @@ fn crate_paths(line: &str) -> Vec<String> {
 /// What a module may not import.
 fn forbidden(module: &str) -> &'static [&'static str] {
     match module {
+        "django" => &[
+            "config",
+            "templates",
+            "compress",
+            "manifest",
+            "publish",
+            "store",
+        ],
         "config" => &["templates", "compress", "manifest", "publish", "store"],
         "block" | "error" | "progress" | "output" => {
             &["templates", "compress", "manifest", "publish"]

@@ -1,8 +1,11 @@
 //! From a URL in a block to a file on disk: the URL must sit under `url`, and the file must be
 //! inside `root` or a `staticfiles_dirs` entry (searched in that order, as django-compressor
-//! does), never outside them, whether by `..`, an absolute path or a symbolic link.
+//! does; an entry with a prefix answers only paths under it, as Django's finder does), never
+//! outside them, whether by `..`, an absolute path or a symbolic link.
 
 use std::path::{Path, PathBuf};
+
+use crate::config::StaticDir;
 
 /// Why a URL has no file.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,14 +22,31 @@ pub enum Unresolved {
 #[derive(Debug, Clone)]
 pub struct Roots {
     url: String,
-    dirs: Vec<(PathBuf, Option<PathBuf>)>,
+    dirs: Vec<Root>,
+}
+
+/// A folder searched, the URL prefix it answers (if any), and its real path.
+#[derive(Debug, Clone)]
+struct Root {
+    path: PathBuf,
+    prefix: Option<String>,
+    canonical: Option<PathBuf>,
 }
 
 impl Roots {
-    pub fn new(url: &str, root: &Path, staticfiles_dirs: &[PathBuf]) -> Self {
-        let dirs = std::iter::once(root)
-            .chain(staticfiles_dirs.iter().map(PathBuf::as_path))
-            .map(|dir| (dir.to_path_buf(), dir.canonicalize().ok()))
+    pub fn new(url: &str, root: &Path, staticfiles_dirs: &[StaticDir]) -> Self {
+        let dirs = std::iter::once((None, root))
+            .chain(staticfiles_dirs.iter().map(|dir| match dir {
+                StaticDir::Path(path) => (None, path.as_path()),
+                StaticDir::Prefixed((prefix, path)) => {
+                    (Some(prefix.trim_matches('/').to_string()), path.as_path())
+                }
+            }))
+            .map(|(prefix, dir)| Root {
+                path: dir.to_path_buf(),
+                prefix,
+                canonical: dir.canonicalize().ok(),
+            })
             .collect();
         Roots {
             url: url.to_string(),
@@ -59,13 +79,23 @@ impl Roots {
         {
             return Err(Unresolved::Outside);
         }
-        for (dir, canonical_dir) in &self.dirs {
-            let candidate = dir.join(&decoded);
+        for root in &self.dirs {
+            let below = match &root.prefix {
+                Some(prefix) => match decoded
+                    .strip_prefix(prefix.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+                {
+                    Some(rest) => rest,
+                    None => continue,
+                },
+                None => decoded.as_str(),
+            };
+            let candidate = root.path.join(below);
             if !candidate.is_file() {
                 continue;
             }
             let canonical = candidate.canonicalize().map_err(|_| Unresolved::Missing)?;
-            return match canonical_dir {
+            return match &root.canonical {
                 Some(base) if canonical.starts_with(base) => Ok(candidate),
                 _ => Err(Unresolved::Outside),
             };
@@ -75,14 +105,17 @@ impl Roots {
 
     /// Where a file at a URL-relative path is written: always under `root`.
     pub fn output_path(&self, relative: &str) -> PathBuf {
-        self.dirs[0].0.join(relative)
+        self.dirs[0].path.join(relative)
     }
 
     /// The directories searched, for messages.
     pub fn describe(&self) -> String {
         self.dirs
             .iter()
-            .map(|(dir, _)| dir.display().to_string())
+            .map(|root| match &root.prefix {
+                Some(prefix) => format!("{} (as {prefix}/)", root.path.display()),
+                None => root.path.display().to_string(),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -110,7 +143,19 @@ mod tests {
         std::fs::write(root.join("css/a b.css"), "a{}").expect("write");
         std::fs::write(extra.join("b.js"), "b()").expect("write");
         std::fs::write(dir.path().join("secret"), "x").expect("write");
-        let roots = Roots::new("/static/", &root, std::slice::from_ref(&extra));
+        let vendor = dir.path().join("node_modules");
+        std::fs::create_dir_all(&vendor).expect("mkdir");
+        std::fs::write(vendor.join("v.js"), "v()").expect("write");
+        let roots = Roots::new(
+            "/static/",
+            &root,
+            &[
+                StaticDir::Path(extra.clone()),
+                StaticDir::Prefixed(("vendor".into(), vendor.clone())),
+            ],
+        );
+        assert_eq!(roots.find("vendor/v.js"), Ok(vendor.join("v.js")));
+        assert_eq!(roots.find("v.js"), Err(Unresolved::Missing));
         assert_eq!(roots.relative("/static/css/a.css?v=1#x"), Ok("css/a.css"));
         assert_eq!(roots.relative("/other/a.css"), Err(Unresolved::NotUnderUrl));
         assert_eq!(roots.find("css/a%20b.css"), Ok(root.join("css/a b.css")));

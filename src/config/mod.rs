@@ -4,16 +4,25 @@
 //! handed its own slice and never sees the rest. Names follow django-compressor's settings
 //! without the `COMPRESS_` prefix.
 
+mod django;
 pub mod env;
+mod init;
+mod origins;
 mod resolve;
 pub mod settings;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::django::{find_project, Bridge, Project};
+use crate::error::Error;
 
 use serde::{Deserialize, Serialize};
 
-pub use settings::Settings;
+pub use init::settings_file;
+pub use origins::SettingOrigin;
+pub use settings::{Settings, StaticDir};
 
 /// A configuration mistake: where it is (a file, a file:line:column, a variable) and what to do.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -29,6 +38,29 @@ pub struct ConfigError {
 pub enum Engine {
     Django,
     Jinja2,
+}
+
+/// Which templates Django itself renders, through the bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RenderMode {
+    /// Natively when every tag and library a template's compress blocks and inheritance chain
+    /// use is one the native renderer knows; through Django otherwise.
+    Auto,
+    /// Never through Django; no Python runs.
+    Native,
+    /// Every template through Django.
+    Django,
+}
+
+/// Where the offline contexts came from, which decides what the bridge renders with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextSource {
+    /// stapler's settings: the bridge is handed the same contexts the native renderer uses.
+    Settings,
+    /// `COMPRESS_OFFLINE_CONTEXT`, evaluated by Python: the bridge renders with Django's own
+    /// values. `opaque` when some have no JSON form, so only Django can render with them.
+    Django { opaque: bool },
 }
 
 /// How stylesheets point at the images and fonts they use.
@@ -74,6 +106,12 @@ pub type OfflineContext = serde_json::Map<String, serde_json::Value>;
 pub struct Config {
     /// The configuration file the settings came from, if any.
     pub source: Option<PathBuf>,
+    /// The Django project the run is in, when stapler found one and `render` is not `native`.
+    pub project: Option<Project>,
+    /// Each setting given, with its value and the source it came from, for `stapler config`.
+    pub origins: Vec<SettingOrigin>,
+    /// What stapler noticed in Django's settings and does not follow, to show the user.
+    pub notes: Vec<String>,
     pub templates: TemplateSettings,
     pub compress: CompressSettings,
     pub manifest: ManifestSettings,
@@ -97,6 +135,12 @@ pub struct TemplateSettings {
     pub static_url: String,
     /// Autoescape block bodies with the `jinja2` engine (Django's Jinja2 backend does).
     pub jinja2_autoescape: bool,
+    /// Which templates go through Django.
+    pub render: RenderMode,
+    /// The running bridge, when `render` is not `native`.
+    pub bridge: Option<Arc<Bridge>>,
+    /// Where `offline_contexts` came from.
+    pub context_source: ContextSource,
 }
 
 /// What building bundles needs.
@@ -106,8 +150,9 @@ pub struct CompressSettings {
     pub root: PathBuf,
     /// `COMPRESS_URL`: the URL `root` is served at (default `static_url`).
     pub url: String,
-    /// Django's `STATICFILES_DIRS`: searched after `root` for files a block references.
-    pub staticfiles_dirs: Vec<PathBuf>,
+    /// Django's staticfiles finders' folders (`STATICFILES_DIRS`, with their URL prefixes, and
+    /// each app's `static/`): searched after `root` for files a block references.
+    pub staticfiles_dirs: Vec<StaticDir>,
     /// The folder under `root` that bundles and the manifest go to (`CACHE`).
     pub output_dir: String,
     /// How CSS `url()`s name their targets.
@@ -236,8 +281,9 @@ pub struct Sources {
     pub no_cache: bool,
 }
 
-/// Loads the settings: the file, then `STAPLER_*` variables from `env`, then the flags.
-pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+/// Loads the settings: Django's (through the bridge, in a Django project), then the file, then
+/// `STAPLER_*` variables from `env`, then the flags.
+pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config, Error> {
     let (file, mut from_file) = match &sources.file {
         Some(path) => (Some(path.clone()), settings::read_file(path)?),
         None => find_default_file()?,
@@ -249,16 +295,94 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         .unwrap_or_default();
     from_file.anchor_paths(&base);
     let from_env = env::read(env)?;
-    let merged = settings::layer(settings::layer(from_file, from_env)?, sources.flags.clone())?;
-    resolve::resolve(file, merged, sources.no_cache)
+    let user = settings::layer(
+        settings::layer(from_file.clone(), from_env.clone())?,
+        sources.flags.clone(),
+    )?;
+    let project = match user.render {
+        Some(RenderMode::Native) => None,
+        _ => find_project(&crate::django::project::Clues {
+            settings: user.django_settings.clone(),
+            python: user.python.clone(),
+            config_dir: file.as_deref().and_then(Path::parent).map(|dir| {
+                if dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    dir.to_path_buf()
+                }
+            }),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            settings_env: env.get("DJANGO_SETTINGS_MODULE").cloned(),
+            virtual_env: env.get("VIRTUAL_ENV").map(PathBuf::from),
+        })
+        .map_err(|message| ConfigError {
+            origin: "Django project".into(),
+            message,
+        })?,
+    };
+    let render = user.render.unwrap_or(if project.is_some() {
+        RenderMode::Auto
+    } else {
+        RenderMode::Native
+    });
+    let Some(project) = project else {
+        if render != RenderMode::Native {
+            return Err(ConfigError {
+                origin: "render".into(),
+                message: format!("render = \"{}\" needs a Django project, and none was found (no manage.py beside the configuration file or in the working directory, no django_settings, --settings or DJANGO_SETTINGS_MODULE); name the settings module, or set render = \"native\"", serde_json::to_value(render).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+            }
+            .into());
+        }
+        let origins = origins::collect(&[
+            (source_name(file.as_deref()), &from_file),
+            ("environment".into(), &from_env),
+            ("command line".into(), &sources.flags),
+        ]);
+        let mut config = resolve::resolve(file, user, sources.no_cache)?;
+        config.origins = origins;
+        return Ok(config);
+    };
+    let bridge = Arc::new(Bridge::start(&project)?);
+    let found = django::layer(&bridge.settings()?, &project)?;
+    let origins = origins::collect(&[
+        (format!("Django ({})", project.settings), &found.layer),
+        (source_name(file.as_deref()), &from_file),
+        ("environment".into(), &from_env),
+        ("command line".into(), &sources.flags),
+    ]);
+    let contexts_from_django = user.offline_context.is_none();
+    let merged = settings::layer(found.layer, user)?;
+    let mut config = resolve::resolve(file, merged, sources.no_cache)?;
+    config.templates.render = render;
+    config.templates.bridge = Some(bridge);
+    if contexts_from_django {
+        config.templates.context_source = ContextSource::Django {
+            opaque: found.opaque_contexts.is_some(),
+        };
+        if let Some(count) = found.opaque_contexts {
+            // Only Django can hold these values: the native renderer never sees them.
+            config.templates.offline_contexts = (0..count).map(|_| OfflineContext::new()).collect();
+        }
+    }
+    config.origins = origins;
+    config.notes = found.notes;
+    config.project = Some(project);
+    Ok(config)
 }
 
-/// The process environment's `STAPLER_*` variables, for [`load`].
+fn source_name(file: Option<&Path>) -> String {
+    file.map_or_else(|| "file".into(), |path| path.display().to_string())
+}
+
+/// The process environment's `STAPLER_*` variables, `DJANGO_SETTINGS_MODULE` and `VIRTUAL_ENV`,
+/// for [`load`].
 pub fn process_env() -> BTreeMap<String, String> {
     // `vars()` would panic on any variable that is not Unicode, stapler's or not.
     std::env::vars_os()
         .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
-        .filter(|(key, _)| key.starts_with("STAPLER_"))
+        .filter(|(key, _)| {
+            key.starts_with("STAPLER_") || key == "DJANGO_SETTINGS_MODULE" || key == "VIRTUAL_ENV"
+        })
         .collect()
 }
 

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::settings::{ContextSetting, PublishSection, SharedCacheSection};
 use super::{
-    CompressSettings, Config, ConfigError, CssErrors, CssHashing, Engine, JsMinify,
-    ManifestSettings, OfflineContext, PublishSettings, S3Settings, Settings, SharedCacheSettings,
-    Target, TemplateSettings,
+    CompressSettings, Config, ConfigError, ContextSource, CssErrors, CssHashing, Engine, JsMinify,
+    ManifestSettings, OfflineContext, PublishSettings, RenderMode, S3Settings, Settings,
+    SharedCacheSettings, Target, TemplateSettings,
 };
 
 const DEFAULT_HASHED_PATTERN: &str = r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$";
@@ -60,8 +60,21 @@ pub(super) fn resolve(
         _ => None,
     };
     let publish = resolve_publish(settings.publish.unwrap_or_default(), static_root, &origin)?;
+    // By default beside the configuration file, else in the working directory.
+    let cache_dir = (!no_cache).then(|| {
+        settings.cache_dir.unwrap_or_else(|| {
+            source
+                .as_deref()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new(""))
+                .join(".stapler-cache")
+        })
+    });
     Ok(Config {
         source,
+        project: None,
+        origins: Vec::new(),
+        notes: Vec::new(),
         templates: TemplateSettings {
             template_dirs,
             extensions,
@@ -70,6 +83,9 @@ pub(super) fn resolve(
             offline_contexts: build_contexts(settings.offline_context, &static_url),
             static_url: static_url.clone(),
             jinja2_autoescape: settings.jinja2_autoescape.unwrap_or(true),
+            render: RenderMode::Native,
+            bridge: None,
+            context_source: ContextSource::Settings,
         },
         manifest: ManifestSettings {
             path: root.join(&output_dir).join(&offline_manifest),
@@ -89,7 +105,7 @@ pub(super) fn resolve(
             css_hashing_method: settings.css_hashing_method.unwrap_or(CssHashing::Filename),
             js_minify: settings.js_minify.unwrap_or(JsMinify::Full),
             css_errors: settings.css_errors.unwrap_or(CssErrors::Error),
-            cache_dir: if no_cache { None } else { settings.cache_dir },
+            cache_dir,
             shared_cache,
         },
         publish,
@@ -363,6 +379,14 @@ mod tests {
             },
             &env,
         )
+        .map_err(config_error)
+    }
+
+    fn config_error(error: crate::error::Error) -> ConfigError {
+        match error {
+            crate::error::Error::Config(error) => error,
+            other => panic!("not a configuration error: {other}"),
+        }
     }
 
     const MINIMAL: &str = "static_root = \"out\"\ntemplate_dirs = [\"templates\"]\n";
@@ -470,7 +494,7 @@ mod tests {
             },
             no_cache: true,
         };
-        let config = load(&sources, &env).expect("valid");
+        let config = load(&sources, &env).map_err(config_error).expect("valid");
         assert_eq!(config.templates.extensions, vec![".jinja"]);
         assert_eq!(config.compress.cache_dir, None);
     }

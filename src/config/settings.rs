@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, CssErrors, CssHashing, Engine, JsMinify};
+use super::{ConfigError, CssErrors, CssHashing, Engine, JsMinify, RenderMode};
 
 /// One layer of settings.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -18,7 +18,7 @@ pub struct Settings {
     pub static_url: Option<String>,
     pub root: Option<PathBuf>,
     pub url: Option<String>,
-    pub staticfiles_dirs: Option<Vec<PathBuf>>,
+    pub staticfiles_dirs: Option<Vec<StaticDir>>,
     pub template_dirs: Option<Vec<PathBuf>>,
     pub extensions: Option<Vec<String>>,
     pub engine: Option<Engine>,
@@ -34,6 +34,28 @@ pub struct Settings {
     pub cache_dir: Option<PathBuf>,
     pub shared_cache: Option<SharedCacheSection>,
     pub publish: Option<PublishSection>,
+    /// The Django settings module (`mysite.settings`).
+    pub django_settings: Option<String>,
+    /// The interpreter that has the project's packages.
+    pub python: Option<PathBuf>,
+    /// Which templates Django renders through the bridge.
+    pub render: Option<RenderMode>,
+}
+
+/// A `staticfiles_dirs` entry: a folder, or `[prefix, folder]` as in Django's `STATICFILES_DIRS`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StaticDir {
+    Path(PathBuf),
+    Prefixed((String, PathBuf)),
+}
+
+impl StaticDir {
+    fn path_mut(&mut self) -> &mut PathBuf {
+        match self {
+            StaticDir::Path(path) | StaticDir::Prefixed((_, path)) => path,
+        }
+    }
 }
 
 /// `[shared_cache]`.
@@ -77,8 +99,7 @@ pub enum ContextSetting {
 }
 
 impl Settings {
-    /// Makes relative paths in a file's settings relative to the file's folder, and gives the
-    /// build cache its default place beside the file.
+    /// Makes relative paths in a file's settings relative to the file's folder.
     pub fn anchor_paths(&mut self, base: &Path) {
         let join = |path: &mut PathBuf| {
             if path.is_relative() {
@@ -87,12 +108,19 @@ impl Settings {
         };
         self.static_root.iter_mut().for_each(join);
         self.root.iter_mut().for_each(join);
-        self.staticfiles_dirs.iter_mut().flatten().for_each(join);
+        self.staticfiles_dirs
+            .iter_mut()
+            .flatten()
+            .map(StaticDir::path_mut)
+            .for_each(join);
+        self.python.iter_mut().for_each(|python| {
+            // A bare name (`python3`) is looked up on the PATH; a path is the file's.
+            if python.components().count() > 1 {
+                join(python)
+            }
+        });
         self.template_dirs.iter_mut().flatten().for_each(join);
         self.cache_dir.iter_mut().for_each(join);
-        if self.cache_dir.is_none() {
-            self.cache_dir = Some(base.join(".stapler-cache"));
-        }
         let to = self.publish.as_mut().and_then(|p| p.to.as_mut());
         if let Some(to) = to {
             if let Some(path) = to.strip_prefix("file://") {

@@ -70,6 +70,26 @@ const KNOWN_LIBRARIES: &[(&str, &[&str])] = &[
     ("compress", &["compress"]),
 ];
 
+/// The first tag library `nodes` load that stapler does not know every tag and filter of:
+/// with one, only Django can render the template exactly.
+pub(super) fn foreign_library(nodes: &[Node]) -> Option<String> {
+    let mut tags: Vec<&Tag> = Vec::new();
+    collect_tags(nodes, &mut tags);
+    tags.iter()
+        .filter(|tag| tag.name == "load")
+        .flat_map(|load| loaded_libraries(&load.args))
+        .find(|library| !KNOWN_LIBRARIES.iter().any(|(name, _)| name == library))
+}
+
+/// The libraries a `{% load %}` names: `{% load a b %}`, or `{% load x y from a %}`.
+fn loaded_libraries(args: &str) -> Vec<String> {
+    let words = split_contents(args);
+    match words.iter().position(|word| word == "from") {
+        Some(at) => words[at + 1..].to_vec(),
+        None => words,
+    }
+}
+
 /// Django refuses a template that uses a tag no loaded library defines ("Invalid block tag"),
 /// and django-compressor then skips it. Only decidable when every library the template loads
 /// is one stapler knows: a project's own library may define any tag. The tags of the libraries
@@ -79,12 +99,7 @@ fn check_known_tags(nodes: &[Node]) -> Result<(), SyntaxError> {
     let mut tags: Vec<&Tag> = Vec::new();
     collect_tags(nodes, &mut tags);
     for load in tags.iter().filter(|tag| tag.name == "load") {
-        let words = split_contents(&load.args);
-        let libraries = match words.iter().position(|word| word == "from") {
-            Some(at) => words[at + 1..].to_vec(),
-            None => words,
-        };
-        if libraries
+        if loaded_libraries(&load.args)
             .iter()
             .any(|library| !KNOWN_LIBRARIES.iter().any(|(name, _)| name == library))
         {

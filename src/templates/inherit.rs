@@ -10,10 +10,10 @@ use crate::config::OfflineContext;
 
 use super::django::{self, collect_blocks, Node, Template};
 
-/// Loads templates by name from the template directories, parsing each once.
+/// Loads templates by name from the template directories, parsing each file once.
 pub struct Loader {
     dirs: Vec<PathBuf>,
-    cache: HashMap<String, Result<Arc<Template>, String>>,
+    cache: HashMap<PathBuf, Result<Arc<Template>, String>>,
 }
 
 impl Loader {
@@ -24,68 +24,94 @@ impl Loader {
         }
     }
 
-    /// Remembers an already parsed template so `{% extends %}` finds it without parsing again.
-    pub fn insert(&mut self, name: &str, template: Result<Arc<Template>, String>) {
-        self.cache.insert(name.to_string(), template);
+    /// Remembers an already parsed template file so `{% extends %}` finds it without parsing
+    /// again.
+    pub fn insert(&mut self, path: &Path, template: Result<Arc<Template>, String>) {
+        self.cache.insert(path.to_path_buf(), template);
     }
 
-    /// The template called `name`, from the first directory that has it, as Django's
-    /// filesystem loader finds it.
-    pub fn load(&mut self, name: &str) -> Result<Arc<Template>, String> {
-        if let Some(found) = self.cache.get(name) {
-            return found.clone();
-        }
-        let result = self.read(name);
-        self.cache.insert(name.to_string(), result.clone());
-        result
-    }
-
-    fn read(&self, name: &str) -> Result<Arc<Template>, String> {
+    /// The template called `name` from the first directory that has it, leaving out the files
+    /// in `skip`: Django's loaders skip the templates already in an `{% extends %}` chain, so
+    /// `admin/base_site.html` can extend the `admin/base_site.html` it overrides.
+    pub fn load(
+        &mut self,
+        name: &str,
+        skip: &[PathBuf],
+    ) -> Result<(PathBuf, Arc<Template>), String> {
         if Path::new(name).is_absolute() || name.split('/').any(|part| part == "..") {
             return Err(format!(
                 "template name '{name}' leaves the template directories"
             ));
         }
+        let mut skipped = 0;
         for dir in &self.dirs {
             let path = dir.join(name);
-            if path.is_file() {
-                let source = super::read_template(&path)
-                    .map_err(|reason| format!("{}: {reason}", path.display()))?;
-                return django::parse(name, &source)
-                    .map(Arc::new)
-                    .map_err(|error| format!("{name}:{}: {}", error.line, error.message));
+            if skip.contains(&path) {
+                skipped += 1;
+                continue;
             }
+            let found = match self.cache.get(&path) {
+                Some(found) => found.clone(),
+                None if path.is_file() => {
+                    let result = read(name, &path);
+                    self.cache.insert(path.clone(), result.clone());
+                    result
+                }
+                None => continue,
+            };
+            return found.map(|template| (path, template));
         }
-        Err(format!(
-            "template '{name}' does not exist in any template directory"
-        ))
+        Err(if skipped > 0 {
+            format!("template '{name}' is already in its own {{% extends %}} chain and no later template directory has another by that name (a cycle)")
+        } else {
+            format!("template '{name}' does not exist in any template directory")
+        })
     }
 }
 
-/// Returns the node tree Django renders for `template`: itself when it extends nothing, else
-/// the root ancestor's tree with blocks resolved. Errors are Django's reasons to skip it.
+fn read(name: &str, path: &Path) -> Result<Arc<Template>, String> {
+    let source =
+        super::read_template(path).map_err(|reason| format!("{}: {reason}", path.display()))?;
+    django::parse(name, &source)
+        .map(Arc::new)
+        .map_err(|error| format!("{name}:{}: {}", error.line, error.message))
+}
+
+/// A template as Django renders it: the root ancestor's nodes with blocks resolved, and every
+/// template of the chain (the template itself first).
+pub struct Flat {
+    pub nodes: Vec<Node>,
+    pub chain: Vec<Arc<Template>>,
+}
+
+/// Returns the node tree Django renders for `template` (read from `path`): itself when it
+/// extends nothing, else the root ancestor's tree with blocks resolved. Errors are Django's
+/// reasons to skip it.
 pub fn flatten(
-    template: &Template,
+    template: &Arc<Template>,
+    path: &Path,
     loader: &mut Loader,
     context: &OfflineContext,
-) -> Result<Vec<Node>, String> {
+) -> Result<Flat, String> {
+    let mut chain = vec![template.clone()];
     let Some((parent, _)) = first_extends(&template.nodes) else {
-        return Ok(template.nodes.clone());
+        return Ok(Flat {
+            nodes: template.nodes.clone(),
+            chain,
+        });
     };
     let mut blocks = BlockContext::default();
     blocks.add(&template.nodes);
     let mut current_name = template.name.to_string();
     let mut parent_expr = parent.to_string();
-    let mut seen = vec![current_name.clone()];
+    let mut seen = vec![path.to_path_buf()];
     loop {
         let parent_name = resolve_parent_name(&parent_expr, &current_name, context)?;
-        if seen.contains(&parent_name) {
-            return Err(format!(
-                "template '{current_name}' extends '{parent_name}', which extends it back"
-            ));
-        }
-        seen.push(parent_name.clone());
-        let parent = loader.load(&parent_name)?;
+        let (parent_path, parent) = loader.load(&parent_name, &seen).map_err(|reason| {
+            format!("template '{current_name}' extends '{parent_name}': {reason}")
+        })?;
+        seen.push(parent_path);
+        chain.push(parent.clone());
         blocks.add(&parent.nodes);
         match first_extends(&parent.nodes) {
             Some((next, _)) => {
@@ -94,7 +120,8 @@ pub fn flatten(
             }
             None => {
                 let mut stack = Vec::new();
-                return Ok(remove_block_nodes(&parent.nodes, &mut stack, &mut blocks));
+                let nodes = remove_block_nodes(&parent.nodes, &mut stack, &mut blocks);
+                return Ok(Flat { nodes, chain });
             }
         }
     }
@@ -251,17 +278,24 @@ fn expand_block(node: &Node, stack: &mut Vec<Node>, blocks: &mut BlockContext) -
 mod tests {
     use super::*;
 
+    const DIR: &str = "/virtual";
+
     fn loader_with(templates: &[(&str, &str)]) -> Loader {
-        let mut loader = Loader::new(&[]);
+        let mut loader = Loader::new(&[PathBuf::from(DIR)]);
         for (name, source) in templates {
             loader.insert(
-                name,
+                &Path::new(DIR).join(name),
                 Ok(Arc::new(
                     django::parse(name, source).expect("test template parses"),
                 )),
             );
         }
         loader
+    }
+
+    fn flat(loader: &mut Loader, name: &str) -> Result<Vec<Node>, String> {
+        let (path, template) = loader.load(name, &[]).expect("loads");
+        flatten(&template, &path, loader, &OfflineContext::new()).map(|flat| flat.nodes)
     }
 
     fn render_text(nodes: &[Node]) -> String {
@@ -292,8 +326,7 @@ mod tests {
             ("mid.html", "{% extends 'base.html' %}{% block a %}mid+{{ block.super }}{% endblock %}"),
             ("leaf.html", "{% extends \"mid.html\" %}{% block a %}leaf+{{ block.super }}{% endblock %}ignored"),
         ]);
-        let leaf = loader.load("leaf.html").expect("loads");
-        let nodes = flatten(&leaf, &mut loader, &OfflineContext::new()).expect("flattens");
+        let nodes = flat(&mut loader, "leaf.html").expect("flattens");
         assert_eq!(render_text(&nodes), "<leaf+mid+base|B>");
     }
 
@@ -309,8 +342,7 @@ mod tests {
                 "{% extends 'base.html' %}{% block extra %}-page-{% endblock %}",
             ),
         ]);
-        let page = loader.load("page.html").expect("loads");
-        let nodes = flatten(&page, &mut loader, &OfflineContext::new()).expect("flattens");
+        let nodes = flat(&mut loader, "page.html").expect("flattens");
         assert_eq!(render_text(&nodes), "[a-page-z]");
     }
 
@@ -347,11 +379,40 @@ mod tests {
             ("a.html", "{% extends 'b.html' %}"),
             ("b.html", "{% extends 'a.html' %}"),
         ]);
-        let a = loader.load("a.html").expect("loads");
-        let error = flatten(&a, &mut loader, &OfflineContext::new()).expect_err("a cycle");
+        let error = flat(&mut loader, "a.html").expect_err("a cycle");
         assert!(
-            error.contains("a.html") && error.contains("b.html"),
+            error.contains("a.html") && error.contains("b.html") && error.contains("cycle"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_template_extending_its_own_name_gets_the_next_folders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let project = dir.path().join("project");
+        let app = dir.path().join("app");
+        for (folder, text) in [
+            (&project, "{% extends 'admin/base_site.html' %}{% block title %}mine+{{ block.super }}{% endblock %}"),
+            (&app, "{% extends 'admin/base.html' %}{% block title %}app{% endblock %}"),
+        ] {
+            std::fs::create_dir_all(folder.join("admin")).expect("mkdir");
+            std::fs::write(folder.join("admin/base_site.html"), text).expect("write");
+        }
+        std::fs::write(
+            app.join("admin/base.html"),
+            "<{% block title %}{% endblock %}>",
+        )
+        .expect("write");
+        let mut loader = Loader::new(&[project.clone(), app.clone()]);
+        let nodes = flat(&mut loader, "admin/base_site.html").expect("flattens");
+        assert_eq!(render_text(&nodes), "<mine+app>");
+        // The app's own template, loaded on its own, is the app's.
+        let (path, _) = loader
+            .load(
+                "admin/base_site.html",
+                &[project.join("admin/base_site.html")],
+            )
+            .expect("loads");
+        assert_eq!(path, app.join("admin/base_site.html"));
     }
 }

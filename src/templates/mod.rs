@@ -1,6 +1,7 @@
 //! Templates: find them, parse them, resolve inheritance, and yield every compress block with its
 //! body rendered once per offline context, exactly as the template engine would render it.
 
+mod bridged;
 mod checks;
 pub mod django;
 pub mod inherit;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::block::{Block, Kind, Mode};
-use crate::config::{Engine, OfflineContext, TemplateSettings};
+use crate::config::{ContextSource, Engine, OfflineContext, RenderMode, TemplateSettings};
 use crate::error::{Error, Location, Result};
 
 use django::Node;
@@ -35,50 +36,84 @@ pub struct Scan {
     /// Templates read and parsed.
     pub templates: usize,
     pub skipped: Vec<Skipped>,
+    /// Templates Django rendered through the bridge, each with why the native renderer did not.
+    pub by_django: Vec<(PathBuf, String)>,
 }
 
-/// Scans every template under `config.template_dirs` and renders every compress block.
+/// What scanning one template natively gave.
+enum Outcome {
+    Done(Scan),
+    /// Only Django can render it exactly, for this reason.
+    Django(String),
+}
+
+/// Scans every template under `config.template_dirs` and renders every compress block: natively,
+/// or through the Django bridge for the templates only Django renders exactly.
 pub fn scan(config: &TemplateSettings) -> Result<Scan> {
     let (names, refused) = find_templates(config)?;
     let refused_links = refused.len();
+    let bridge = config
+        .bridge
+        .as_deref()
+        // The bridge walks Django templates; Jinja2 templates are always rendered natively.
+        .filter(|_| config.render != RenderMode::Native && config.engine == Engine::Django);
+    let all_django = bridge.is_some()
+        && (config.render == RenderMode::Django
+            || config.context_source == (ContextSource::Django { opaque: true }));
     let renderer = Renderer::new(config);
+    let native = Native {
+        config,
+        renderer: &renderer,
+        defer: bridge.is_some(),
+    };
     // Templates are independent: each worker keeps its own loader (and so parses a shared base
     // template once per worker); results come back in name order, so output is deterministic.
-    let partial: Vec<Result<Scan>> = names
-        .par_iter()
-        .map_init(
-            || Loader::new(&config.template_dirs),
-            |loader, (name, path)| {
-                let mut scan = Scan::default();
-                let source = match read_template(path) {
-                    Ok(source) => source,
-                    Err(reason) => {
-                        scan.skipped.push(Skipped {
-                            template: path.clone(),
-                            reason,
-                        });
-                        return Ok(scan);
-                    }
-                };
-                scan.templates += 1;
-                match config.engine {
-                    Engine::Django => {
-                        scan_django(config, &renderer, loader, name, path, &source, &mut scan)?
-                    }
-                    Engine::Jinja2 => {
-                        scan_jinja(config, &renderer, name, path, &source, &mut scan)?
-                    }
-                }
-                Ok(scan)
-            },
-        )
-        .collect();
+    let outcomes: Vec<Result<Outcome>> = if all_django {
+        names
+            .iter()
+            .map(|_| Ok(Outcome::Django("every template goes through Django".into())))
+            .collect()
+    } else {
+        names
+            .par_iter()
+            .map_init(
+                || Loader::new(&config.template_dirs),
+                |loader, (name, path)| native.scan(loader, name, path),
+            )
+            .collect()
+    };
     let mut scan = Scan {
         skipped: refused,
         ..Scan::default()
     };
-    for result in partial {
-        let part = result?;
+    let mut parts: Vec<Option<Scan>> = Vec::with_capacity(names.len());
+    let mut for_django: Vec<(usize, &Found, String)> = Vec::new();
+    let mut errors = Vec::new();
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Ok(Outcome::Done(part)) => parts.push(Some(part)),
+            Ok(Outcome::Django(reason)) => {
+                for_django.push((index, &names[index], reason));
+                parts.push(None);
+            }
+            Err(error) => {
+                errors.push(error);
+                parts.push(None);
+            }
+        }
+    }
+    if let Some(error) = Error::from_many(errors) {
+        return Err(error);
+    }
+    if let (Some(bridge), false) = (bridge, for_django.is_empty()) {
+        let found: Vec<&Found> = for_django.iter().map(|(_, found, _)| *found).collect();
+        let rendered = bridged::scan(config, bridge, &found)?;
+        for ((index, (_, path), reason), part) in for_django.into_iter().zip(rendered) {
+            scan.by_django.push((path.clone(), reason));
+            parts[index] = Some(part);
+        }
+    }
+    for part in parts.into_iter().flatten() {
         scan.templates += part.templates;
         scan.blocks.extend(part.blocks);
         scan.skipped.extend(part.skipped);
@@ -106,6 +141,43 @@ pub fn scan(config: &TemplateSettings) -> Result<Scan> {
     Ok(scan)
 }
 
+/// The native renderer, and whether what it cannot render exactly goes to Django.
+struct Native<'a> {
+    config: &'a TemplateSettings,
+    renderer: &'a Renderer,
+    /// Hand to Django, rather than skip or refuse, what the native renderer cannot render.
+    defer: bool,
+}
+
+impl Native<'_> {
+    /// One template through the native renderer.
+    fn scan(&self, loader: &mut Loader, name: &str, path: &Path) -> Result<Outcome> {
+        let mut scan = Scan::default();
+        let source = match read_template(path) {
+            Ok(source) => source,
+            Err(reason) => {
+                scan.skipped.push(Skipped {
+                    template: path.to_path_buf(),
+                    reason,
+                });
+                return Ok(Outcome::Done(scan));
+            }
+        };
+        scan.templates += 1;
+        let deferred = match self.config.engine {
+            Engine::Django => self.scan_django(loader, name, path, &source, &mut scan)?,
+            Engine::Jinja2 => {
+                scan_jinja(self.config, self.renderer, name, path, &source, &mut scan)?;
+                None
+            }
+        };
+        Ok(match deferred {
+            Some(reason) => Outcome::Django(reason),
+            None => Outcome::Done(scan),
+        })
+    }
+}
+
 /// The compress blocks of one template, for `stapler lookup`.
 pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
     let path = config
@@ -127,23 +199,27 @@ pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
                 ),
             )
         })?;
-    let source =
-        read_template(&path).map_err(|reason| Error::template(Location::file(&path), reason))?;
     let renderer = Renderer::new(config);
-    let mut loader = Loader::new(&config.template_dirs);
-    let mut scan = Scan::default();
-    match config.engine {
-        Engine::Django => scan_django(
-            config,
-            &renderer,
-            &mut loader,
-            name,
-            &path,
-            &source,
-            &mut scan,
-        )?,
-        Engine::Jinja2 => scan_jinja(config, &renderer, name, &path, &source, &mut scan)?,
-    }
+    let bridge = config
+        .bridge
+        .as_deref()
+        // The bridge walks Django templates; Jinja2 templates are always rendered natively.
+        .filter(|_| config.render != RenderMode::Native && config.engine == Engine::Django);
+    let native = Native {
+        config,
+        renderer: &renderer,
+        defer: bridge.is_some(),
+    };
+    let scan = match (bridge, config.render) {
+        (Some(bridge), RenderMode::Django) => bridged::scan_one(config, bridge, name, &path)?,
+        _ => match native.scan(&mut Loader::new(&config.template_dirs), name, &path)? {
+            Outcome::Done(scan) => scan,
+            Outcome::Django(_) => match bridge {
+                Some(bridge) => bridged::scan_one(config, bridge, name, &path)?,
+                None => Scan::default(),
+            },
+        },
+    };
     if let Some(skipped) = scan.skipped.first() {
         return Err(Error::template(
             Location::file(&skipped.template),
@@ -273,74 +349,104 @@ fn template_location(config: &TemplateSettings, origin: &django::Origin) -> Loca
     Location::new(path, origin.line)
 }
 
-fn scan_django(
-    config: &TemplateSettings,
-    renderer: &Renderer,
-    loader: &mut Loader,
-    name: &str,
-    path: &Path,
-    source: &str,
-    scan: &mut Scan,
-) -> Result<()> {
-    let template = match django::parse(name, source) {
-        Ok(template) => Arc::new(template),
-        Err(error) => {
-            let reason = skip(path, error, scan);
-            loader.insert(name, Err(reason));
-            return Ok(());
-        }
-    };
-    loader.insert(name, Ok(template.clone()));
-    let mut blocks = Vec::new();
-    for (index, context) in config.offline_contexts.iter().enumerate() {
-        let nodes = match inherit::flatten(&template, loader, context) {
-            Ok(nodes) => nodes,
-            Err(reason) => {
-                if index == 0 {
-                    scan.skipped.push(Skipped {
-                        template: path.to_path_buf(),
-                        reason: format!("error in its parent template: {reason}"),
-                    });
-                }
-                continue;
+impl Native<'_> {
+    /// A Django template's blocks into `scan`; `Some(reason)` when only Django can render it
+    /// exactly (and `defer` is on).
+    fn scan_django(
+        &self,
+        loader: &mut Loader,
+        name: &str,
+        path: &Path,
+        source: &str,
+        scan: &mut Scan,
+    ) -> Result<Option<String>> {
+        let config = self.config;
+        let template = match django::parse(name, source) {
+            Ok(template) => Arc::new(template),
+            Err(error) if self.defer && !error.in_compress => {
+                return Ok(Some(format!("line {}: {}", error.line, error.message)))
+            }
+            Err(error) => {
+                let reason = skip(path, error, scan);
+                loader.insert(path, Err(reason));
+                return Ok(None);
             }
         };
-        let mut found = Vec::new();
-        collect_compress(&nodes, &mut found);
-        for (args, origin, body) in found {
-            let location = template_location(config, origin);
-            let (kind, mode, block_name) = match compress_arguments(args, &location, false) {
-                Ok(arguments) => arguments,
-                // Django checks these when it compiles the template: the whole template is
-                // skipped, as django-compressor skips it.
-                Err(ArgumentError::Compile(message)) => {
-                    scan.skipped.push(Skipped {
-                        template: path.to_path_buf(),
-                        reason: format!("invalid template (line {}): {message}", location.line),
-                    });
-                    return Ok(());
+        loader.insert(path, Ok(template.clone()));
+        let mut blocks = Vec::new();
+        for (index, context) in config.offline_contexts.iter().enumerate() {
+            let flat = match inherit::flatten(&template, path, loader, context) {
+                Ok(flat) => flat,
+                Err(reason) if self.defer => return Ok(Some(reason)),
+                Err(reason) => {
+                    if index == 0 {
+                        scan.skipped.push(Skipped {
+                            template: path.to_path_buf(),
+                            reason: format!("error in its parent template: {reason}"),
+                        });
+                    }
+                    continue;
                 }
-                Err(ArgumentError::Render(error)) => return Err(error),
             };
-            let mut jinja = String::new();
-            translate::to_jinja(body, &mut jinja).map_err(|error| {
-                Error::template(template_location(config, &error.origin), error.message)
-            })?;
-            let rendered = render_body(renderer, &jinja, context, &location)?;
-            blocks.push(Block {
-                kind,
-                mode,
-                name: block_name,
-                template: name.to_string(),
-                location,
-                key: crate::block::key(&rendered, &config.static_url),
-                body: rendered,
-                context: index,
-            });
+            let mut found = Vec::new();
+            collect_compress(&flat.nodes, &mut found);
+            if self.defer && !found.is_empty() {
+                let foreign = flat
+                    .chain
+                    .iter()
+                    .find_map(|template| checks::foreign_library(&template.nodes));
+                if let Some(library) = foreign {
+                    return Ok(Some(format!("loads the tag library `{library}`")));
+                }
+            }
+            for (args, origin, body) in found {
+                let location = template_location(config, origin);
+                let (kind, mode, block_name) = match compress_arguments(args, &location, false) {
+                    Ok(arguments) => arguments,
+                    // Django checks these when it compiles the template: the whole template is
+                    // skipped, as django-compressor skips it.
+                    Err(ArgumentError::Compile(message)) => {
+                        scan.skipped.push(Skipped {
+                            template: path.to_path_buf(),
+                            reason: format!("invalid template (line {}): {message}", location.line),
+                        });
+                        return Ok(None);
+                    }
+                    Err(ArgumentError::Render(error)) => return Err(error),
+                };
+                let mut jinja = String::new();
+                if let Err(error) = translate::to_jinja(body, &mut jinja) {
+                    if self.defer {
+                        return Ok(Some(error.message));
+                    }
+                    return Err(Error::template(
+                        template_location(config, &error.origin),
+                        format!(
+                            "{}; or let Django render it (render = \"auto\" in the Django project)",
+                            error.message
+                        ),
+                    ));
+                }
+                let rendered = match render_body(self.renderer, &jinja, context, &location) {
+                    Ok(rendered) => rendered,
+                    Err(error) if self.defer => return Ok(Some(error.to_string())),
+                    Err(error) => return Err(error),
+                };
+                blocks.push(Block {
+                    kind,
+                    mode,
+                    name: block_name,
+                    template: name.to_string(),
+                    location,
+                    key: crate::block::key(&rendered, &config.static_url),
+                    body: rendered,
+                    context: index,
+                });
+            }
         }
+        scan.blocks.extend(blocks);
+        Ok(None)
     }
-    scan.blocks.extend(blocks);
-    Ok(())
 }
 
 fn scan_jinja(
@@ -430,7 +536,7 @@ fn collect_compress<'n>(
 }
 
 /// A mistake in a `{% compress %}` tag's arguments, by when Django finds it.
-enum ArgumentError {
+pub(super) enum ArgumentError {
     /// Found when the template compiles (a mode, the number of arguments): the template is
     /// skipped.
     Compile(String),
@@ -449,7 +555,7 @@ impl ArgumentError {
 }
 
 /// Reads `kind [mode [name]]`.
-fn compress_arguments(
+pub(super) fn compress_arguments(
     args: &[String],
     location: &Location,
     jinja: bool,

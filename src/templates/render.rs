@@ -330,6 +330,9 @@ mod tests {
             offline_contexts: vec![],
             static_url: "/static/".into(),
             jinja2_autoescape: true,
+            render: crate::config::RenderMode::Native,
+            bridge: None,
+            context_source: crate::config::ContextSource::Settings,
         }
     }
 

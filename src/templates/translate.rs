@@ -153,6 +153,8 @@ fn branching(
             ("for", "for") => for_header(&words, tag)?,
             ("with", "with") => with_header(&words, tag)?,
             ("spaceless", "spaceless") => "{% filter __spaceless %}".to_string(),
+            // Offline, the fragment cache is empty: the body renders, as on a cache miss.
+            ("cache", "cache") if words.len() >= 2 => String::new(),
             ("autoescape", "autoescape") => match words.as_slice() {
                 [on] if on == "on" => "{% autoescape true %}".to_string(),
                 [off] if off == "off" => "{% autoescape false %}".to_string(),
@@ -176,6 +178,7 @@ fn branching(
         "with" => "{% endwith %}",
         "autoescape" => "{% endautoescape %}",
         "spaceless" | "filter" => "{% endfilter %}",
+        "cache" => "",
         _ => return Err(unsupported(end, "unexpected end tag")),
     };
     out.push_str(close);
@@ -491,6 +494,15 @@ mod tests {
             translate("{% verbatim %}{{ x }}{% endverbatim %}").expect("ok"),
             "{% raw %}{{ x }}{% endraw %}"
         );
+    }
+
+    #[test]
+    fn a_cache_tag_renders_its_body() {
+        assert_eq!(
+            translate("{% cache 500 sidebar user.id %}<b>{{ x }}</b>{% endcache %}").expect("ok"),
+            "<b>{{ x }}</b>"
+        );
+        assert!(translate("{% cache 500 %}x{% endcache %}").is_err());
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn stapler(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("CI")
+        .env_remove("DJANGO_SETTINGS_MODULE")
         .output()
         .expect("run stapler")
 }

@@ -1,0 +1,169 @@
+//! Django's settings as a settings layer: what the bridge read, in stapler's terms. The layer
+//! lies under the file, the environment and the flags, so any of them can override it.
+
+use crate::django::{self, DjangoSettings, Project};
+
+use super::settings::{ContextSetting, Settings, StaticDir};
+use super::{ConfigError, CssHashing, Engine};
+
+/// The CSS and JS filters whose work stapler does its own way (and so may be listed).
+const FILTERS_STAPLER_DOES: &[&str] = &[
+    "compressor.filters.css_default.CssAbsoluteFilter",
+    "compressor.filters.css_default.CssRelativeFilter",
+    "compressor.filters.cssmin.CSSMinFilter",
+    "compressor.filters.cssmin.rCSSMinFilter",
+    "compressor.filters.cssmin.CSSCompressorFilter",
+    "compressor.filters.jsmin.JSMinFilter",
+    "compressor.filters.jsmin.rJSMinFilter",
+    "compressor.filters.jsmin.SlimItFilter",
+    "compressor.filters.jsmin.CalmjsFilter",
+    "compressor.filters.yuglify.YUglifyCSSFilter",
+    "compressor.filters.yuglify.YUglifyJSFilter",
+    "compressor.filters.closure.ClosureCompilerFilter",
+    "compressor.filters.yui.YUICSSFilter",
+    "compressor.filters.yui.YUIJSFilter",
+];
+
+/// What Django's settings say, as a layer, and what stapler noticed on the way.
+pub struct FromDjango {
+    pub layer: Settings,
+    pub notes: Vec<String>,
+    /// The offline contexts have values only Python can hold: every template is rendered by
+    /// Django, with the contexts Django evaluated; this is their number.
+    pub opaque_contexts: Option<usize>,
+}
+
+pub fn layer(found: &DjangoSettings, project: &Project) -> Result<FromDjango, ConfigError> {
+    let origin = format!("Django settings {}", project.settings);
+    let mut notes = Vec::new();
+    let path = |text: &String| django::absolute(project, text);
+    let (engine, dirs) = template_engine(found, &mut notes);
+    let mut template_dirs = Vec::new();
+    for dir in dirs {
+        let dir = path(&dir);
+        if dir.is_dir() {
+            template_dirs.push(dir);
+        } else {
+            notes.push(format!(
+                "template folder {} is listed in {origin} but does not exist; Django ignores it, and so does stapler",
+                dir.display()
+            ));
+        }
+    }
+    let staticfiles_dirs = found
+        .static_locations
+        .iter()
+        .map(|location| match &location.prefix {
+            Some(prefix) => StaticDir::Prefixed((prefix.clone(), path(&location.path))),
+            None => StaticDir::Path(path(&location.path)),
+        })
+        .collect();
+    for finder in &found.unsupported_finders {
+        notes.push(format!(
+            "staticfiles finder {finder} is not one stapler can search; files only it finds are reported as missing (list their folder in `staticfiles_dirs`)"
+        ));
+    }
+    if let Some(error) = &found.offline_context_error {
+        return Err(ConfigError {
+            origin: format!("{origin}: COMPRESS_OFFLINE_CONTEXT"),
+            message: format!(
+                "`{}` cannot be evaluated ({error}); fix it, or give the contexts as `offline_context` in stapler.toml",
+                found.offline_context_setting
+            ),
+        });
+    }
+    let offline_context = found.offline_context.clone().map(ContextSetting::Many);
+    let opaque_contexts = found
+        .offline_context_opaque
+        .then_some(found.offline_context_count.unwrap_or(1));
+    for (mimetype, command) in &found.COMPRESS_PRECOMPILERS {
+        notes.push(format!(
+            "COMPRESS_PRECOMPILERS has `{mimetype}` (`{command}`): stapler does not run precompilers, so blocks with this type are bundled as they are, with a warning"
+        ));
+    }
+    for (kind, filters) in &found.COMPRESS_FILTERS {
+        for filter in filters {
+            if !FILTERS_STAPLER_DOES.contains(&filter.as_str()) {
+                notes.push(format!(
+                    "COMPRESS_FILTERS[{kind:?}] has {filter}, which stapler does not run: its {kind} is minified by stapler's own minifier instead"
+                ));
+            }
+        }
+    }
+    if !found.COMPRESS_OFFLINE {
+        notes.push(format!(
+            "COMPRESS_OFFLINE is not True in {origin}: servers with these settings compress on each request and never read the manifest stapler writes"
+        ));
+    }
+    if !found
+        .installed_apps
+        .iter()
+        .any(|app| app == "compressor" || app.starts_with("compressor."))
+    {
+        notes.push(format!(
+            "`compressor` is not in INSTALLED_APPS of {origin}: Django cannot load {{% load compress %}}, so templates that use it are skipped"
+        ));
+    }
+    let layer = Settings {
+        static_root: found.STATIC_ROOT.as_ref().map(path),
+        static_url: found.STATIC_URL.clone(),
+        root: found.COMPRESS_ROOT.as_ref().map(path),
+        url: Some(found.COMPRESS_URL.clone()),
+        staticfiles_dirs: Some(staticfiles_dirs),
+        template_dirs: Some(template_dirs),
+        engine: Some(engine),
+        output_dir: Some(found.COMPRESS_OUTPUT_DIR.clone()),
+        offline_manifest: Some(found.COMPRESS_OFFLINE_MANIFEST.clone()),
+        offline_context,
+        css_hashing_method: found
+            .COMPRESS_CSS_HASHING_METHOD
+            .is_none()
+            .then_some(CssHashing::None),
+        url_placeholder: Some(found.COMPRESS_URL_PLACEHOLDER.clone()),
+        cache_dir: Some(project.dir.join(".stapler-cache")),
+        ..Settings::default()
+    };
+    Ok(FromDjango {
+        layer,
+        notes,
+        opaque_contexts,
+    })
+}
+
+/// The engine django-compressor's offline command reads (`django`, the first such backend),
+/// else the first Jinja2 backend; with its template folders in loader order.
+fn template_engine(found: &DjangoSettings, notes: &mut Vec<String>) -> (Engine, Vec<String>) {
+    let django = found
+        .engines
+        .iter()
+        .find(|engine| engine.backend == "django");
+    let jinja = found
+        .engines
+        .iter()
+        .find(|engine| engine.backend == "jinja2");
+    let others: Vec<&str> = found
+        .engines
+        .iter()
+        .filter(|engine| engine.backend != "django" && engine.backend != "jinja2")
+        .map(|engine| engine.alias.as_str())
+        .collect();
+    if !others.is_empty() {
+        notes.push(format!(
+            "template engine(s) {} are neither Django's nor Jinja2's; their templates are not scanned",
+            others.join(", ")
+        ));
+    }
+    match (django, jinja) {
+        (Some(engine), other) => {
+            if let Some(jinja) = other {
+                notes.push(format!(
+                    "the Jinja2 engine `{}` is not scanned: django-compressor's offline command reads the Django engine unless told otherwise (set engine = \"jinja2\" and template_dirs to build its templates)",
+                    jinja.alias
+                ));
+            }
+            (Engine::Django, engine.dirs.clone())
+        }
+        (None, Some(engine)) => (Engine::Jinja2, engine.dirs.clone()),
+        (None, None) => (Engine::Django, Vec::<String>::new()),
+    }
+}

@@ -1,0 +1,300 @@
+"""stapler's Django bridge, run by the stapler binary with the project's own Python.
+
+It sets Django up once and then answers one JSON request per line on stdin with one JSON line on
+the protocol stream. Anything the project prints goes to stderr, so it never mixes with answers.
+
+Requests:
+  {"op": "settings"}                      what the build needs from Django's settings
+  {"op": "render", "templates": [...],     every compress block of each template, walked and
+   "contexts": [...] | null}               rendered as django-compressor's offline command does
+"""
+
+import json
+import os
+import sys
+import time
+import traceback
+
+PROTOCOL = os.fdopen(os.dup(1), "w", encoding="utf-8")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+
+def send(message):
+    PROTOCOL.write(json.dumps(message) + "\n")
+    PROTOCOL.flush()
+
+
+def failure(kind, error):
+    return {
+        "error": {
+            "kind": kind,
+            "message": "%s: %s" % (type(error).__name__, error),
+            "traceback": traceback.format_exc(),
+        }
+    }
+
+
+def path(value):
+    """An absolute path (Django takes relative ones against the working directory)."""
+    return os.path.abspath(str(value)) if value else None
+
+
+def as_json(value):
+    """The value as JSON, or None when any part of it has no JSON form."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def offline_contexts():
+    """COMPRESS_OFFLINE_CONTEXT evaluated as the offline command evaluates it."""
+    from importlib import import_module
+
+    from compressor.conf import settings
+    from compressor.utils import get_mod_func
+
+    contexts = settings.COMPRESS_OFFLINE_CONTEXT
+    if isinstance(contexts, str):
+        module, function = get_mod_func(contexts)
+        contexts = getattr(import_module(module), function)()
+    elif not isinstance(contexts, (list, tuple)):
+        contexts = [contexts]
+    return [dict(context) for context in contexts]
+
+
+CONTEXTS = None
+
+
+def django_contexts():
+    global CONTEXTS
+    if CONTEXTS is None:
+        CONTEXTS = offline_contexts()
+    return CONTEXTS
+
+
+def template_engines():
+    from django.template import engines
+    from django.template.backends.django import DjangoTemplates
+
+    found = []
+    for backend in engines.all():
+        if isinstance(backend, DjangoTemplates):
+            dirs = []
+            for loader in loaders(backend.engine):
+                try:
+                    origins = loader.get_template_sources("")
+                    for origin in origins:
+                        if path(origin.name) not in dirs:
+                            dirs.append(path(origin.name))
+                except (AttributeError, TypeError):
+                    continue
+            found.append(
+                {
+                    "backend": "django",
+                    "alias": backend.name,
+                    "dirs": dirs,
+                    "builtins": list(backend.engine.builtins),
+                    "libraries": dict(backend.engine.libraries),
+                }
+            )
+        else:
+            kind = "jinja2" if hasattr(backend, "env") else type(backend).__name__
+            extensions = []
+            env = getattr(backend, "env", None)
+            if env is not None:
+                extensions = sorted(env.extensions)
+            found.append(
+                {
+                    "backend": kind,
+                    "alias": backend.name,
+                    "dirs": [path(d) for d in getattr(backend, "template_dirs", ())],
+                    "extensions": extensions,
+                }
+            )
+    return found
+
+
+def loaders(engine):
+    """The engine's loaders, with the loaders a cached loader wraps in its place."""
+    out = []
+    for loader in engine.template_loaders:
+        out.extend(getattr(loader, "loaders", [loader]))
+    return out
+
+
+def static_locations():
+    from django.contrib.staticfiles import finders
+
+    locations = []
+    unsupported = []
+    for finder in finders.get_finders():
+        if isinstance(finder, finders.FileSystemFinder):
+            for prefix, root in finder.locations:
+                locations.append({"prefix": prefix or None, "path": path(root)})
+        elif isinstance(finder, finders.AppDirectoriesFinder):
+            for app in finder.apps:
+                storage = finder.storages.get(app)
+                if storage is not None:
+                    locations.append({"prefix": None, "path": path(storage.location)})
+        elif type(finder).__module__.startswith("compressor."):
+            continue
+        else:
+            name = type(finder).__module__ + "." + type(finder).__name__
+            unsupported.append(name)
+    return locations, unsupported
+
+
+def settings_op(_request):
+    from django.conf import settings as django_settings
+
+    from compressor.conf import settings
+
+    locations, unsupported_finders = static_locations()
+    try:
+        contexts = offline_contexts()
+        context_error = None
+    except Exception as error:  # the project's own generator failed
+        contexts = None
+        context_error = "%s: %s" % (type(error).__name__, error)
+    contexts_json = as_json(contexts) if contexts is not None else None
+    filters = getattr(settings, "COMPRESS_FILTERS", None) or {}
+    return {
+        "STATIC_ROOT": path(django_settings.STATIC_ROOT),
+        "STATIC_URL": str(django_settings.STATIC_URL) if django_settings.STATIC_URL else None,
+        "COMPRESS_ROOT": path(settings.COMPRESS_ROOT),
+        "COMPRESS_URL": str(settings.COMPRESS_URL),
+        "COMPRESS_OUTPUT_DIR": settings.COMPRESS_OUTPUT_DIR,
+        "COMPRESS_OFFLINE_MANIFEST": settings.COMPRESS_OFFLINE_MANIFEST,
+        "COMPRESS_CSS_HASHING_METHOD": settings.COMPRESS_CSS_HASHING_METHOD,
+        "COMPRESS_URL_PLACEHOLDER": settings.COMPRESS_URL_PLACEHOLDER,
+        "COMPRESS_PRECOMPILERS": [list(pair) for pair in settings.COMPRESS_PRECOMPILERS],
+        "COMPRESS_FILTERS": {kind: list(names) for kind, names in filters.items()},
+        "COMPRESS_OFFLINE": bool(settings.COMPRESS_OFFLINE),
+        "offline_context": contexts_json,
+        "offline_context_count": len(contexts) if contexts is not None else None,
+        "offline_context_error": context_error,
+        "offline_context_opaque": contexts is not None and contexts_json is None,
+        "offline_context_setting": repr(settings.COMPRESS_OFFLINE_CONTEXT)[:200],
+        "static_locations": locations,
+        "unsupported_finders": unsupported_finders,
+        "engines": template_engines(),
+        "installed_apps": list(django_settings.INSTALLED_APPS),
+    }
+
+
+def render_op(request):
+    from django.template import Context
+
+    from compressor.exceptions import TemplateDoesNotExist, TemplateSyntaxError
+    from compressor.offline.django import DjangoParser
+
+    parser = DjangoParser(charset="utf-8")
+    contexts = request.get("contexts")
+    if contexts is None:
+        contexts = django_contexts()
+    results = []
+    for name in request["templates"]:
+        result = {"name": name, "blocks": [], "skipped": None}
+        results.append(result)
+        try:
+            template = parser.parse(name)
+            template.template_name = name
+        except (IOError, OSError) as error:
+            result["skipped"] = "unreadable template: %s" % error
+            continue
+        except TemplateSyntaxError as error:
+            result["skipped"] = "invalid template (Django): %s" % error
+            continue
+        except TemplateDoesNotExist as error:
+            result["skipped"] = "Django finds no template by this name: %s" % error
+            continue
+        except UnicodeDecodeError as error:
+            result["skipped"] = "not UTF-8: %s" % error
+            continue
+        for index, offline_context in enumerate(contexts):
+            context = Context(parser.get_init_context(offline_context))
+            try:
+                nodes = list(parser.walk_nodes(template, context=context))
+            except (TemplateDoesNotExist, TemplateSyntaxError) as error:
+                if result["skipped"] is None:
+                    result["skipped"] = "error in its parent template (Django): %s" % error
+                continue
+            for node in nodes:
+                context.push()
+                try:
+                    body = parser.render_nodelist(template, context, node)
+                except Exception as error:
+                    token = getattr(node, "token", None)
+                    result["error"] = {
+                        "origin": str(getattr(getattr(node, "origin", None), "name", name)),
+                        "line": getattr(token, "lineno", 0) or 0,
+                        "message": "%s: %s" % (type(error).__name__, error),
+                    }
+                    break
+                finally:
+                    context.pop()
+                token = getattr(node, "token", None)
+                result["blocks"].append(
+                    {
+                        "kind": str(node.kind),
+                        "mode": str(node.mode),
+                        "name": None if node.name is None else str(node.name),
+                        "origin": str(getattr(getattr(node, "origin", None), "name", name)),
+                        "line": getattr(token, "lineno", 0) or 0,
+                        "context": index,
+                        "body": str(body),
+                    }
+                )
+    return {"templates": results}
+
+
+HANDLERS = {"settings": settings_op, "render": render_op}
+
+
+def main():
+    started = time.monotonic()
+    project = os.environ.get("STAPLER_DJANGO_PROJECT")
+    if project:
+        sys.path.insert(0, project)
+    try:
+        import django
+    except ImportError as error:
+        send(failure("no_django", error))
+        return
+    try:
+        import compressor
+    except ImportError as error:
+        send(failure("no_compressor", error))
+        return
+    try:
+        django.setup()
+        import compressor.offline.django  # noqa: F401
+    except Exception as error:
+        send(failure("settings", error))
+        return
+    from django.conf import settings
+
+    send(
+        {
+            "ready": {
+                "python": sys.executable,
+                "django": django.get_version(),
+                "compressor": getattr(compressor, "__version__", "unknown"),
+                "compressor_installed": "compressor" in settings.INSTALLED_APPS,
+                "seconds": time.monotonic() - started,
+            }
+        }
+    )
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            send({"ok": HANDLERS[request["op"]](request)})
+        except Exception as error:
+            send(failure("failed", error))
+
+
+main()

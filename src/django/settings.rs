@@ -1,0 +1,61 @@
+//! What the bridge reads from Django's settings, as Django and django-compressor resolve them.
+
+use serde::Deserialize;
+
+/// The settings a build needs, read by the bridge.
+#[derive(Debug, Clone, Deserialize)]
+#[allow(non_snake_case)]
+pub struct DjangoSettings {
+    pub STATIC_ROOT: Option<String>,
+    pub STATIC_URL: Option<String>,
+    pub COMPRESS_ROOT: Option<String>,
+    pub COMPRESS_URL: String,
+    pub COMPRESS_OUTPUT_DIR: String,
+    pub COMPRESS_OFFLINE_MANIFEST: String,
+    pub COMPRESS_CSS_HASHING_METHOD: Option<String>,
+    pub COMPRESS_URL_PLACEHOLDER: String,
+    /// `(mimetype, command)` pairs.
+    pub COMPRESS_PRECOMPILERS: Vec<(String, String)>,
+    /// `css` and `js` filter lists, by dotted path.
+    pub COMPRESS_FILTERS: std::collections::BTreeMap<String, Vec<String>>,
+    pub COMPRESS_OFFLINE: bool,
+    /// `COMPRESS_OFFLINE_CONTEXT` evaluated, when every value has a JSON form.
+    pub offline_context: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    pub offline_context_count: Option<usize>,
+    /// Why evaluating `COMPRESS_OFFLINE_CONTEXT` failed.
+    pub offline_context_error: Option<String>,
+    /// The contexts hold values with no JSON form (model instances, lazy objects): only Django
+    /// can render with them.
+    pub offline_context_opaque: bool,
+    /// The setting as written, for messages.
+    pub offline_context_setting: String,
+    /// Every staticfiles finder's locations, in Django's search order.
+    pub static_locations: Vec<StaticLocation>,
+    /// Finders stapler cannot search.
+    pub unsupported_finders: Vec<String>,
+    pub engines: Vec<Engine>,
+    pub installed_apps: Vec<String>,
+}
+
+/// A folder a staticfiles finder searches, with the URL prefix it serves the folder under.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct StaticLocation {
+    pub prefix: Option<String>,
+    pub path: String,
+}
+
+/// A template engine of `TEMPLATES`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Engine {
+    /// `django`, `jinja2`, or the backend's class name.
+    pub backend: String,
+    pub alias: String,
+    /// Template folders in loader order (`DIRS`, then each app's).
+    pub dirs: Vec<String>,
+    /// Jinja2 extensions.
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// Django: tag libraries loaded into every template.
+    #[serde(default)]
+    pub builtins: Vec<String>,
+}

@@ -1,0 +1,370 @@
+//! A Django project as real ones are (`tests/fixtures/django_project`): its own tag libraries
+//! inside compress blocks, a third-party-style library, `{% cache %}`, i18n tags, `{% include %}`,
+//! app templates and app static files, an admin template overriding the one it extends, and
+//! offline contexts from a generator. With no stapler.toml, stapler reads Django's settings and
+//! has Django render what only Django can; its keys must be the ones django-compressor 4.6
+//! computes, and Django must render every page from its manifest.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+
+const PEER: [&str; 2] = ["django==5.2.*", "django-compressor==4.6"];
+
+fn python() -> PathBuf {
+    match std::env::var_os("COMPAT_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => python_venv("compat-venv", &PEER).join("bin/python"),
+    }
+}
+
+/// A copy of the fixture project in a temporary folder.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/django_project"),
+        dir.path(),
+    );
+    dir
+}
+
+/// Runs stapler in the project, with the project's static root at `static_root`.
+fn stapler_in(project: &Path, static_root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stapler"))
+        .args(args)
+        .current_dir(project)
+        .env_remove("CI")
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("VIRTUAL_ENV")
+        .env("FIXTURE_STATIC_ROOT", static_root)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run stapler")
+}
+
+fn manage(project: &Path, static_root: &Path, args: &[&str]) -> Output {
+    let run = Command::new(python())
+        .arg("manage.py")
+        .args(args)
+        .current_dir(project)
+        .env("FIXTURE_STATIC_ROOT", static_root)
+        .output()
+        .expect("run manage.py");
+    assert!(
+        run.status.success(),
+        "manage.py {args:?} failed:\n{}\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    run
+}
+
+fn keys(static_root: &Path) -> Vec<String> {
+    let manifest: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(static_root.join("CACHE/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let mut keys: Vec<String> = manifest.keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_modes() {
+    let project = project();
+    let dir = project.path();
+    let python = python();
+    let python = python.to_str().expect("utf-8 path");
+
+    let peer_root = dir.join("peer-root");
+    manage(dir, &peer_root, &["compress", "--force"]);
+    let theirs = keys(&peer_root);
+    assert_eq!(theirs.len(), 11, "the fixture's blocks: {theirs:?}");
+
+    let auto_root = dir.join("auto-root");
+    let run = stapler_in(
+        dir,
+        &auto_root,
+        &["compress", "--offline", "--python", python, "-v"],
+        &[],
+    );
+    let stdout = text(&run.stdout);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(keys(&auto_root), theirs, "auto mode");
+    // The custom tags, i18n and {% include %} pages go through Django, and so do the admin's
+    // pages that load the admin's tag libraries and extend the override; plain.html, the
+    // {% cache %} page, the app's product page and the admin override itself are rendered
+    // natively.
+    assert!(stdout.contains("through the bridge"), "{stdout}");
+    for native in [
+        "pages/plain.html",
+        "pages/cached.html",
+        "shop/product.html",
+        "templates/admin/base_site.html",
+    ] {
+        assert!(
+            !stderr
+                .lines()
+                .any(|line| line.starts_with("django: ") && line.contains(native)),
+            "{native} went through Django:\n{stderr}"
+        );
+    }
+    for (page, why) in [
+        ("pages/custom.html", "shop_tags"),
+        ("pages/widgets.html", "widgets"),
+        ("pages/i18n.html", "translate"),
+        ("pages/include.html", "include"),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|line| line.starts_with("django: ") && line.contains(page))
+            .unwrap_or_else(|| panic!("{page} not rendered by Django:\n{stderr}"));
+        assert!(line.contains(why), "{line}");
+    }
+    assert!(
+        stderr.contains(
+            "no-such-folder is listed in Django settings mysite.settings but does not exist"
+        ),
+        "{stderr}"
+    );
+
+    let django_root = dir.join("django-root");
+    let run = stapler_in(
+        dir,
+        &django_root,
+        &[
+            "compress",
+            "--offline",
+            "--python",
+            python,
+            "--render",
+            "django",
+        ],
+        &[],
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(keys(&django_root), theirs, "django mode");
+
+    let report = manage(dir, &auto_root, &["render_pages"]);
+    let report: serde_json::Value =
+        serde_json::from_str(text(&report.stdout).trim()).expect("report");
+    assert_eq!(report["rendered"], 14, "{report}");
+    assert_eq!(report["missing"], serde_json::json!([]), "{report}");
+    eprintln!(
+        "{} keys agree with django-compressor; Django rendered {} pages from stapler's manifest, {} URLs resolve",
+        theirs.len(),
+        report["rendered"],
+        report["urls"]
+    );
+}
+
+#[test]
+fn init_writes_a_file_for_builds_without_python_and_native_mode_names_every_tag_it_cannot_render() {
+    let project = project();
+    let dir = project.path();
+    let python = python();
+    let root = dir.join("root");
+    let run = stapler_in(
+        dir,
+        &root,
+        &["init", "--python", python.to_str().expect("utf-8")],
+        &[],
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let written = std::fs::read_to_string(dir.join("stapler.toml")).expect("stapler.toml");
+    assert!(written.contains("render = \"native\""), "{written}");
+    assert!(
+        written.contains("[\"vendor\", \"vendor_files\"]"),
+        "{written}"
+    );
+    assert!(written.contains("\"shop/static\""), "{written}");
+    assert!(written.contains("theme = \"dark\""), "{written}");
+    let again = stapler_in(dir, &root, &["init"], &[]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("--force"));
+
+    // No Python from here on: a python that does not exist would fail any bridge.
+    let run = stapler_in(
+        dir,
+        &root,
+        &["compress", "--offline", "--python", "/nonexistent/python3"],
+        &[],
+    );
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    for (page, tag) in [
+        (
+            "templates/pages/custom.html:5",
+            "{% vendor_scripts \"alpha\" \"beta\" %}",
+        ),
+        ("templates/pages/i18n.html:4", "{% translate 'Welcome' %}"),
+        (
+            "templates/pages/include.html:4",
+            "{% include \"partials/styles.html\" %}",
+        ),
+        (
+            "templates/pages/widgets.html:4",
+            "{% widget_css \"calendar\" %}",
+        ),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.contains(page) && line.contains(tag)),
+            "{page} {tag} not named:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("render = \"auto\""), "{stderr}");
+    assert!(!root.join("CACHE/manifest.json").exists());
+}
+
+#[test]
+fn config_says_where_each_setting_came_from() {
+    let project = project();
+    let dir = project.path();
+    std::fs::write(dir.join("stapler.toml"), "static_url = \"/assets/\"\n").expect("write");
+    let python = python();
+    let run = stapler_in(
+        dir,
+        &dir.join("root"),
+        &["config", "--python", python.to_str().expect("utf-8")],
+        &[("STAPLER_OUTPUT_DIR", "BUNDLES")],
+    );
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", text(&run.stderr));
+    let from = |key: &str| -> String {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("{key} = ")))
+            .and_then(|line| line.rsplit_once("# "))
+            .map(|(_, from)| from.to_string())
+            .unwrap_or_else(|| panic!("no {key}:\n{stdout}"))
+    };
+    assert_eq!(from("static_url"), "stapler.toml");
+    assert_eq!(from("output_dir"), "environment");
+    assert_eq!(from("python"), "command line");
+    assert_eq!(from("template_dirs"), "Django (mysite.settings)");
+    assert_eq!(from("static_root"), "Django (mysite.settings)");
+    assert!(stdout.contains("# render = \"auto\""), "{stdout}");
+    assert!(stdout.contains("with Django 5.2"), "{stdout}");
+}
+
+/// What a failed run must leave: a clear message naming what to do, the previous manifest.
+fn assert_fails_cleanly(run: &Output, code: i32, phrases: &[&str], manifest: &Path, before: &[u8]) {
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(code), "{stderr}");
+    for phrase in phrases {
+        assert!(stderr.contains(phrase), "`{phrase}` not in:\n{stderr}");
+    }
+    assert_eq!(
+        std::fs::read(manifest).expect("manifest"),
+        before,
+        "the previous manifest changed"
+    );
+}
+
+#[test]
+fn a_missing_python_a_broken_settings_module_no_compressor_and_a_dying_bridge_are_clear_errors() {
+    let project = project();
+    let dir = project.path();
+    let python = python();
+    let python = python.to_str().expect("utf-8");
+    let root = dir.join("root");
+    let run = stapler_in(
+        dir,
+        &root,
+        &["compress", "--offline", "--python", python],
+        &[],
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let manifest = root.join("CACHE/manifest.json");
+    let before = std::fs::read(&manifest).expect("manifest");
+
+    let run = stapler_in(
+        dir,
+        &root,
+        &["compress", "--offline", "--python", "/nonexistent/python3"],
+        &[],
+    );
+    assert_fails_cleanly(
+        &run,
+        2,
+        &[
+            "cannot run the Django bridge with `/nonexistent/python3`",
+            "--python",
+        ],
+        &manifest,
+        &before,
+    );
+
+    let run = stapler_in(
+        dir,
+        &root,
+        &[
+            "compress",
+            "--offline",
+            "--python",
+            python,
+            "--settings",
+            "mysite.broken",
+        ],
+        &[],
+    );
+    assert_fails_cleanly(
+        &run,
+        2,
+        &[
+            "Django's settings `mysite.broken` fail to load",
+            "no_such_app",
+            "--settings",
+        ],
+        &manifest,
+        &before,
+    );
+
+    let django_only = python_venv("django-only-venv", &["django==5.2.*"]).join("bin/python");
+    let run = stapler_in(
+        dir,
+        &root,
+        &[
+            "compress",
+            "--offline",
+            "--python",
+            django_only.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_fails_cleanly(
+        &run,
+        2,
+        &[
+            "has Django but not django-compressor",
+            "install django-compressor",
+        ],
+        &manifest,
+        &before,
+    );
+
+    // A tag in the fixture kills its own process: the bridge dies while rendering.
+    let run = stapler_in(
+        dir,
+        &root,
+        &["compress", "--offline", "--python", python],
+        &[("FIXTURE_KILL_BRIDGE", "1")],
+    );
+    assert_fails_cleanly(
+        &run,
+        3,
+        &[
+            "the Django bridge",
+            "stopped while rendering",
+            "killed by signal 9",
+        ],
+        &manifest,
+        &before,
+    );
+}
