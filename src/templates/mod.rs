@@ -4,6 +4,7 @@
 mod bridged;
 mod checks;
 pub mod django;
+mod find;
 pub mod inherit;
 pub mod jinja;
 pub mod render;
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
+
+use find::{find_templates, read_template, Found};
 
 use crate::block::{Block, Kind, Mode};
 use crate::config::{ContextSource, Engine, OfflineContext, RenderMode, TemplateSettings};
@@ -227,116 +230,6 @@ pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
         ));
     }
     Ok(scan.blocks)
-}
-
-/// A template's name (relative, `/`-separated) and path.
-type Found = (String, PathBuf);
-
-/// Template names and paths; a name found in two directories is
-/// taken from the first, as Django's loader does. A template file that is a symbolic link is
-/// read like any other when it points inside its template folder; one that leaves the folder is
-/// refused, and listed with the skipped templates.
-fn find_templates(config: &TemplateSettings) -> Result<(Vec<Found>, Vec<Skipped>)> {
-    let mut found: Vec<Found> = Vec::new();
-    let mut refused = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for dir in &config.template_dirs {
-        if !dir.is_dir() {
-            return Err(Error::config(
-                dir.display(),
-                "is listed in `template_dirs` but is not a directory; fix the path (relative paths are relative to the config file)",
-            ));
-        }
-        let canonical_dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-        let mut names = Vec::new();
-        for entry in walkdir::WalkDir::new(dir).follow_links(config.follow_links) {
-            let entry = entry.map_err(|error| {
-                let path = error
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| dir.clone());
-                Error::config(
-                    path.display(),
-                    format!("cannot walk the template directory: {error}"),
-                )
-            })?;
-            let file_name = entry.file_name().to_string_lossy();
-            // Only files and links to files: reading a FIFO named `x.html` would never end.
-            let file_type = entry.file_type();
-            if !(file_type.is_file() || file_type.is_symlink())
-                || file_name.starts_with('.')
-                || !config
-                    .extensions
-                    .iter()
-                    .any(|ext| file_name.ends_with(ext.as_str()))
-            {
-                continue;
-            }
-            if entry.file_type().is_symlink() {
-                match std::fs::canonicalize(entry.path()) {
-                    Ok(target) if !target.is_file() => continue,
-                    Ok(target) if target.starts_with(&canonical_dir) => {}
-                    Ok(target) => {
-                        refused.push(Skipped {
-                            template: entry.path().to_path_buf(),
-                            reason: format!(
-                                "a symbolic link to {}, outside {}; stapler reads no template outside the template folders (pass --follow-links to follow links anywhere)",
-                                target.display(),
-                                dir.display()
-                            ),
-                        });
-                        continue;
-                    }
-                    Err(error) => {
-                        refused.push(Skipped {
-                            template: entry.path().to_path_buf(),
-                            reason: format!("a symbolic link that cannot be followed ({error})"),
-                        });
-                        continue;
-                    }
-                }
-            }
-            let Ok(relative) = entry.path().strip_prefix(dir) else {
-                continue;
-            };
-            let name = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            names.push((name, entry.path().to_path_buf()));
-        }
-        names.sort();
-        for (name, path) in names {
-            if seen.insert(name.clone()) {
-                found.push((name, path));
-            }
-        }
-    }
-    Ok((found, refused))
-}
-
-/// A template's text as Django and Jinja2 read it: UTF-8, with universal newlines (`\r\n` and a
-/// lone `\r` become `\n`), since Python opens templates in text mode.
-fn read_template(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|error| format!("unreadable template: {error}"))?;
-    let text = String::from_utf8(bytes).map_err(|error| {
-        let at = error.utf8_error().valid_up_to();
-        let line = error.as_bytes()[..at]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
-        format!("not UTF-8 (first bad byte on line {line}); save it as UTF-8")
-    })?;
-    Ok(universal_newlines(text))
-}
-
-fn universal_newlines(text: String) -> String {
-    if !text.contains('\r') {
-        return text;
-    }
-    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 fn template_location(config: &TemplateSettings, origin: &django::Origin) -> Location {
@@ -601,17 +494,4 @@ pub(super) fn compress_arguments(
         unquoted.unwrap_or(name).to_string()
     });
     Ok((kind, mode, name))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_are_read_with_universal_newlines() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.html");
-        std::fs::write(&path, "a\r\nb\rc\n\r\n").expect("write");
-        assert_eq!(read_template(&path).expect("reads"), "a\nb\nc\n\n");
-    }
 }
