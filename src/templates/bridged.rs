@@ -3,12 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::block::Block;
 use crate::config::{ContextSource, TemplateSettings};
 use crate::django::{Bridge, RenderedTemplate};
 use crate::error::{Error, Location, Result};
 
-use super::{compress_arguments, ArgumentError, Scan, Skipped};
+use super::{compress_arguments, rendered_block, ArgumentError, Scan, Skipped};
 
 /// Every compress block of `templates` (name, path), one scan per template, in their order.
 pub(super) fn scan(
@@ -87,7 +86,7 @@ fn blocks_of(
         let location = Location::new(&block.origin, block.line);
         let mut args = vec![block.kind, block.mode];
         args.extend(block.name);
-        let (kind, mode, block_name) = match compress_arguments(&args, &location, false) {
+        let arguments = match compress_arguments(&args, &location, false) {
             Ok(arguments) => arguments,
             Err(ArgumentError::Compile(message)) => {
                 scan.skipped.push(Skipped {
@@ -99,16 +98,14 @@ fn blocks_of(
             }
             Err(ArgumentError::Render(error)) => return Err(error),
         };
-        scan.blocks.push(Block {
-            kind,
-            mode,
-            name: block_name,
-            template: name.to_string(),
-            key: crate::block::key(&block.body, &config.static_url),
+        scan.blocks.push(rendered_block(
+            arguments,
+            name,
             location,
-            body: block.body,
-            context: block.context,
-        });
+            block.body,
+            block.context,
+            &config.static_url,
+        ));
     }
     Ok(scan)
 }

@@ -294,7 +294,7 @@ impl Native<'_> {
             }
             for (args, origin, body) in found {
                 let location = template_location(config, origin);
-                let (kind, mode, block_name) = match compress_arguments(args, &location, false) {
+                let arguments = match compress_arguments(args, &location, false) {
                     Ok(arguments) => arguments,
                     // Django checks these when it compiles the template: the whole template is
                     // skipped, as django-compressor skips it.
@@ -325,16 +325,14 @@ impl Native<'_> {
                     Err(error) if self.defer => return Ok(Some(error.to_string())),
                     Err(error) => return Err(error),
                 };
-                blocks.push(Block {
-                    kind,
-                    mode,
-                    name: block_name,
-                    template: name.to_string(),
+                blocks.push(rendered_block(
+                    arguments,
+                    name,
                     location,
-                    key: crate::block::key(&rendered, &config.static_url),
-                    body: rendered,
-                    context: index,
-                });
+                    rendered,
+                    index,
+                    &config.static_url,
+                ));
             }
         }
         scan.blocks.extend(blocks);
@@ -360,19 +358,17 @@ fn scan_jinja(
     for (index, context) in config.offline_contexts.iter().enumerate() {
         for block in &blocks {
             let location = Location::new(path, block.line);
-            let (kind, mode, block_name) = compress_arguments(&block.args, &location, true)
+            let arguments = compress_arguments(&block.args, &location, true)
                 .map_err(|error| error.into_error(&location))?;
             let rendered = render_body(renderer, &block.body, context, &location)?;
-            scan.blocks.push(Block {
-                kind,
-                mode,
-                name: block_name,
-                template: name.to_string(),
+            scan.blocks.push(rendered_block(
+                arguments,
+                name,
                 location,
-                key: crate::block::key(&rendered, &config.static_url),
-                body: rendered,
-                context: index,
-            });
+                rendered,
+                index,
+                &config.static_url,
+            ));
         }
     }
     Ok(())
@@ -425,6 +421,27 @@ fn collect_compress<'n>(
                 });
             }
         }
+    }
+}
+
+/// A block as a renderer gave it, keyed as django-compressor keys it.
+pub(super) fn rendered_block(
+    (kind, mode, name): (Kind, Mode, Option<String>),
+    template: &str,
+    location: Location,
+    body: String,
+    context: usize,
+    static_url: &str,
+) -> Block {
+    Block {
+        kind,
+        mode,
+        name,
+        template: template.to_string(),
+        location,
+        key: crate::block::key(&body, static_url),
+        body,
+        context,
     }
 }
 
