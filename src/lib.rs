@@ -41,6 +41,8 @@ pub struct Summary {
     pub by_django: Vec<(PathBuf, String)>,
     /// The bridge's whole time (Python's start-up and Django's setup included), when one ran.
     pub bridge_time: Option<Duration>,
+    /// Where the rendered blocks may depart from django-compressor's.
+    pub departures: Vec<String>,
 }
 
 impl Summary {
@@ -89,6 +91,7 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
                     skipped.reason
                 )
             })
+            .chain(scan.warnings.iter().map(|warning| format!("  {warning}")))
             .chain(build.warnings.iter().map(|warning| format!("  {warning}")))
             .collect();
         if !findings.is_empty() {
@@ -111,6 +114,7 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
         manifest_path: config.manifest.path.clone(),
         elapsed: started.elapsed(),
         by_django: scan.by_django,
+        departures: scan.warnings,
         bridge_time: config
             .templates
             .bridge

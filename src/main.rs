@@ -369,7 +369,12 @@ fn print_summary(summary: &Summary, verbose: bool) {
             skipped.reason
         );
     }
-    for warning in &build.shared_cache.warnings {
+    for warning in build
+        .shared_cache
+        .warnings
+        .iter()
+        .chain(&summary.departures)
+    {
         eprintln!("warning: {warning}");
     }
     if verbose {

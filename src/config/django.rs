@@ -120,6 +120,7 @@ pub fn layer(found: &DjangoSettings, project: &Project) -> Result<FromDjango, Co
             .is_none()
             .then_some(CssHashing::None),
         url_placeholder: Some(found.COMPRESS_URL_PLACEHOLDER.clone()),
+        language_code: Some(found.LANGUAGE_CODE.clone()),
         cache_dir: Some(project.dir.join(".stapler-cache")),
         ..Settings::default()
     };

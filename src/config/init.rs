@@ -66,6 +66,7 @@ pub fn settings_file(config: &Config, dir: &Path) -> Result<(String, usize), Con
         css_hashing_method: (compress.css_hashing_method == CssHashing::None)
             .then_some(CssHashing::None),
         url_placeholder: Some(config.manifest.url_placeholder.clone()),
+        language_code: Some(templates.language_code.clone()),
         render: Some(RenderMode::Native),
         ..Settings::default()
     };

@@ -141,6 +141,10 @@ pub struct TemplateSettings {
     pub bridge: Option<Arc<Bridge>>,
     /// Where `offline_contexts` came from.
     pub context_source: ContextSource,
+    /// Django's `LANGUAGE_CODE`, which i18n tags render in.
+    pub language_code: String,
+    /// Whether `language_code` is written right to left.
+    pub language_bidi: bool,
 }
 
 /// What building bundles needs.
@@ -343,7 +347,8 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         return Ok(config);
     };
     let bridge = Arc::new(Bridge::start(&project)?);
-    let found = django::layer(&bridge.settings()?, &project)?;
+    let django_settings = bridge.settings()?;
+    let found = django::layer(&django_settings, &project)?;
     let origins = origins::collect(&[
         (format!("Django ({})", project.settings), &found.layer),
         (source_name(file.as_deref()), &from_file),
@@ -355,6 +360,10 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
     let mut config = resolve::resolve(file, merged, sources.no_cache)?;
     config.templates.render = render;
     config.templates.bridge = Some(bridge);
+    if config.templates.language_code == django_settings.LANGUAGE_CODE {
+        // Django's own answer, which honours a project's `LANGUAGES_BIDI`.
+        config.templates.language_bidi = django_settings.LANGUAGE_BIDI;
+    }
     if contexts_from_django {
         config.templates.context_source = ContextSource::Django {
             opaque: found.opaque_contexts.is_some(),

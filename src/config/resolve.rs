@@ -39,6 +39,7 @@ pub(super) fn resolve(
         .or_else(|| settings.root.clone())
         .ok_or_else(|| missing("static_root"))?;
     let static_url = settings.static_url.unwrap_or_else(|| "/static/".into());
+    let language_code = settings.language_code.unwrap_or_else(|| "en-us".into());
     let url = settings.url.unwrap_or_else(|| static_url.clone());
     check_trailing_slash(&[("static_url", &static_url), ("url", &url)]).map_err(bad)?;
     let template_dirs = settings.template_dirs.unwrap_or_default();
@@ -86,6 +87,8 @@ pub(super) fn resolve(
             render: RenderMode::Native,
             bridge: None,
             context_source: ContextSource::Settings,
+            language_bidi: is_bidi(&language_code),
+            language_code,
         },
         manifest: ManifestSettings {
             path: root.join(&output_dir).join(&offline_manifest),
@@ -298,6 +301,13 @@ fn parse_target(
 }
 
 /// Accepts `html`, `.html` and `html,txt` as django-compressor's `-e` does.
+/// Django's `get_language_bidi()` with its default `LANGUAGES_BIDI`.
+fn is_bidi(language_code: &str) -> bool {
+    const LANGUAGES_BIDI: [&str; 7] = ["he", "ar", "ar-dz", "ckb", "fa", "ug", "ur"];
+    let base = language_code.split('-').next().unwrap_or_default();
+    LANGUAGES_BIDI.contains(&base)
+}
+
 fn normalize_extensions(given: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for part in given

@@ -40,6 +40,9 @@ pub struct Settings {
     pub python: Option<PathBuf>,
     /// Which templates Django renders through the bridge.
     pub render: Option<RenderMode>,
+    /// Django's `LANGUAGE_CODE`: the language i18n tags render in offline, as
+    /// `manage.py compress` renders them.
+    pub language_code: Option<String>,
 }
 
 /// A `staticfiles_dirs` entry: a folder, or `[prefix, folder]` as in Django's `STATICFILES_DIRS`.

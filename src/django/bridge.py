@@ -7,6 +7,7 @@ Requests:
   {"op": "settings"}                      what the build needs from Django's settings
   {"op": "render", "templates": [...],     every compress block of each template, walked and
    "contexts": [...] | null}               rendered as django-compressor's offline command does
+  {"op": "translate", "messages": [...]}   each [context, message] translated in LANGUAGE_CODE
 """
 
 import json
@@ -148,6 +149,7 @@ def static_locations():
 
 def settings_op(_request):
     from django.conf import settings as django_settings
+    from django.utils import translation
 
     from compressor.conf import settings
 
@@ -172,6 +174,8 @@ def settings_op(_request):
         "COMPRESS_PRECOMPILERS": [list(pair) for pair in settings.COMPRESS_PRECOMPILERS],
         "COMPRESS_FILTERS": {kind: list(names) for kind, names in filters.items()},
         "COMPRESS_OFFLINE": bool(settings.COMPRESS_OFFLINE),
+        "LANGUAGE_CODE": str(django_settings.LANGUAGE_CODE),
+        "LANGUAGE_BIDI": bool(translation.get_language_bidi()),
         "offline_context": contexts_json,
         "offline_context_count": len(contexts) if contexts is not None else None,
         "offline_context_error": context_error,
@@ -250,7 +254,21 @@ def render_op(request):
     return {"templates": results}
 
 
-HANDLERS = {"settings": settings_op, "render": render_op}
+def translate_op(request):
+    """Each [context, message] looked up as templates look it up offline: in LANGUAGE_CODE,
+    with no language activated."""
+    from django.utils import translation
+
+    translations = []
+    for context, message in request["messages"]:
+        if context is None:
+            translations.append(str(translation.gettext(message)))
+        else:
+            translations.append(str(translation.pgettext(context, message)))
+    return {"translations": translations}
+
+
+HANDLERS = {"settings": settings_op, "render": render_op, "translate": translate_op}
 
 
 def main():

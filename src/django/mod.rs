@@ -254,6 +254,35 @@ impl Bridge {
         Ok(rendered.templates)
     }
 
+    /// Each `(context, message)` as Django's catalogs translate it in `LANGUAGE_CODE`, the
+    /// language `manage.py compress` renders templates in.
+    pub fn translate(
+        &self,
+        messages: &[(Option<String>, String)],
+    ) -> Result<Vec<String>, BridgeError> {
+        let doing = format!("translating {} message(s) with Django", messages.len());
+        let value = self.request(
+            serde_json::json!({"op": "translate", "messages": messages}),
+            &doing,
+        )?;
+        #[derive(serde::Deserialize)]
+        struct Translated {
+            translations: Vec<String>,
+        }
+        let translated: Translated =
+            serde_json::from_value(value).map_err(|error| BridgeError::Failed {
+                doing: doing.clone(),
+                message: format!("its answer cannot be read ({error})"),
+            })?;
+        if translated.translations.len() != messages.len() {
+            return Err(BridgeError::Failed {
+                doing,
+                message: "it answered for a different number of messages".into(),
+            });
+        }
+        Ok(translated.translations)
+    }
+
     fn request(
         &self,
         request: serde_json::Value,

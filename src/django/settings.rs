@@ -19,6 +19,9 @@ pub struct DjangoSettings {
     /// `css` and `js` filter lists, by dotted path.
     pub COMPRESS_FILTERS: std::collections::BTreeMap<String, Vec<String>>,
     pub COMPRESS_OFFLINE: bool,
+    pub LANGUAGE_CODE: String,
+    /// Whether `LANGUAGE_CODE` is written right to left (Django's `LANGUAGES_BIDI`).
+    pub LANGUAGE_BIDI: bool,
     /// `COMPRESS_OFFLINE_CONTEXT` evaluated, when every value has a JSON form.
     pub offline_context: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     pub offline_context_count: Option<usize>,

@@ -2,9 +2,11 @@
 //! body rendered once per offline context, exactly as the template engine would render it.
 
 mod bridged;
+mod catalog;
 mod checks;
 pub mod django;
 mod find;
+mod i18n;
 pub mod inherit;
 pub mod jinja;
 pub mod render;
@@ -41,6 +43,8 @@ pub struct Scan {
     pub skipped: Vec<Skipped>,
     /// Templates Django rendered through the bridge, each with why the native renderer did not.
     pub by_django: Vec<(PathBuf, String)>,
+    /// Where the rendered blocks may depart from django-compressor's.
+    pub warnings: Vec<String>,
 }
 
 /// What scanning one template natively gave.
@@ -120,6 +124,12 @@ pub fn scan(config: &TemplateSettings) -> Result<Scan> {
         scan.templates += part.templates;
         scan.blocks.extend(part.blocks);
         scan.skipped.extend(part.skipped);
+    }
+    if renderer.rendered_messages_as_written() {
+        scan.warnings.push(format!(
+            "i18n tags in compress blocks were rendered as written in `{}`: without Django (render = \"native\") stapler reads no translation catalog, so if the project translates these messages in LANGUAGE_CODE, django-compressor's keys differ; render = \"auto\" asks Django",
+            config.language_code
+        ));
     }
     if scan.blocks.is_empty() {
         let searched = config
@@ -308,7 +318,9 @@ impl Native<'_> {
                     Err(ArgumentError::Render(error)) => return Err(error),
                 };
                 let mut jinja = String::new();
-                if let Err(error) = translate::to_jinja(body, &mut jinja) {
+                let mut load = |name: &str| loader.load(name, &[]).map(|(_, template)| template);
+                let mut includes = translate::Includes::new(&mut load);
+                if let Err(error) = translate::to_jinja(body, &mut includes, &mut jinja) {
                     if self.defer {
                         return Ok(Some(error.message));
                     }

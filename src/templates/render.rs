@@ -5,16 +5,21 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 
-use crate::config::{Engine, OfflineContext, TemplateSettings};
+use std::sync::Arc;
+
+use crate::config::{Engine, OfflineContext, RenderMode, TemplateSettings};
+
+use super::catalog::{self, Catalog};
 
 /// Renders body sources with one configuration.
 pub struct Renderer {
     env: Environment<'static>,
+    catalog: Arc<Catalog>,
 }
 
 /// Which characters are escaped, and how.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Escaping {
+pub(super) enum Escaping {
     /// `django.utils.html.escape`: `& < > " '` become `&amp; &lt; &gt; &quot; &#x27;`.
     Django,
     /// markupsafe: `& < > ' "` become `&amp; &lt; &gt; &#39; &#34;`.
@@ -44,7 +49,23 @@ impl Renderer {
         env.set_formatter(move |out, state, value| format_value(out, state, value, escaping));
         add_static_functions(&mut env, &config.static_url);
         add_django_filters(&mut env, escaping);
-        Renderer { env }
+        // Django's catalogs only through the bridge: a native run never starts Python.
+        let bridge = config
+            .bridge
+            .clone()
+            .filter(|_| config.render != RenderMode::Native);
+        let catalog = Arc::new(Catalog::new(
+            bridge,
+            &config.language_code,
+            config.language_bidi,
+        ));
+        catalog::add_functions(&mut env, catalog.clone(), escaping);
+        Renderer { env, catalog }
+    }
+
+    /// Whether an i18n tag rendered its message untranslated, for want of Django's catalogs.
+    pub fn rendered_messages_as_written(&self) -> bool {
+        self.catalog.rendered_as_written()
     }
 
     /// Renders a body's minijinja source with one offline context.
@@ -179,7 +200,7 @@ fn format_value(
 }
 
 /// `str(value)` as Python prints it.
-fn python_str(value: &Value) -> String {
+pub(super) fn python_str(value: &Value) -> String {
     match value.kind() {
         ValueKind::Undefined => String::new(),
         ValueKind::None => "None".to_string(),
@@ -188,7 +209,7 @@ fn python_str(value: &Value) -> String {
     }
 }
 
-fn escape(text: &str, escaping: Escaping) -> String {
+pub(super) fn escape(text: &str, escaping: Escaping) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match (ch, escaping) {
@@ -317,11 +338,11 @@ fn quote(text: &str, safe: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::templates) mod tests {
     use super::*;
     use crate::config::Engine;
 
-    fn config(engine: Engine) -> TemplateSettings {
+    pub(in crate::templates) fn config(engine: Engine) -> TemplateSettings {
         TemplateSettings {
             template_dirs: vec!["t".into()],
             extensions: vec![".html".into()],
@@ -333,6 +354,8 @@ mod tests {
             render: crate::config::RenderMode::Native,
             bridge: None,
             context_source: crate::config::ContextSource::Settings,
+            language_code: "en-us".into(),
+            language_bidi: false,
         }
     }
 

@@ -1,9 +1,29 @@
 //! Turns the Django nodes of a compress block's body into minijinja source that renders the same
 //! bytes: text is passed through raw, `{% static %}` becomes a function call, Django's filter
 //! syntax (`|default:"x"`) becomes Jinja's (`|default("x", true)`), `forloop` becomes `loop`.
-//! Anything that cannot be rendered offline is an error naming the tag and its line.
+//! `{% include %}` of a literal name inlines the included template; the i18n tags call the
+//! renderer's catalog. Anything that cannot be rendered offline is an error naming the tag and
+//! its line.
 
-use super::django::{split_contents, Node, Origin, Tag};
+use std::sync::Arc;
+
+use super::django::{split_contents, Node, Origin, Tag, Template};
+
+/// How deep `{% include %}`s may nest before a template is taken to include itself.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// What translating needs beyond the nodes: the templates `{% include %}` names.
+pub struct Includes<'a> {
+    /// The template by that name, as Django's loaders find it, or why it cannot be included.
+    pub load: &'a mut dyn FnMut(&str) -> Result<Arc<Template>, String>,
+    depth: usize,
+}
+
+impl<'a> Includes<'a> {
+    pub fn new(load: &'a mut dyn FnMut(&str) -> Result<Arc<Template>, String>) -> Self {
+        Includes { load, depth: 0 }
+    }
+}
 
 /// Why a body cannot be rendered.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,7 +33,11 @@ pub struct Untranslatable {
 }
 
 /// Appends the minijinja source for `nodes` to `out`.
-pub fn to_jinja(nodes: &[Node], out: &mut String) -> Result<(), Untranslatable> {
+pub fn to_jinja(
+    nodes: &[Node],
+    includes: &mut Includes,
+    out: &mut String,
+) -> Result<(), Untranslatable> {
     for node in nodes {
         match node {
             Node::Text(text) | Node::Verbatim(text) => push_text(text, out),
@@ -22,9 +46,10 @@ pub fn to_jinja(nodes: &[Node], out: &mut String) -> Result<(), Untranslatable> 
                 out.push_str(&filter_expression(expr, origin)?);
                 out.push_str(" }}");
             }
+            Node::Leaf(tag) if tag.name == "include" => include(tag, includes, out)?,
             Node::Leaf(tag) => leaf(tag, out)?,
-            Node::Branching { branches, end } => branching(branches, end, out)?,
-            Node::Block { body, .. } => to_jinja(body, out)?,
+            Node::Branching { branches, end } => branching(branches, end, includes, out)?,
+            Node::Block { body, .. } => to_jinja(body, includes, out)?,
             Node::Extends { origin, .. } => {
                 return Err(Untranslatable { origin: origin.clone(), message: "{% extends %} cannot appear in a compress block".into() })
             }
@@ -40,7 +65,7 @@ pub fn to_jinja(nodes: &[Node], out: &mut String) -> Result<(), Untranslatable> 
 }
 
 /// Text goes through untouched: raw when it could look like template syntax to minijinja.
-fn push_text(text: &str, out: &mut String) {
+pub(super) fn push_text(text: &str, out: &mut String) {
     let looks_like_syntax = text.contains("{{") || text.contains("{%") || text.contains("{#");
     if !looks_like_syntax {
         out.push_str(text);
@@ -55,11 +80,11 @@ fn push_text(text: &str, out: &mut String) {
     }
 }
 
-fn string_literal(text: &str) -> String {
+pub(super) fn string_literal(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
 }
 
-fn unsupported(tag: &Tag, why: &str) -> Untranslatable {
+pub(super) fn unsupported(tag: &Tag, why: &str) -> Untranslatable {
     Untranslatable {
         origin: tag.origin.clone(),
         message: format!(
@@ -95,6 +120,10 @@ fn leaf(tag: &Tag, out: &mut String) -> Result<(), Untranslatable> {
                     "expected {% static 'path' %} or {% static 'path' as name %}",
                 )),
             }
+        }
+        "trans" | "translate" => super::i18n::translate(tag, &words, out),
+        "get_current_language" | "get_current_language_bidi" => {
+            super::i18n::current_language(tag, &words, out)
         }
         "get_static_prefix" => {
             out.push_str("{{ __static_prefix() }}");
@@ -139,11 +168,18 @@ fn leaf(tag: &Tag, out: &mut String) -> Result<(), Untranslatable> {
 fn branching(
     branches: &[(Tag, Vec<Node>)],
     end: &Tag,
+    includes: &mut Includes,
     out: &mut String,
 ) -> Result<(), Untranslatable> {
     let Some((opener, _)) = branches.first() else {
         return Ok(());
     };
+    if opener.name == "blocktrans" || opener.name == "blocktranslate" {
+        return match branches {
+            [(tag, body)] => super::i18n::block_translate(tag, body, out),
+            _ => Err(unsupported(opener, "plural forms are left to Django")),
+        };
+    }
     for (tag, body) in branches {
         let words = split_contents(&tag.args);
         let open = match (opener.name.as_str(), tag.name.as_str()) {
@@ -170,7 +206,7 @@ fn branching(
             _ => return Err(unsupported(tag, "stapler does not know this tag")),
         };
         out.push_str(&open);
-        to_jinja(body, out)?;
+        to_jinja(body, includes, out)?;
     }
     let close = match opener.name.as_str() {
         "if" => "{% endif %}",
@@ -182,6 +218,64 @@ fn branching(
         _ => return Err(unsupported(end, "unexpected end tag")),
     };
     out.push_str(close);
+    Ok(())
+}
+
+/// `{% include "name" [with a=b …] %}`: the included template's nodes, rendered in the
+/// including context as Django renders them. A name from a variable, `only` (an isolated
+/// context) and templates that extend another are left to Django.
+fn include(tag: &Tag, includes: &mut Includes, out: &mut String) -> Result<(), Untranslatable> {
+    let words = split_contents(&tag.args);
+    let Some((name, rest)) = words.split_first() else {
+        return Err(unsupported(
+            tag,
+            "'include' takes at least one argument, the template's name",
+        ));
+    };
+    let name = match name.chars().next() {
+        Some(quote @ ('"' | '\'')) if name.len() >= 2 && name.ends_with(quote) => {
+            &name[1..name.len() - 1]
+        }
+        _ => {
+            return Err(unsupported(
+                tag,
+                "the template's name is not a literal string",
+            ))
+        }
+    };
+    let assignments = match rest {
+        [] => None,
+        [with, pairs @ ..] if with == "with" && !pairs.is_empty() => Some(with_header(pairs, tag)?),
+        _ => {
+            return Err(unsupported(
+                tag,
+                "only `with name=value …` is rendered offline after the name",
+            ))
+        }
+    };
+    if includes.depth >= MAX_INCLUDE_DEPTH {
+        return Err(unsupported(
+            tag,
+            "includes nest deeper than 16 levels; a template may include itself",
+        ));
+    }
+    let template = (includes.load)(name).map_err(|reason| unsupported(tag, &reason))?;
+    if let Some(library) = super::checks::foreign_library(&template.nodes) {
+        return Err(unsupported(
+            tag,
+            &format!("'{name}' loads the tag library `{library}`"),
+        ));
+    }
+    if let Some(assignments) = &assignments {
+        out.push_str(assignments);
+    }
+    includes.depth += 1;
+    let inlined = to_jinja(&template.nodes, includes, out);
+    includes.depth -= 1;
+    inlined?;
+    if assignments.is_some() {
+        out.push_str("{% endwith %}");
+    }
     Ok(())
 }
 
@@ -227,7 +321,7 @@ fn for_header(words: &[String], tag: &Tag) -> Result<String, Untranslatable> {
     Ok(format!("{{% for {} in {sequence} %}}", targets.join(", ")))
 }
 
-fn with_header(words: &[String], tag: &Tag) -> Result<String, Untranslatable> {
+pub(super) fn with_header(words: &[String], tag: &Tag) -> Result<String, Untranslatable> {
     let mut assignments = Vec::new();
     if let [value, as_word, name] = words {
         if as_word == "as" {
@@ -390,6 +484,20 @@ fn split_outside_quotes(text: &str, separator: char) -> Option<(String, String)>
     None
 }
 
+/// A quoted Django literal's text: the quotes gone, `\"` and `\\` unescaped as Django's
+/// `unescape_string_literal` does.
+pub(super) fn unescape_literal(quoted: &str) -> String {
+    let Some(quote) = quoted.chars().next() else {
+        return String::new();
+    };
+    let inner = quoted
+        .get(1..quoted.len().saturating_sub(1))
+        .unwrap_or_default();
+    inner
+        .replace(&format!("\\{quote}"), &quote.to_string())
+        .replace("\\\\", "\\")
+}
+
 /// A literal or a dotted variable, as Django reads it.
 fn operand(text: &str, origin: &Origin) -> Result<String, Untranslatable> {
     let bad = |why: &str| Untranslatable {
@@ -399,15 +507,24 @@ fn operand(text: &str, origin: &Origin) -> Result<String, Untranslatable> {
     if text.is_empty() {
         return Err(bad("empty expression"));
     }
-    let inner = text
+    let translated = text
         .strip_prefix("_(")
-        .and_then(|rest| rest.strip_suffix(')'))
-        .unwrap_or(text);
+        .and_then(|rest| rest.strip_suffix(')'));
+    let inner = translated.unwrap_or(text);
     if let Some(quote) = inner.chars().next().filter(|c| *c == '"' || *c == '\'') {
         if inner.len() < 2 || !inner.ends_with(quote) {
             return Err(bad("unterminated string"));
         }
-        return Ok(string_literal(&inner[1..inner.len() - 1]));
+        let literal = string_literal(&unescape_literal(inner));
+        // `_("…")` is the message's translation in the default language, as Django's
+        // `Variable` looks it up (a `%` doubled first, as `makemessages` extracts it).
+        return Ok(match translated {
+            Some(_) => format!("__gettext({literal})"),
+            None => literal,
+        });
+    }
+    if translated.is_some() {
+        return Err(bad("only a literal string is translated offline in `_()`"));
     }
     match inner {
         "None" => return Ok("none".into()),
@@ -462,8 +579,20 @@ mod tests {
 
     fn translate(source: &str) -> Result<String, Untranslatable> {
         let template = parse("t.html", source).expect("parses");
+        let mut load = |name: &str| match name {
+            "part.html" => parse("part.html", "<b>{{ x }}</b>")
+                .map(Arc::new)
+                .map_err(|error| error.message),
+            "loop.html" => parse("loop.html", "{% include 'loop.html' %}")
+                .map(Arc::new)
+                .map_err(|error| error.message),
+            "custom.html" => parse("custom.html", "{% load shop_tags %}x")
+                .map(Arc::new)
+                .map_err(|error| error.message),
+            _ => Err(format!("no template '{name}'")),
+        };
         let mut out = String::new();
-        to_jinja(&template.nodes, &mut out)?;
+        to_jinja(&template.nodes, &mut Includes::new(&mut load), &mut out)?;
         Ok(out)
     }
 
@@ -525,6 +654,31 @@ mod tests {
             translate("{% with a=b c='d' %}{% endwith %}").expect("ok"),
             "{% with a = b, c = \"d\" %}{% endwith %}"
         );
+    }
+
+    #[test]
+    fn a_literal_include_is_inlined() {
+        assert_eq!(
+            translate("[{% include 'part.html' %}|{% include \"part.html\" with x=y|upper %}]")
+                .expect("ok"),
+            "[<b>{{ x }}</b>|{% with x = __defined(y)|upper %}<b>{{ x }}</b>{% endwith %}]"
+        );
+        for (source, why) in [
+            ("{% include name %}", "not a literal"),
+            ("{% include 'part.html' only %}", "only `with"),
+            ("{% include 'loop.html' %}", "deeper than 16"),
+            ("{% include 'custom.html' %}", "`shop_tags`"),
+            ("{% include 'gone.html' %}", "no template 'gone.html'"),
+        ] {
+            let error = translate(source).expect_err(source);
+            assert!(error.message.contains(why), "{source}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn literals_are_unescaped_as_django_does() {
+        assert_eq!(unescape_literal(r#""a\"b\\c""#), r#"a"b\c"#);
+        assert_eq!(unescape_literal("'it\\'s'"), "it's");
     }
 
     #[test]
