@@ -46,11 +46,16 @@ fn stapler_in(project: &Path, static_root: &Path, args: &[&str], env: &[(&str, &
 }
 
 fn manage(project: &Path, static_root: &Path, args: &[&str]) -> Output {
+    manage_with(project, static_root, args, &[])
+}
+
+fn manage_with(project: &Path, static_root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let run = Command::new(python())
         .arg("manage.py")
         .args(args)
         .current_dir(project)
         .env("FIXTURE_STATIC_ROOT", static_root)
+        .envs(env.iter().copied())
         .output()
         .expect("run manage.py");
     assert!(
@@ -161,6 +166,62 @@ fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_mode
         report["rendered"],
         report["urls"]
     );
+}
+
+#[test]
+fn with_a_manifest_storage_static_urls_are_djangos_hashed_names() {
+    let project = project();
+    let dir = project.path();
+    let python = python();
+    let manifest_storage = [("FIXTURE_MANIFEST_STORAGE", "1")];
+    let peer_root = dir.join("peer-root");
+    manage_with(
+        dir,
+        &peer_root,
+        &["collectstatic", "--noinput"],
+        &manifest_storage,
+    );
+    manage_with(dir, &peer_root, &["compress", "--force"], &manifest_storage);
+    let theirs = keys(&peer_root);
+
+    let root = dir.join("root");
+    manage_with(
+        dir,
+        &root,
+        &["collectstatic", "--noinput"],
+        &manifest_storage,
+    );
+    let run = stapler_in(
+        dir,
+        &root,
+        &[
+            "compress",
+            "--offline",
+            "--python",
+            python.to_str().expect("utf-8"),
+        ],
+        &manifest_storage,
+    );
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("storage mysite.storage.HashedNames of Django settings mysite.settings makes its own URLs"), "{stderr}");
+    assert_eq!(keys(&root), theirs);
+    // STATIC_URL and the path would have given other keys.
+    let plain_root = dir.join("plain-root");
+    let plain = stapler_in(
+        dir,
+        &plain_root,
+        &[
+            "compress",
+            "--offline",
+            "--python",
+            python.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    let plain_keys = keys(&plain_root);
+    assert!(theirs.iter().any(|key| !plain_keys.contains(key)));
 }
 
 #[test]

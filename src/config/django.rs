@@ -104,6 +104,12 @@ pub fn layer(found: &DjangoSettings, project: &Project) -> Result<FromDjango, Co
             "`compressor` is not in INSTALLED_APPS of {origin}: Django cannot load {{% load compress %}}, so templates that use it are skipped"
         ));
     }
+    if !plain_static_storage(&found.STATICFILES_STORAGE) {
+        notes.push(format!(
+            "the static files storage {} of {origin} makes its own URLs: the renderer asks Django for each {{% static %}} URL (run collectstatic first, as for manage.py compress); with render = \"native\" they would be STATIC_URL and the path",
+            found.STATICFILES_STORAGE
+        ));
+    }
     let layer = Settings {
         static_root: found.STATIC_ROOT.as_ref().map(path),
         static_url: found.STATIC_URL.clone(),
@@ -133,6 +139,17 @@ pub fn layer(found: &DjangoSettings, project: &Project) -> Result<FromDjango, Co
 
 /// The engine django-compressor's offline command reads (`django`, the first such backend),
 /// else the first Jinja2 backend; with its template folders in loader order.
+/// Whether Django's static files storage makes URLs as `STATIC_URL` and the quoted path, as
+/// the native renderer does.
+pub(super) fn plain_static_storage(class: &str) -> bool {
+    matches!(
+        class,
+        "django.contrib.staticfiles.storage.StaticFilesStorage"
+            | "django.core.files.storage.FileSystemStorage"
+            | "django.core.files.storage.filesystem.FileSystemStorage"
+    )
+}
+
 fn template_engine(found: &DjangoSettings, notes: &mut Vec<String>) -> (Engine, Vec<String>) {
     let django = found
         .engines

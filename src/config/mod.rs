@@ -145,6 +145,9 @@ pub struct TemplateSettings {
     pub language_code: String,
     /// Whether `language_code` is written right to left.
     pub language_bidi: bool,
+    /// Django's static files storage makes its own URLs (hashed names, another host): the
+    /// renderer asks Django for each `{% static %}` URL.
+    pub static_from_django: bool,
 }
 
 /// What building bundles needs.
@@ -364,6 +367,8 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         // Django's own answer, which honours a project's `LANGUAGES_BIDI`.
         config.templates.language_bidi = django_settings.LANGUAGE_BIDI;
     }
+    config.templates.static_from_django =
+        !django::plain_static_storage(&django_settings.STATICFILES_STORAGE);
     if contexts_from_django {
         config.templates.context_source = ContextSource::Django {
             opaque: found.opaque_contexts.is_some(),

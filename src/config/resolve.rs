@@ -88,6 +88,7 @@ pub(super) fn resolve(
             bridge: None,
             context_source: ContextSource::Settings,
             language_bidi: is_bidi(&language_code),
+            static_from_django: false,
             language_code,
         },
         manifest: ManifestSettings {

@@ -8,6 +8,7 @@ Requests:
   {"op": "render", "templates": [...],     every compress block of each template, walked and
    "contexts": [...] | null}               rendered as django-compressor's offline command does
   {"op": "translate", "messages": [...]}   each [context, message] translated in LANGUAGE_CODE
+  {"op": "static", "paths": [...]}         what {% static %} renders for each path
 """
 
 import json
@@ -147,6 +148,14 @@ def static_locations():
     return locations, unsupported
 
 
+def storage_class():
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    staticfiles_storage._setup()
+    cls = type(staticfiles_storage._wrapped)
+    return cls.__module__ + "." + cls.__qualname__
+
+
 def settings_op(_request):
     from django.conf import settings as django_settings
     from django.utils import translation
@@ -175,6 +184,7 @@ def settings_op(_request):
         "COMPRESS_FILTERS": {kind: list(names) for kind, names in filters.items()},
         "COMPRESS_OFFLINE": bool(settings.COMPRESS_OFFLINE),
         "LANGUAGE_CODE": str(django_settings.LANGUAGE_CODE),
+        "STATICFILES_STORAGE": storage_class(),
         "LANGUAGE_BIDI": bool(translation.get_language_bidi()),
         "offline_context": contexts_json,
         "offline_context_count": len(contexts) if contexts is not None else None,
@@ -254,6 +264,19 @@ def render_op(request):
     return {"templates": results}
 
 
+def static_op(request):
+    """What {% static %} renders for each path: an URL, or why the storage has none."""
+    from django.templatetags.static import static
+
+    urls = []
+    for name in request["paths"]:
+        try:
+            urls.append({"url": str(static(name))})
+        except Exception as error:  # a manifest without the file, a storage that fails
+            urls.append({"error": "%s: %s" % (type(error).__name__, error)})
+    return {"urls": urls}
+
+
 def translate_op(request):
     """Each [context, message] looked up as templates look it up offline: in LANGUAGE_CODE,
     with no language activated."""
@@ -268,7 +291,12 @@ def translate_op(request):
     return {"translations": translations}
 
 
-HANDLERS = {"settings": settings_op, "render": render_op, "translate": translate_op}
+HANDLERS = {
+    "settings": settings_op,
+    "render": render_op,
+    "translate": translate_op,
+    "static": static_op,
+}
 
 
 def main():

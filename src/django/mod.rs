@@ -283,6 +283,43 @@ impl Bridge {
         Ok(translated.translations)
     }
 
+    /// What `{% static %}` renders for each path, as the project's static files storage makes
+    /// it; a path the storage has no URL for gives why.
+    pub fn static_urls(
+        &self,
+        paths: &[String],
+    ) -> Result<Vec<Result<String, String>>, BridgeError> {
+        let doing = format!("asking Django for {} static URL(s)", paths.len());
+        let value = self.request(serde_json::json!({"op": "static", "paths": paths}), &doing)?;
+        #[derive(serde::Deserialize)]
+        struct Url {
+            url: Option<String>,
+            error: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Urls {
+            urls: Vec<Url>,
+        }
+        let answer: Urls = serde_json::from_value(value).map_err(|error| BridgeError::Failed {
+            doing: doing.clone(),
+            message: format!("its answer cannot be read ({error})"),
+        })?;
+        if answer.urls.len() != paths.len() {
+            return Err(BridgeError::Failed {
+                doing,
+                message: "it answered for a different number of paths".into(),
+            });
+        }
+        Ok(answer
+            .urls
+            .into_iter()
+            .map(|url| match (url.url, url.error) {
+                (Some(url), _) => Ok(url),
+                (None, error) => Err(error.unwrap_or_else(|| "no URL".into())),
+            })
+            .collect())
+    }
+
     fn request(
         &self,
         request: serde_json::Value,

@@ -20,6 +20,8 @@ pub struct DjangoSettings {
     pub COMPRESS_FILTERS: std::collections::BTreeMap<String, Vec<String>>,
     pub COMPRESS_OFFLINE: bool,
     pub LANGUAGE_CODE: String,
+    /// The dotted class of `staticfiles_storage`.
+    pub STATICFILES_STORAGE: String,
     /// Whether `LANGUAGE_CODE` is written right to left (Django's `LANGUAGES_BIDI`).
     pub LANGUAGE_BIDI: bool,
     /// `COMPRESS_OFFLINE_CONTEXT` evaluated, when every value has a JSON form.

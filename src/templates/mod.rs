@@ -2,13 +2,13 @@
 //! body rendered once per offline context, exactly as the template engine would render it.
 
 mod bridged;
-mod catalog;
 mod checks;
 pub mod django;
 mod find;
 mod i18n;
 pub mod inherit;
 pub mod jinja;
+mod lookups;
 pub mod render;
 pub mod translate;
 

@@ -2,19 +2,19 @@
 //! would: Django's (or Jinja2's) escaping instead of minijinja's, Python's spelling of `True`
 //! and `None`, undefined variables as empty strings, and `{% static %}` as Django resolves it.
 
-use minijinja::value::{Value, ValueKind};
+use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 
 use std::sync::Arc;
 
-use crate::config::{Engine, OfflineContext, RenderMode, TemplateSettings};
+use crate::config::{Engine, OfflineContext, TemplateSettings};
 
-use super::catalog::{self, Catalog};
+use super::lookups::{self, Lookups};
 
 /// Renders body sources with one configuration.
 pub struct Renderer {
     env: Environment<'static>,
-    catalog: Arc<Catalog>,
+    lookups: Arc<Lookups>,
 }
 
 /// Which characters are escaped, and how.
@@ -47,25 +47,16 @@ impl Renderer {
             }
         });
         env.set_formatter(move |out, state, value| format_value(out, state, value, escaping));
-        add_static_functions(&mut env, &config.static_url);
+        let lookups = Arc::new(Lookups::new(config));
+        add_static_functions(&mut env, &lookups, &config.static_url);
         add_django_filters(&mut env, escaping);
-        // Django's catalogs only through the bridge: a native run never starts Python.
-        let bridge = config
-            .bridge
-            .clone()
-            .filter(|_| config.render != RenderMode::Native);
-        let catalog = Arc::new(Catalog::new(
-            bridge,
-            &config.language_code,
-            config.language_bidi,
-        ));
-        catalog::add_functions(&mut env, catalog.clone(), escaping);
-        Renderer { env, catalog }
+        lookups::add_functions(&mut env, lookups.clone(), escaping);
+        Renderer { env, lookups }
     }
 
     /// Whether an i18n tag rendered its message untranslated, for want of Django's catalogs.
     pub fn rendered_messages_as_written(&self) -> bool {
-        self.catalog.rendered_as_written()
+        self.lookups.rendered_as_written()
     }
 
     /// Renders a body's minijinja source with one offline context.
@@ -76,22 +67,29 @@ impl Renderer {
 }
 
 /// `{% static %}` (translated to `__static`), Jinja2's `static()` and `url_for('static', …)`.
-fn add_static_functions(env: &mut Environment<'static>, static_url: &str) {
+fn add_static_functions(env: &mut Environment<'static>, lookups: &Arc<Lookups>, static_url: &str) {
     let static_url = static_url.to_string();
-    let prefix = static_url.clone();
-    env.add_function("__static", move |path: String| {
-        static_url_for(&prefix, &path)
-    });
-    let prefix = static_url.clone();
-    env.add_function("static", move |path: String| static_url_for(&prefix, &path));
-    let prefix = static_url.clone();
-    env.add_function("url_for", move |kind: String, path: String| {
-        if kind == "static" {
-            static_url_for(&prefix, &path)
-        } else {
-            String::new()
-        }
-    });
+    let urls = lookups.clone();
+    env.add_function("__static", move |path: String| urls.static_url(&path));
+    let urls = lookups.clone();
+    env.add_function("static", move |path: String| urls.static_url(&path));
+    let urls = lookups.clone();
+    // django-compressor's `url_for('static', filename=…)`, Flask's spelling.
+    env.add_function(
+        "url_for",
+        move |kind: String, path: Option<String>, kwargs: Kwargs| {
+            let path = match path {
+                Some(path) => path,
+                None => kwargs.get::<String>("filename")?,
+            };
+            kwargs.assert_all_used()?;
+            if kind == "static" {
+                urls.static_url(&path)
+            } else {
+                Ok(String::new())
+            }
+        },
+    );
     env.add_function("__static_prefix", move || static_url.clone());
     env.add_function("__firstof", |values: Vec<Value>| {
         values
@@ -356,6 +354,7 @@ pub(in crate::templates) mod tests {
             context_source: crate::config::ContextSource::Settings,
             language_code: "en-us".into(),
             language_bidi: false,
+            static_from_django: false,
         }
     }
 

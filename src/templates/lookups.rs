@@ -1,6 +1,8 @@
-//! Translations for the i18n tags a compress block holds, and the renderer's functions that
-//! use them. With the Django bridge, each message is looked up once in Django's own catalogs;
-//! without it (`render = "native"`) messages render as written, and the run says so.
+//! What the native renderer asks Django, once per distinct value: the translations of the
+//! messages i18n tags hold (from Django's own catalogs), and `{% static %}` URLs when the
+//! project's static files storage makes its own (hashed names from a manifest, another host).
+//! Without the bridge (`render = "native"`) messages render as written and URLs are
+//! `STATIC_URL` and the path, and the run says where that departs.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,28 +11,73 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State};
 
+use crate::config::{RenderMode, TemplateSettings};
 use crate::django::Bridge;
 
-use super::render::{escape, python_str, Escaping};
+use super::render::{escape, python_str, static_url_for, Escaping};
 
-/// Where a message's translation comes from.
-pub struct Catalog {
+/// Where translations and static URLs come from.
+pub struct Lookups {
     bridge: Option<Arc<Bridge>>,
     language: String,
     bidi: bool,
+    /// `STATIC_URL`, and whether Django's storage computes URLs rather than prefixing it.
+    static_url: String,
+    static_from_django: bool,
     known: Mutex<HashMap<(Option<String>, String), String>>,
+    urls: Mutex<HashMap<String, Result<String, String>>>,
     as_written: AtomicBool,
 }
 
-impl Catalog {
-    pub fn new(bridge: Option<Arc<Bridge>>, language: &str, bidi: bool) -> Self {
-        Catalog {
+impl Lookups {
+    pub fn new(config: &TemplateSettings) -> Self {
+        // Django's answers only through the bridge: a native run never starts Python.
+        let bridge = config
+            .bridge
+            .clone()
+            .filter(|_| config.render != RenderMode::Native);
+        Lookups {
+            static_from_django: bridge.is_some() && config.static_from_django,
             bridge,
-            language: language.to_string(),
-            bidi,
+            language: config.language_code.clone(),
+            bidi: config.language_bidi,
+            static_url: config.static_url.clone(),
             known: Mutex::new(HashMap::new()),
+            urls: Mutex::new(HashMap::new()),
             as_written: AtomicBool::new(false),
         }
+    }
+
+    /// What `{% static path %}` renders: `STATIC_URL` and the quoted path, or Django's
+    /// storage's URL when it makes its own.
+    pub fn static_url(&self, path: &str) -> Result<String, Error> {
+        let Some(bridge) = self.bridge.as_ref().filter(|_| self.static_from_django) else {
+            return Ok(static_url_for(&self.static_url, path));
+        };
+        let known = self
+            .urls
+            .lock()
+            .ok()
+            .and_then(|urls| urls.get(path).cloned());
+        let answer = match known {
+            Some(answer) => answer,
+            None => {
+                let answer = match bridge.static_urls(&[path.to_string()]) {
+                    Ok(mut answers) => answers.pop().unwrap_or_else(|| Err("no answer".into())),
+                    Err(error) => Err(error.to_string()),
+                };
+                if let Ok(mut urls) = self.urls.lock() {
+                    urls.insert(path.to_string(), answer.clone());
+                }
+                answer
+            }
+        };
+        answer.map_err(|reason| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("Django's static files storage has no URL for '{path}': {reason}"),
+            )
+        })
     }
 
     /// Whether a message was rendered untranslated for want of Django's catalogs.
@@ -74,7 +121,7 @@ impl Catalog {
 /// `__blocktrans`, `__language`, `__language_bidi`, and the `__render` filter.
 pub(super) fn add_functions(
     env: &mut Environment<'static>,
-    catalog: Arc<Catalog>,
+    catalog: Arc<Lookups>,
     escaping: Escaping,
 ) {
     let language = catalog.language.clone();
