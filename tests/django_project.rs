@@ -169,6 +169,66 @@ fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_mode
 }
 
 #[test]
+fn jinja2_templates_get_django_compressors_keys_in_auto_and_django_modes() {
+    let project = project();
+    let dir = project.path();
+    let python = python();
+    let python = python.to_str().expect("utf-8 path");
+    let peer_root = dir.join("peer-root");
+    manage(
+        dir,
+        &peer_root,
+        &["compress", "--force", "--engine", "jinja2"],
+    );
+    let theirs = keys(&peer_root);
+    assert_eq!(theirs.len(), 4, "the Jinja2 pages' blocks: {theirs:?}");
+
+    let jinja2 = [("STAPLER_ENGINE", "jinja2")];
+    let auto_root = dir.join("auto-root");
+    let run = stapler_in(
+        dir,
+        &auto_root,
+        &["compress", "--offline", "--python", python, "-v"],
+        &jinja2,
+    );
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert_eq!(keys(&auto_root), theirs, "auto mode");
+    // The page whose blocks call the environment's globals, its filter and `do` goes through
+    // the project's environment; the page of plain text is rendered natively.
+    let through_django = |page: &str| {
+        stderr
+            .lines()
+            .any(|line| line.starts_with("django: ") && line.contains(page))
+    };
+    assert!(through_django("jinja/landing.html"), "{stderr}");
+    assert!(!through_django("jinja/plain.html"), "{stderr}");
+
+    let django_root = dir.join("django-root");
+    let run = stapler_in(
+        dir,
+        &django_root,
+        &[
+            "compress",
+            "--offline",
+            "--python",
+            python,
+            "--render",
+            "django",
+        ],
+        &jinja2,
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(keys(&django_root), theirs, "django mode");
+
+    let report = manage(dir, &auto_root, &["render_pages", "--jinja2"]);
+    let report: serde_json::Value =
+        serde_json::from_str(text(&report.stdout).trim()).expect("report");
+    assert_eq!(report["rendered"], 4, "{report}");
+    assert_eq!(report["missing"], serde_json::json!([]), "{report}");
+}
+
+#[test]
 fn with_a_manifest_storage_static_urls_are_djangos_hashed_names() {
     let project = project();
     let dir = project.path();

@@ -31,13 +31,19 @@ pub struct FromDjango {
     /// The offline contexts have values only Python can hold: every template is rendered by
     /// Django, with the contexts Django evaluated; this is their number.
     pub opaque_contexts: Option<usize>,
+    /// The Jinja2 environment uses Jinja2's own delimiters and whitespace rules.
+    pub jinja2_plain_syntax: bool,
 }
 
-pub fn layer(found: &DjangoSettings, project: &Project) -> Result<FromDjango, ConfigError> {
+pub fn layer(
+    found: &DjangoSettings,
+    project: &Project,
+    wanted: Option<Engine>,
+) -> Result<FromDjango, ConfigError> {
     let origin = format!("Django settings {}", project.settings);
     let mut notes = Vec::new();
     let path = |text: &String| django::absolute(project, text);
-    let (engine, dirs) = template_engine(found, &mut notes);
+    let (engine, dirs, jinja) = template_engine(found, wanted, &mut notes);
     let mut template_dirs = Vec::new();
     for dir in dirs {
         let dir = path(&dir);
@@ -127,6 +133,7 @@ pub fn layer(found: &DjangoSettings, project: &Project) -> Result<FromDjango, Co
             .then_some(CssHashing::None),
         url_placeholder: Some(found.COMPRESS_URL_PLACEHOLDER.clone()),
         language_code: Some(found.LANGUAGE_CODE.clone()),
+        jinja2_autoescape: jinja.map(|engine| engine.autoescape),
         cache_dir: Some(project.dir.join(".stapler-cache")),
         ..Settings::default()
     };
@@ -134,6 +141,7 @@ pub fn layer(found: &DjangoSettings, project: &Project) -> Result<FromDjango, Co
         layer,
         notes,
         opaque_contexts,
+        jinja2_plain_syntax: jinja.is_none_or(|engine| engine.plain_syntax),
     })
 }
 
@@ -150,15 +158,23 @@ pub(super) fn plain_static_storage(class: &str) -> bool {
     )
 }
 
-fn template_engine(found: &DjangoSettings, notes: &mut Vec<String>) -> (Engine, Vec<String>) {
+/// The engine whose templates are built (the Django engine unless `wanted` is Jinja2 or there
+/// is no other), its folders, and the Jinja2 engine's description when it is that one.
+fn template_engine<'a>(
+    found: &'a DjangoSettings,
+    wanted: Option<Engine>,
+    notes: &mut Vec<String>,
+) -> (Engine, Vec<String>, Option<&'a django::Engine>) {
     let django = found
         .engines
         .iter()
         .find(|engine| engine.backend == "django");
+    // django-compressor's default COMPRESS_JINJA2_GET_ENVIRONMENT takes the alias `jinja2`.
     let jinja = found
         .engines
         .iter()
-        .find(|engine| engine.backend == "jinja2");
+        .filter(|engine| engine.backend == "jinja2")
+        .min_by_key(|engine| engine.alias != "jinja2");
     let others: Vec<&str> = found
         .engines
         .iter()
@@ -171,17 +187,19 @@ fn template_engine(found: &DjangoSettings, notes: &mut Vec<String>) -> (Engine, 
             others.join(", ")
         ));
     }
-    match (django, jinja) {
-        (Some(engine), other) => {
+    match (django, jinja, wanted) {
+        (_, Some(engine), Some(Engine::Jinja2)) | (None, Some(engine), None) => {
+            (Engine::Jinja2, engine.dirs.clone(), Some(engine))
+        }
+        (Some(engine), other, _) => {
             if let Some(jinja) = other {
                 notes.push(format!(
-                    "the Jinja2 engine `{}` is not scanned: django-compressor's offline command reads the Django engine unless told otherwise (set engine = \"jinja2\" and template_dirs to build its templates)",
+                    "the Jinja2 engine `{}` is not scanned: django-compressor's offline command reads the Django engine unless told otherwise (engine = \"jinja2\", or STAPLER_ENGINE=jinja2, builds its templates as `compress --engine jinja2` does)",
                     jinja.alias
                 ));
             }
-            (Engine::Django, engine.dirs.clone())
+            (Engine::Django, engine.dirs.clone(), None)
         }
-        (None, Some(engine)) => (Engine::Jinja2, engine.dirs.clone()),
-        (None, None) => (Engine::Django, Vec::<String>::new()),
+        (None, _, _) => (Engine::Django, Vec::<String>::new(), None),
     }
 }

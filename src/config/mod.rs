@@ -148,6 +148,9 @@ pub struct TemplateSettings {
     /// Django's static files storage makes its own URLs (hashed names, another host): the
     /// renderer asks Django for each `{% static %}` URL.
     pub static_from_django: bool,
+    /// Jinja2 templates use Jinja2's own delimiters and whitespace rules (so a block body with
+    /// no tags renders as its text without Django).
+    pub jinja2_plain_syntax: bool,
 }
 
 /// What building bundles needs.
@@ -351,7 +354,7 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
     };
     let bridge = Arc::new(Bridge::start(&project)?);
     let django_settings = bridge.settings()?;
-    let found = django::layer(&django_settings, &project)?;
+    let found = django::layer(&django_settings, &project, user.engine)?;
     let origins = origins::collect(&[
         (format!("Django ({})", project.settings), &found.layer),
         (source_name(file.as_deref()), &from_file),
@@ -359,6 +362,7 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         ("command line".into(), &sources.flags),
     ]);
     let contexts_from_django = user.offline_context.is_none();
+    let found_plain_syntax = found.jinja2_plain_syntax;
     let merged = settings::layer(found.layer, user)?;
     let mut config = resolve::resolve(file, merged, sources.no_cache)?;
     config.templates.render = render;
@@ -367,6 +371,7 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         // Django's own answer, which honours a project's `LANGUAGES_BIDI`.
         config.templates.language_bidi = django_settings.LANGUAGE_BIDI;
     }
+    config.templates.jinja2_plain_syntax = found_plain_syntax;
     config.templates.static_from_django =
         !django::plain_static_storage(&django_settings.STATICFILES_STORAGE);
     if contexts_from_django {

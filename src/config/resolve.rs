@@ -89,6 +89,7 @@ pub(super) fn resolve(
             context_source: ContextSource::Settings,
             language_bidi: is_bidi(&language_code),
             static_from_django: false,
+            jinja2_plain_syntax: true,
             language_code,
         },
         manifest: ManifestSettings {

@@ -6,7 +6,8 @@ the protocol stream. Anything the project prints goes to stderr, so it never mix
 Requests:
   {"op": "settings"}                      what the build needs from Django's settings
   {"op": "render", "templates": [...],     every compress block of each template, walked and
-   "contexts": [...] | null}               rendered as django-compressor's offline command does
+   "contexts": [...] | null,               rendered as django-compressor's offline command does
+   "engine": "django" | "jinja2"}          (Jinja2 templates are named by their paths)
   {"op": "translate", "messages": [...]}   each [context, message] translated in LANGUAGE_CODE
   {"op": "static", "paths": [...]}         what {% static %} renders for each path
 """
@@ -105,14 +106,30 @@ def template_engines():
             kind = "jinja2" if hasattr(backend, "env") else type(backend).__name__
             extensions = []
             env = getattr(backend, "env", None)
+            plain_syntax = False
+            autoescape = True
             if env is not None:
                 extensions = sorted(env.extensions)
+                # Whether a body without tags renders as its own text: Jinja2's delimiters,
+                # and no option that changes whitespace around tags.
+                plain_syntax = (
+                    env.block_start_string == "{%"
+                    and env.variable_start_string == "{{"
+                    and env.comment_start_string == "{#"
+                    and not env.trim_blocks
+                    and not env.lstrip_blocks
+                    and env.line_statement_prefix is None
+                    and env.line_comment_prefix is None
+                )
+                autoescape = bool(env.autoescape) if not callable(env.autoescape) else True
             found.append(
                 {
                     "backend": kind,
                     "alias": backend.name,
                     "dirs": [path(d) for d in getattr(backend, "template_dirs", ())],
                     "extensions": extensions,
+                    "plain_syntax": plain_syntax,
+                    "autoescape": autoescape,
                 }
             )
     return found
@@ -198,13 +215,30 @@ def settings_op(_request):
     }
 
 
+def block_arguments(node):
+    """A compress node's kind, mode and name, from Django's node or Jinja2's call."""
+    if hasattr(node, "kind"):
+        name = None if node.name is None else str(node.name)
+        return str(node.kind), str(node.mode), name, getattr(node, "token", None)
+    kind, mode, name = (getattr(arg, "value", None) for arg in node.call.args[:3])
+    return str(kind), str(mode), None if name is None else str(name), None
+
+
 def render_op(request):
     from django.template import Context
 
+    from compressor.conf import settings
     from compressor.exceptions import TemplateDoesNotExist, TemplateSyntaxError
-    from compressor.offline.django import DjangoParser
 
-    parser = DjangoParser(charset="utf-8")
+    if request.get("engine") == "jinja2":
+        from compressor.offline.jinja2 import Jinja2Parser
+
+        # As `compress --engine jinja2`: templates by path, the project's environment.
+        parser = Jinja2Parser(charset="utf-8", env=settings.COMPRESS_JINJA2_GET_ENVIRONMENT())
+    else:
+        from compressor.offline.django import DjangoParser
+
+        parser = DjangoParser(charset="utf-8")
     contexts = request.get("contexts")
     if contexts is None:
         contexts = django_contexts()
@@ -243,20 +277,20 @@ def render_op(request):
                     token = getattr(node, "token", None)
                     result["error"] = {
                         "origin": str(getattr(getattr(node, "origin", None), "name", name)),
-                        "line": getattr(token, "lineno", 0) or 0,
+                        "line": getattr(token, "lineno", 0) or getattr(node, "lineno", 0) or 0,
                         "message": "%s: %s" % (type(error).__name__, error),
                     }
                     break
                 finally:
                     context.pop()
-                token = getattr(node, "token", None)
+                kind, mode, block_name, token = block_arguments(node)
                 result["blocks"].append(
                     {
-                        "kind": str(node.kind),
-                        "mode": str(node.mode),
-                        "name": None if node.name is None else str(node.name),
+                        "kind": kind,
+                        "mode": mode,
+                        "name": block_name,
                         "origin": str(getattr(getattr(node, "origin", None), "name", name)),
-                        "line": getattr(token, "lineno", 0) or 0,
+                        "line": getattr(token, "lineno", 0) or getattr(node, "lineno", 0) or 0,
                         "context": index,
                         "body": str(body),
                     }

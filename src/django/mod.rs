@@ -25,6 +25,14 @@ const SCRIPT: &str = include_str!("bridge.py");
 const STDERR_LINES: usize = 30;
 
 /// Why the bridge could not answer.
+/// Which of the project's template engines renders: Django's (templates by name) or Jinja2's
+/// (templates by path, with `COMPRESS_JINJA2_GET_ENVIRONMENT`'s environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateEngine {
+    Django,
+    Jinja2,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
     #[error("cannot run the Django bridge with `{python}` ({error}); activate the project's virtualenv, or name its interpreter with --python or `python` in stapler.toml")]
@@ -240,10 +248,15 @@ impl Bridge {
         &self,
         templates: &[String],
         contexts: Option<&[serde_json::Map<String, serde_json::Value>]>,
+        engine: TemplateEngine,
     ) -> Result<Vec<RenderedTemplate>, BridgeError> {
         let doing = format!("rendering {} template(s) with Django", templates.len());
+        let engine = match engine {
+            TemplateEngine::Django => "django",
+            TemplateEngine::Jinja2 => "jinja2",
+        };
         let value = self.request(
-            serde_json::json!({"op": "render", "templates": templates, "contexts": contexts}),
+            serde_json::json!({"op": "render", "templates": templates, "contexts": contexts, "engine": engine}),
             &doing,
         )?;
         let rendered: Rendered =

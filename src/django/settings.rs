@@ -63,4 +63,15 @@ pub struct Engine {
     /// Django: tag libraries loaded into every template.
     #[serde(default)]
     pub builtins: Vec<String>,
+    /// Jinja2: Jinja2's own delimiters and whitespace rules, so a body without tags renders
+    /// as its text.
+    #[serde(default)]
+    pub plain_syntax: bool,
+    /// Jinja2: the environment escapes variables.
+    #[serde(default = "yes")]
+    pub autoescape: bool,
+}
+
+fn yes() -> bool {
+    true
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{ContextSource, TemplateSettings};
-use crate::django::{Bridge, RenderedTemplate};
+use crate::config::{ContextSource, Engine, TemplateSettings};
+use crate::django::{Bridge, RenderedTemplate, TemplateEngine};
 use crate::error::{Error, Location, Result};
 
 use super::{compress_arguments, rendered_block, ArgumentError, Scan, Skipped};
@@ -15,12 +15,24 @@ pub(super) fn scan(
     bridge: &Bridge,
     templates: &[&(String, PathBuf)],
 ) -> Result<Vec<Scan>> {
-    let names: Vec<String> = templates.iter().map(|(name, _)| name.clone()).collect();
+    // Django templates go by name, through Django's loaders; Jinja2 ones by path, as
+    // `compress --engine jinja2` reads them.
+    let names: Vec<String> = templates
+        .iter()
+        .map(|(name, path)| match config.engine {
+            Engine::Django => name.clone(),
+            Engine::Jinja2 => path.display().to_string(),
+        })
+        .collect();
     let contexts = match config.context_source {
         ContextSource::Settings => Some(config.offline_contexts.as_slice()),
         ContextSource::Django { .. } => None,
     };
-    let rendered = bridge.render(&names, contexts)?;
+    let engine = match config.engine {
+        Engine::Django => TemplateEngine::Django,
+        Engine::Jinja2 => TemplateEngine::Jinja2,
+    };
+    let rendered = bridge.render(&names, contexts, engine)?;
     if rendered.len() != templates.len() {
         return Err(Error::Django(crate::django::BridgeError::Failed {
             doing: "rendering templates".into(),

@@ -62,8 +62,7 @@ pub fn scan(config: &TemplateSettings) -> Result<Scan> {
     let bridge = config
         .bridge
         .as_deref()
-        // The bridge walks Django templates; Jinja2 templates are always rendered natively.
-        .filter(|_| config.render != RenderMode::Native && config.engine == Engine::Django);
+        .filter(|_| config.render != RenderMode::Native);
     let all_django = bridge.is_some()
         && (config.render == RenderMode::Django
             || config.context_source == (ContextSource::Django { opaque: true }));
@@ -179,10 +178,7 @@ impl Native<'_> {
         scan.templates += 1;
         let deferred = match self.config.engine {
             Engine::Django => self.scan_django(loader, name, path, &source, &mut scan)?,
-            Engine::Jinja2 => {
-                scan_jinja(self.config, self.renderer, name, path, &source, &mut scan)?;
-                None
-            }
+            Engine::Jinja2 => scan_jinja(self, name, path, &source, &mut scan)?,
         };
         Ok(match deferred {
             Some(reason) => Outcome::Django(reason),
@@ -216,8 +212,7 @@ pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
     let bridge = config
         .bridge
         .as_deref()
-        // The bridge walks Django templates; Jinja2 templates are always rendered natively.
-        .filter(|_| config.render != RenderMode::Native && config.engine == Engine::Django);
+        .filter(|_| config.render != RenderMode::Native);
     let native = Native {
         config,
         renderer: &renderer,
@@ -352,21 +347,45 @@ impl Native<'_> {
     }
 }
 
+/// A Jinja2 template's blocks into `scan`; `Some(reason)` when only the project's Jinja2
+/// environment renders them exactly (and `defer` is on): a body with any expression or tag,
+/// since the environment's globals, filters and extensions are the project's own.
 fn scan_jinja(
-    config: &TemplateSettings,
-    renderer: &Renderer,
+    native: &Native,
     name: &str,
     path: &Path,
     source: &str,
     scan: &mut Scan,
-) -> Result<()> {
+) -> Result<Option<String>> {
+    let (config, renderer) = (native.config, native.renderer);
     let blocks = match jinja::find_compress_blocks(source) {
         Ok(blocks) => blocks,
+        Err(error) if native.defer => {
+            return Ok(Some(format!("line {}: {}", error.line, error.message)))
+        }
         Err(error) => {
             skip(path, error, scan);
-            return Ok(());
+            return Ok(None);
         }
     };
+    if native.defer && !blocks.is_empty() {
+        if !config.jinja2_plain_syntax {
+            return Ok(Some(
+                "the Jinja2 environment changes delimiters or whitespace around tags".into(),
+            ));
+        }
+        let templated = blocks.iter().find(|block| {
+            ["{{", "{%", "{#", "\r"]
+                .iter()
+                .any(|mark| block.body.contains(mark))
+        });
+        if let Some(block) = templated {
+            return Ok(Some(format!(
+                "the compress block on line {} holds Jinja2 expressions or tags, which the project's environment defines",
+                block.line
+            )));
+        }
+    }
     for (index, context) in config.offline_contexts.iter().enumerate() {
         for block in &blocks {
             let location = Location::new(path, block.line);
@@ -383,7 +402,7 @@ fn scan_jinja(
             ));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// A template the engine cannot compile is skipped, as django-compressor skips it: its blocks

@@ -355,6 +355,7 @@ pub(in crate::templates) mod tests {
             language_code: "en-us".into(),
             language_bidi: false,
             static_from_django: false,
+            jinja2_plain_syntax: true,
         }
     }
 
