@@ -10,7 +10,7 @@ use std::process::Command;
 use common::*;
 
 /// The peer's pinned versions, installed from PyPI.
-const PEER: [&str; 2] = ["django==5.2.*", "django-compressor==4.6"];
+const PEER: [&str; 3] = ["django==5.2.*", "django-compressor==4.6", "jinja2==3.1.*"];
 
 /// A Python with the peer installed: `COMPAT_PYTHON` if set, else a virtualenv made once under
 /// `target/compat-venv` with the pinned versions from PyPI.

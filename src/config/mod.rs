@@ -151,6 +151,10 @@ pub struct TemplateSettings {
     /// Jinja2 templates use Jinja2's own delimiters and whitespace rules (so a block body with
     /// no tags renders as its text without Django).
     pub jinja2_plain_syntax: bool,
+    /// What the Django engine's tag libraries define, when Django said: a template that loads
+    /// a library stapler does not know is rendered natively unless its compress blocks use a
+    /// name that library defines.
+    pub tag_libraries: Option<Arc<crate::django::TagLibraries>>,
 }
 
 /// What building bundles needs.
@@ -372,6 +376,12 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         config.templates.language_bidi = django_settings.LANGUAGE_BIDI;
     }
     config.templates.jinja2_plain_syntax = found_plain_syntax;
+    config.templates.tag_libraries = django_settings
+        .engines
+        .iter()
+        .find(|engine| engine.backend == "django")
+        .and_then(|engine| engine.tag_libraries.clone())
+        .map(Arc::new);
     config.templates.static_from_django =
         !django::plain_static_storage(&django_settings.STATICFILES_STORAGE);
     if contexts_from_django {

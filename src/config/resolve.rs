@@ -90,6 +90,7 @@ pub(super) fn resolve(
             language_bidi: is_bidi(&language_code),
             static_from_django: false,
             jinja2_plain_syntax: true,
+            tag_libraries: None,
             language_code,
         },
         manifest: ManifestSettings {

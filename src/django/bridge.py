@@ -100,6 +100,7 @@ def template_engines():
                     "dirs": dirs,
                     "builtins": list(backend.engine.builtins),
                     "libraries": dict(backend.engine.libraries),
+                    "tag_libraries": tag_libraries(backend.engine),
                 }
             )
         else:
@@ -133,6 +134,30 @@ def template_engines():
                 }
             )
     return found
+
+
+DJANGO_BUILTINS = (
+    "django.template.defaulttags",
+    "django.template.defaultfilters",
+    "django.template.loader_tags",
+)
+
+
+def tag_libraries(engine):
+    """The tags and filters of every library {% load %} can name, and of the builtins a
+    project adds to every template."""
+
+    def names(library):
+        return {"tags": sorted(library.tags), "filters": sorted(library.filters)}
+
+    return {
+        "loadable": {name: names(library) for name, library in engine.template_libraries.items()},
+        "builtins": {
+            module: names(library)
+            for module, library in zip(engine.builtins, engine.template_builtins)
+            if module not in DJANGO_BUILTINS
+        },
+    }
 
 
 def loaders(engine):

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 pub use project::{find_project, Project};
-pub use settings::{DjangoSettings, Engine, StaticLocation};
+pub use settings::{DjangoSettings, Engine, LibraryNames, StaticLocation, TagLibraries};
 
 /// The script the interpreter runs.
 const SCRIPT: &str = include_str!("bridge.py");

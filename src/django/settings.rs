@@ -1,5 +1,7 @@
 //! What the bridge reads from Django's settings, as Django and django-compressor resolve them.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// The settings a build needs, read by the bridge.
@@ -63,6 +65,9 @@ pub struct Engine {
     /// Django: tag libraries loaded into every template.
     #[serde(default)]
     pub builtins: Vec<String>,
+    /// Django: what each tag library defines.
+    #[serde(default)]
+    pub tag_libraries: Option<TagLibraries>,
     /// Jinja2: Jinja2's own delimiters and whitespace rules, so a body without tags renders
     /// as its text.
     #[serde(default)]
@@ -74,4 +79,20 @@ pub struct Engine {
 
 fn yes() -> bool {
     true
+}
+
+/// The tags and filters of a Django engine's tag libraries.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct TagLibraries {
+    /// By the name `{% load %}` takes.
+    pub loadable: BTreeMap<String, LibraryNames>,
+    /// Libraries the project adds to every template (`OPTIONS["builtins"]`), by module.
+    pub builtins: BTreeMap<String, LibraryNames>,
+}
+
+/// What one tag library defines.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct LibraryNames {
+    pub tags: Vec<String>,
+    pub filters: Vec<String>,
 }

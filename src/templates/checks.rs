@@ -2,6 +2,8 @@
 //! a block name used twice, a tag no loaded library defines. django-compressor skips such
 //! templates, so stapler must know them too.
 
+use crate::django::{LibraryNames, TagLibraries};
+
 use super::django::{for_each_child_list, split_contents, Node, SyntaxError, Tag};
 
 /// Every compile-time check, in Django's order.
@@ -37,10 +39,11 @@ const BUILTIN_TAGS: &[&str] = &[
     "verbatim",
     "widthratio",
     "with",
-    // Django 5.1 and 6.0.
+    // Django 5.1, 6.0 and 6.1.
     "querystring",
     "partialdef",
     "partial",
+    "csp_nonce_attr",
 ];
 
 /// The tag libraries stapler knows every tag of, with their tags.
@@ -79,6 +82,101 @@ pub(super) fn foreign_library(nodes: &[Node]) -> Option<String> {
         .filter(|tag| tag.name == "load")
         .flat_map(|load| loaded_libraries(&load.args))
         .find(|library| !KNOWN_LIBRARIES.iter().any(|(name, _)| name == library))
+}
+
+/// Why only Django renders these compress blocks exactly, given what each tag library defines:
+/// a block uses a tag or filter that a library stapler does not know defines (loaded anywhere
+/// in the template's chain, or added to every template as a builtin), or the chain loads a
+/// library Django does not have. Offline, django-compressor renders nothing but the compress
+/// blocks, so a library whose names no block uses changes no key.
+pub(super) fn foreign_names_used(
+    chain: &[&[Node]],
+    blocks: &[&[Node]],
+    libraries: &TagLibraries,
+) -> Option<String> {
+    let mut tags: Vec<&Tag> = Vec::new();
+    for nodes in chain {
+        collect_tags(nodes, &mut tags);
+    }
+    let mut foreign: Vec<(String, &LibraryNames)> = libraries
+        .builtins
+        .iter()
+        .map(|(module, names)| (format!("builtin {module}"), names))
+        .collect();
+    for library in tags
+        .iter()
+        .filter(|tag| tag.name == "load")
+        .flat_map(|load| loaded_libraries(&load.args))
+        .filter(|library| !KNOWN_LIBRARIES.iter().any(|(name, _)| name == library))
+    {
+        match libraries.loadable.get(&library) {
+            Some(names) => foreign.push((library, names)),
+            None => {
+                return Some(format!(
+                    "loads `{library}`, which is not a tag library Django has"
+                ))
+            }
+        }
+    }
+    if foreign.is_empty() {
+        return None;
+    }
+    let mut used_tags: Vec<&Tag> = Vec::new();
+    let mut used_filters: Vec<String> = Vec::new();
+    for body in blocks {
+        collect_tags(body, &mut used_tags);
+        collect_filters(body, &mut used_filters);
+    }
+    for tag in &used_tags {
+        used_filters.extend(filter_names(&tag.args));
+    }
+    for (library, names) in &foreign {
+        if let Some(tag) = used_tags.iter().find(|tag| names.tags.contains(&tag.name)) {
+            return Some(format!(
+                "its compress block uses {{% {} %}} from the tag library `{library}`",
+                tag.name
+            ));
+        }
+        if let Some(filter) = used_filters
+            .iter()
+            .find(|filter| names.filters.contains(filter))
+        {
+            return Some(format!(
+                "its compress block uses the filter `{filter}` from the tag library `{library}`"
+            ));
+        }
+    }
+    None
+}
+
+/// Every filter name in the variables of `nodes`, at any depth.
+fn collect_filters(nodes: &[Node], out: &mut Vec<String>) {
+    for node in nodes {
+        if let Node::Var { expr, .. } = node {
+            out.extend(filter_names(expr));
+        }
+        let _ = for_each_child_list(node, &mut |children| {
+            collect_filters(children, out);
+            Ok::<(), ()>(())
+        });
+    }
+}
+
+/// The names after each `|` of an expression; a `|` inside a string counts too, which can
+/// only send a template to Django needlessly, never keep one from it.
+fn filter_names(expression: &str) -> Vec<String> {
+    expression
+        .split('|')
+        .skip(1)
+        .filter_map(|part| {
+            let name: String = part
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
 }
 
 /// The libraries a `{% load %}` names: `{% load a b %}`, or `{% load x y from a %}`.
@@ -176,6 +274,49 @@ fn check_unique_blocks(nodes: &[Node], seen: &mut Vec<String>) -> Result<(), Syn
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn names(tags: &[&str], filters: &[&str]) -> LibraryNames {
+        LibraryNames {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            filters: filters.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    fn why(source: &str, libraries: &TagLibraries) -> Option<String> {
+        let template = crate::templates::django::parse("t.html", source).expect("parses");
+        let mut bodies = Vec::new();
+        for node in &template.nodes {
+            if let Node::Compress { body, .. } = node {
+                bodies.push(body.as_slice());
+            }
+        }
+        foreign_names_used(&[template.nodes.as_slice()], &bodies, libraries)
+    }
+
+    #[test]
+    fn a_foreign_library_matters_only_when_a_block_uses_its_names() {
+        let mut libraries = TagLibraries::default();
+        libraries
+            .loadable
+            .insert("shop".into(), names(&["cart"], &["money"]));
+        let plain = "{% load shop static compress %}{% cart %}{% compress css %}<link href=\"{% static 'a.css' %}\">{% endcompress %}";
+        assert_eq!(why(plain, &libraries), None);
+        let tag = "{% load shop compress %}{% compress js %}{% cart %}{% endcompress %}";
+        assert!(why(tag, &libraries)
+            .is_some_and(|why| why.contains("{% cart %} from the tag library `shop`")));
+        let filter = "{% load shop compress %}{% compress js %}{% if x|money %}{{ y|default:1|money }}{% endif %}{% endcompress %}";
+        assert!(why(filter, &libraries).is_some_and(|why| why.contains("the filter `money`")));
+        let unknown = "{% load nowhere compress %}{% compress js %}x{% endcompress %}";
+        assert!(why(unknown, &libraries).is_some_and(|why| why.contains("`nowhere`")));
+        libraries
+            .builtins
+            .insert("project.everywhere".into(), names(&["static"], &[]));
+        assert!(
+            why(plain, &libraries).is_some_and(|why| why.contains("builtin project.everywhere"))
+        );
+    }
+
     use super::super::django::parse;
 
     #[test]

@@ -289,12 +289,24 @@ impl Native<'_> {
             let mut found = Vec::new();
             collect_compress(&flat.nodes, &mut found);
             if self.defer && !found.is_empty() {
-                let foreign = flat
-                    .chain
-                    .iter()
-                    .find_map(|template| checks::foreign_library(&template.nodes));
-                if let Some(library) = foreign {
-                    return Ok(Some(format!("loads the tag library `{library}`")));
+                let foreign = match &config.tag_libraries {
+                    Some(libraries) => {
+                        let chain: Vec<&[Node]> = flat
+                            .chain
+                            .iter()
+                            .map(|template| template.nodes.as_slice())
+                            .collect();
+                        let bodies: Vec<&[Node]> = found.iter().map(|(_, _, body)| *body).collect();
+                        checks::foreign_names_used(&chain, &bodies, libraries)
+                    }
+                    None => flat
+                        .chain
+                        .iter()
+                        .find_map(|template| checks::foreign_library(&template.nodes))
+                        .map(|library| format!("loads the tag library `{library}`")),
+                };
+                if let Some(reason) = foreign {
+                    return Ok(Some(reason));
                 }
             }
             for (args, origin, body) in found {

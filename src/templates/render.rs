@@ -356,6 +356,7 @@ pub(in crate::templates) mod tests {
             language_bidi: false,
             static_from_django: false,
             jinja2_plain_syntax: true,
+            tag_libraries: None,
         }
     }
 

@@ -81,7 +81,8 @@ pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
         .join("target")
         .join(name);
     let ready = venv.join(".installed");
-    if !ready.is_file() {
+    // Made for other packages (or not finished): install these over it.
+    if std::fs::read_to_string(&ready).ok().as_deref() != Some(packages.join("\n").as_str()) {
         let made = Command::new("python3")
             .args(["-m", "venv"])
             .arg(&venv)
