@@ -187,10 +187,15 @@ def main():
                 lines.append("\n%s gzip: stapler is %.1f %% %s than django-compressor." % (
                     kind.upper(), abs(100.0 * (1 - ours[kind][2] / theirs[kind][2])), "smaller" if ours[kind][2] < theirs[kind][2] else "larger"))
         lines.append("")
+    report(lines, args.out)
+
+
+def report(lines, out):
+    """Prints a section of the results and appends it to `out`, when given."""
     text = "\n".join(lines)
     print(text)
-    if args.out:
-        with open(args.out, "a") as handle:
+    if out:
+        with open(out, "a") as handle:
             handle.write(text + "\n")
 
 

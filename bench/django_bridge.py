@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from compress import generate  # noqa: E402
+from compress import generate, report  # noqa: E402
 
 SETTINGS = '''import os
 from pathlib import Path
@@ -163,11 +163,7 @@ def main():
             % (label, med[kind], med["django"] / med[kind], share, 100.0 * share / med[kind])
         )
     lines.append("")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, "a") as handle:
-            handle.write(text + "\n")
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

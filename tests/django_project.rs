@@ -67,6 +67,21 @@ fn manage_with(project: &Path, static_root: &Path, args: &[&str], env: &[(&str, 
     run
 }
 
+/// The keys of a build with every template rendered by Django (`--render django`).
+fn django_mode_keys(dir: &Path, root: &Path, python: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let args = [
+        "compress",
+        "--offline",
+        "--python",
+        python,
+        "--render",
+        "django",
+    ];
+    let run = stapler_in(dir, root, &args, env);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    keys(root)
+}
+
 fn keys(static_root: &Path) -> Vec<String> {
     let manifest: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
         &std::fs::read_to_string(static_root.join("CACHE/manifest.json")).expect("manifest"),
@@ -143,21 +158,11 @@ fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_mode
     );
 
     let django_root = dir.join("django-root");
-    let run = stapler_in(
-        dir,
-        &django_root,
-        &[
-            "compress",
-            "--offline",
-            "--python",
-            python,
-            "--render",
-            "django",
-        ],
-        &[],
+    assert_eq!(
+        django_mode_keys(dir, &django_root, python, &[]),
+        theirs,
+        "django mode"
     );
-    assert!(run.status.success(), "{}", text(&run.stderr));
-    assert_eq!(keys(&django_root), theirs, "django mode");
 
     let report = manage(dir, &auto_root, &["render_pages"]);
     let report: serde_json::Value =
@@ -209,21 +214,11 @@ fn jinja2_templates_get_django_compressors_keys_in_auto_and_django_modes() {
     assert!(!through_django("jinja/plain.html"), "{stderr}");
 
     let django_root = dir.join("django-root");
-    let run = stapler_in(
-        dir,
-        &django_root,
-        &[
-            "compress",
-            "--offline",
-            "--python",
-            python,
-            "--render",
-            "django",
-        ],
-        &jinja2,
+    assert_eq!(
+        django_mode_keys(dir, &django_root, python, &jinja2),
+        theirs,
+        "django mode"
     );
-    assert!(run.status.success(), "{}", text(&run.stderr));
-    assert_eq!(keys(&django_root), theirs, "django mode");
 
     let report = manage(dir, &auto_root, &["render_pages", "--jinja2"]);
     let report: serde_json::Value =

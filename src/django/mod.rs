@@ -231,14 +231,10 @@ impl Bridge {
 
     /// What the build needs from Django's settings.
     pub fn settings(&self) -> Result<DjangoSettings, BridgeError> {
-        let value = self.request(
+        self.ask(
             serde_json::json!({"op": "settings"}),
             "reading Django's settings",
-        )?;
-        serde_json::from_value(value).map_err(|error| BridgeError::Failed {
-            doing: "reading Django's settings".into(),
-            message: format!("its answer cannot be read ({error})"),
-        })
+        )
     }
 
     /// Every compress block of each template, rendered by Django as django-compressor's
@@ -255,15 +251,10 @@ impl Bridge {
             TemplateEngine::Django => "django",
             TemplateEngine::Jinja2 => "jinja2",
         };
-        let value = self.request(
+        let rendered: Rendered = self.ask(
             serde_json::json!({"op": "render", "templates": templates, "contexts": contexts, "engine": engine}),
             &doing,
         )?;
-        let rendered: Rendered =
-            serde_json::from_value(value).map_err(|error| BridgeError::Failed {
-                doing: doing.clone(),
-                message: format!("its answer cannot be read ({error})"),
-            })?;
         Ok(rendered.templates)
     }
 
@@ -273,27 +264,16 @@ impl Bridge {
         &self,
         messages: &[(Option<String>, String)],
     ) -> Result<Vec<String>, BridgeError> {
-        let doing = format!("translating {} message(s) with Django", messages.len());
-        let value = self.request(
-            serde_json::json!({"op": "translate", "messages": messages}),
-            &doing,
-        )?;
         #[derive(serde::Deserialize)]
         struct Translated {
             translations: Vec<String>,
         }
-        let translated: Translated =
-            serde_json::from_value(value).map_err(|error| BridgeError::Failed {
-                doing: doing.clone(),
-                message: format!("its answer cannot be read ({error})"),
-            })?;
-        if translated.translations.len() != messages.len() {
-            return Err(BridgeError::Failed {
-                doing,
-                message: "it answered for a different number of messages".into(),
-            });
-        }
-        Ok(translated.translations)
+        let doing = format!("translating {} message(s) with Django", messages.len());
+        let answer: Translated = self.ask(
+            serde_json::json!({"op": "translate", "messages": messages}),
+            &doing,
+        )?;
+        one_each(answer.translations, messages.len(), &doing)
     }
 
     /// What `{% static %}` renders for each path, as the project's static files storage makes
@@ -302,8 +282,6 @@ impl Bridge {
         &self,
         paths: &[String],
     ) -> Result<Vec<Result<String, String>>, BridgeError> {
-        let doing = format!("asking Django for {} static URL(s)", paths.len());
-        let value = self.request(serde_json::json!({"op": "static", "paths": paths}), &doing)?;
         #[derive(serde::Deserialize)]
         struct Url {
             url: Option<String>,
@@ -313,24 +291,30 @@ impl Bridge {
         struct Urls {
             urls: Vec<Url>,
         }
-        let answer: Urls = serde_json::from_value(value).map_err(|error| BridgeError::Failed {
-            doing: doing.clone(),
-            message: format!("its answer cannot be read ({error})"),
-        })?;
-        if answer.urls.len() != paths.len() {
-            return Err(BridgeError::Failed {
-                doing,
-                message: "it answered for a different number of paths".into(),
-            });
-        }
-        Ok(answer
+        let doing = format!("asking Django for {} static URL(s)", paths.len());
+        let answer: Urls = self.ask(serde_json::json!({"op": "static", "paths": paths}), &doing)?;
+        let urls = answer
             .urls
             .into_iter()
             .map(|url| match (url.url, url.error) {
                 (Some(url), _) => Ok(url),
                 (None, error) => Err(error.unwrap_or_else(|| "no URL".into())),
             })
-            .collect())
+            .collect();
+        one_each(urls, paths.len(), &doing)
+    }
+
+    /// One request, its answer read as `T`.
+    fn ask<T: serde::de::DeserializeOwned>(
+        &self,
+        request: serde_json::Value,
+        doing: &str,
+    ) -> Result<T, BridgeError> {
+        let value = self.request(request, doing)?;
+        serde_json::from_value(value).map_err(|error| BridgeError::Failed {
+            doing: doing.into(),
+            message: format!("its answer cannot be read ({error})"),
+        })
     }
 
     fn request(
@@ -534,5 +518,20 @@ pub fn absolute(project: &Project, path: &str) -> PathBuf {
         path
     } else {
         project.dir.join(path)
+    }
+}
+
+/// `answers`, when there is one for each of the `asked` things.
+fn one_each<T>(answers: Vec<T>, asked: usize, doing: &str) -> Result<Vec<T>, BridgeError> {
+    if answers.len() == asked {
+        Ok(answers)
+    } else {
+        Err(BridgeError::Failed {
+            doing: doing.into(),
+            message: format!(
+                "it gave {} answer(s) for {asked} question(s)",
+                answers.len()
+            ),
+        })
     }
 }
