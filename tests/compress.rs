@@ -210,6 +210,30 @@ fn jinja2_templates_are_compressed() {
 }
 
 #[test]
+fn without_django_i18n_tags_render_as_written_and_the_run_says_so() {
+    let site = small_site(
+        &[(
+            "page.html",
+            "{% load compress i18n %}{% compress js inline %}<script>var t = \"{% trans 'Home' %}\", l = \"{% get_current_language as L %}{{ L }}\";</script>{% endcompress %}",
+        )],
+        &[],
+    );
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .contains("warning: i18n tags in compress blocks were rendered as written in `en-us`"),
+        "{stderr}"
+    );
+    let key = stapler::block::key(
+        "<script>var t = \"Home\", l = \"en-us\";</script>",
+        "/static/",
+    );
+    assert!(manifest(&site.path().join("build")).contains_key(&key));
+}
+
+#[test]
 fn a_template_that_does_not_parse_is_skipped_with_a_warning() {
     let site = small_site(
         &[
