@@ -249,7 +249,13 @@ impl Error {
     }
 
     /// Folds a list of failures into one error, or none when the list is empty.
-    pub fn from_many(mut errors: Vec<Error>) -> Option<Error> {
+    pub fn from_many(errors: Vec<Error>) -> Option<Error> {
+        // A shared parent's mistake reaches every template that extends it: say it once.
+        let mut seen = std::collections::HashSet::new();
+        let mut errors: Vec<Error> = errors
+            .into_iter()
+            .filter(|error| seen.insert(error.to_string()))
+            .collect();
         match errors.len() {
             0 => None,
             1 => errors.pop(),
@@ -283,6 +289,11 @@ mod tests {
         .expect("two errors fold into one");
         assert_eq!(error.to_string(), "stapler.toml: bad\na.css: bad");
         assert!(Error::from_many(Vec::new()).is_none());
+        let same = || Error::config("base.html", "broken");
+        assert_eq!(
+            Error::from_many(vec![same(), same()]).map(|error| error.to_string()),
+            Some(same().to_string())
+        );
     }
 
     #[test]

@@ -243,7 +243,27 @@ fn with_a_manifest_storage_static_urls_are_djangos_hashed_names() {
     manage_with(dir, &peer_root, &["compress", "--force"], &manifest_storage);
     let theirs = keys(&peer_root);
 
+    // Before collectstatic there is no manifest to name files from: a clear error, where
+    // django-compressor reports "0 blocks" and exits with 0.
     let root = dir.join("root");
+    let args = [
+        "compress",
+        "--offline",
+        "--python",
+        python.to_str().expect("utf-8"),
+    ];
+    let early = stapler_in(dir, &root, &args, &manifest_storage);
+    let stderr = text(&early.stderr);
+    assert_eq!(early.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("base.html:4") && stderr.contains("run `manage.py collectstatic` first"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("css/site.css").count(),
+        1,
+        "said once: {stderr}"
+    );
     manage_with(
         dir,
         &root,

@@ -86,10 +86,15 @@ fn blocks_of(
         });
     }
     if let Some(error) = template.error {
+        let advice = if error.message.contains("Missing staticfiles manifest entry") {
+            "run `manage.py collectstatic` first: the static files storage names files from the manifest it writes"
+        } else {
+            "fix the template, or give the variables it needs in the offline context"
+        };
         return Err(Error::template(
             Location::new(&error.origin, error.line),
             format!(
-                "Django cannot render this compress block ({}); fix the template, or give the variables it needs in the offline context",
+                "Django cannot render this compress block ({}); {advice}",
                 error.message
             ),
         ));
