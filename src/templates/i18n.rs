@@ -8,9 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::django::{split_contents, Node, Tag};
-use super::translate::{
-    filter_expression, string_literal, unescape_literal, unsupported, Untranslatable,
-};
+use super::expression::{filter_expression, string_literal, unescape_literal};
+use super::translate::{unsupported, Untranslatable};
 
 /// `{% trans message [context c] [noop] [as name] %}` (and `{% translate %}`).
 pub(super) fn translate(

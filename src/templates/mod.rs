@@ -4,6 +4,7 @@
 mod bridged;
 mod checks;
 pub mod django;
+mod expression;
 mod find;
 mod i18n;
 pub mod inherit;
