@@ -811,8 +811,7 @@ fn link_rels_and_quoted_names() {
     assert!(html.contains(&format!("CACHE/css/{name}\"")), "{html}");
 }
 
-/// A `type` with no precompiler is bundled as it is, as django-compressor bundles it, and said;
-/// a module is refused, since a classic script would not run its imports.
+/// A `type` with no precompiler is bundled as it is, as django-compressor bundles it, and said.
 #[test]
 fn unknown_script_types_are_bundled_as_they_are() {
     let template = "{% load compress %}{% compress js %}<script type=\"text/coffeescript\" src=\"/static/a.coffee\"></script><script>var b = 1;</script>{% endcompress %}";
@@ -829,20 +828,6 @@ fn unknown_script_types_are_bundled_as_they_are() {
     );
     let js = std::fs::read_to_string(&outputs(&site.path().join("build"), "js")[0]).expect("js");
     assert_eq!(js, "x = -> 1\n;\nvar b=1;;");
-
-    let module = "{% load compress %}{% compress js %}\n<script type=\"module\" src=\"/static/m.js\"></script>{% endcompress %}";
-    let site = small_site(
-        &[("t.html", module)],
-        &[("m.js", b"import x from './x.js';".as_slice())],
-    );
-    let run = stapler(site.path(), &["compress", "--offline"]);
-    assert_eq!(run.status.code(), Some(1));
-    assert!(
-        text(&run.stderr)
-            .contains("t.html:2: <script type=\"module\"> cannot be bundled into a classic script"),
-        "{}",
-        text(&run.stderr)
-    );
 }
 
 /// `--strict` turns every skipped template and warning into a failure that lists them all, and

@@ -102,7 +102,7 @@ fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_mode
     let peer_root = dir.join("peer-root");
     manage(dir, &peer_root, &["compress", "--force"]);
     let theirs = keys(&peer_root);
-    assert_eq!(theirs.len(), 12, "the fixture's blocks: {theirs:?}");
+    assert_eq!(theirs.len(), 13, "the fixture's blocks: {theirs:?}");
 
     let auto_root = dir.join("auto-root");
     let run = stapler_in(
@@ -130,6 +130,7 @@ fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_mode
         "pages/cached.html",
         "pages/i18n.html",
         "pages/include.html",
+        "pages/precompiled.html",
         "shop/product.html",
         "templates/admin/base_site.html",
     ] {
@@ -157,6 +158,19 @@ fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_mode
         "{stderr}"
     );
 
+    // The project's Python precompiler ran through Django, on the file and the inline text,
+    // before stapler minified its output.
+    let loud = std::fs::read_dir(auto_root.join("CACHE/css"))
+        .expect("css outputs")
+        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("css"))
+        .find(|css| css.contains("/*! loud.css */"))
+        .expect("the precompiled bundle");
+    assert!(
+        loud.contains(".NOTICE{color:red}")
+            && loud.contains("/*! inline */\n.QUIET{CONTENT:\"WHISPER\"}"),
+        "{loud}"
+    );
+
     let django_root = dir.join("django-root");
     assert_eq!(
         django_mode_keys(dir, &django_root, python, &[]),
@@ -167,7 +181,7 @@ fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_mode
     let report = manage(dir, &auto_root, &["render_pages"]);
     let report: serde_json::Value =
         serde_json::from_str(text(&report.stdout).trim()).expect("report");
-    assert_eq!(report["rendered"], 14, "{report}");
+    assert_eq!(report["rendered"], 16, "{report}");
     assert_eq!(report["missing"], serde_json::json!([]), "{report}");
     eprintln!(
         "{} keys agree with django-compressor; Django rendered {} pages from stapler's manifest, {} URLs resolve",

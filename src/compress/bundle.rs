@@ -26,11 +26,27 @@ pub struct Bundle {
 /// What a block renders to, element by element.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tag {
-    Stylesheet { url: String, media: String },
-    Style { media: String, text: String },
-    Script { url: String, loading: Loading },
-    InlineScript { text: String },
-    Preload { url: String, kind: Kind },
+    Stylesheet {
+        url: String,
+        media: String,
+    },
+    Style {
+        media: String,
+        text: String,
+    },
+    Script {
+        url: String,
+        loading: Loading,
+    },
+    InlineScript {
+        text: String,
+        module: bool,
+    },
+    Preload {
+        url: String,
+        kind: Kind,
+        module: bool,
+    },
 }
 
 impl Tag {
@@ -48,19 +64,25 @@ impl Tag {
                 escape_end_tag(text, "style", "\\3c/")
             ),
             Tag::Script { url, loading } => {
-                let loading = match loading {
-                    Loading::Blocking => "",
-                    Loading::Async => " async",
-                    Loading::Defer => " defer",
+                let (module, loading) = match loading {
+                    Loading::Blocking => ("", ""),
+                    Loading::Async => ("", " async"),
+                    Loading::Defer => ("", " defer"),
+                    Loading::Module => (" type=\"module\"", ""),
+                    Loading::AsyncModule => (" type=\"module\"", " async"),
                 };
-                format!("<script src=\"{url}\"{loading}></script>")
+                format!("<script{module} src=\"{url}\"{loading}></script>")
             }
-            Tag::InlineScript { text } => format!(
-                "<script>{}</script>",
+            Tag::InlineScript { text, module } => format!(
+                "<script{}>{}</script>",
+                if *module { " type=\"module\"" } else { "" },
                 // `<\/` means `</` in JavaScript strings, templates and regular expressions.
                 escape_end_tag(text, "script", "<\\/")
             ),
-            Tag::Preload { url, kind } => {
+            Tag::Preload {
+                url, module: true, ..
+            } => format!("<link rel=\"modulepreload\" href=\"{url}\" />"),
+            Tag::Preload { url, kind, .. } => {
                 let what = match kind {
                     Kind::Css => "style",
                     Kind::Js => "script",
@@ -140,7 +162,10 @@ pub fn build_block(
         let Some(done) = texts.get(&part.source) else {
             continue;
         };
+        let module = matches!(part.group, Group::Script(loading) if loading.is_module());
         match runs.last_mut() {
+            // Each module is a scope of its own: modules are never concatenated.
+            _ if module => runs.push((&part.group, vec![done])),
             Some((group, parts)) if **group == part.group && parts[0].strict == done.strict => {
                 parts.push(done)
             }
@@ -164,6 +189,7 @@ pub fn build_block(
             Group::Media(media) => media.clone(),
             Group::Script(_) => String::new(),
         };
+        let module = matches!(group, Group::Script(loading) if loading.is_module());
         let tag = match (block.mode, block.kind) {
             (Mode::Inline, Kind::Css) => Tag::Style {
                 media,
@@ -171,6 +197,7 @@ pub fn build_block(
             },
             (Mode::Inline, Kind::Js) => Tag::InlineScript {
                 text: concatenate(),
+                module,
             },
             (Mode::File | Mode::Preload, _) => {
                 let bundle = name_bundle(block, &parts, naming, concatenate);
@@ -180,6 +207,7 @@ pub fn build_block(
                     (Mode::Preload, _) => Tag::Preload {
                         url,
                         kind: block.kind,
+                        module,
                     },
                     (_, Group::Script(loading)) => Tag::Script {
                         url,
@@ -388,15 +416,41 @@ mod tests {
                 "<script src=\"/s/a.js\" defer></script>",
             ),
             (
-                Tag::InlineScript { text: "a();".into() },
+                Tag::InlineScript {
+                    text: "a();".into(),
+                    module: false,
+                },
                 "<script>a();</script>",
             ),
             (
                 Tag::Preload {
                     url: "/s/a.js".into(),
                     kind: Kind::Js,
+                    module: false,
                 },
                 "<link rel=\"preload\" href=\"/s/a.js\" as=\"script\" />",
+            ),
+            (
+                Tag::Preload {
+                    url: "/s/m.js".into(),
+                    kind: Kind::Js,
+                    module: true,
+                },
+                "<link rel=\"modulepreload\" href=\"/s/m.js\" />",
+            ),
+            (
+                Tag::Script {
+                    url: "/s/m.js".into(),
+                    loading: Loading::AsyncModule,
+                },
+                "<script type=\"module\" src=\"/s/m.js\" async></script>",
+            ),
+            (
+                Tag::InlineScript {
+                    text: "import \"/s/m.js\"".into(),
+                    module: true,
+                },
+                "<script type=\"module\">import \"/s/m.js\"</script>",
             ),
         ];
         for (tag, html) in cases {
@@ -416,6 +470,7 @@ mod tests {
         );
         let script = Tag::InlineScript {
             text: "document.write(\"</script><b>\")".into(),
+            module: false,
         };
         assert_eq!(
             script.render(),

@@ -1,17 +1,23 @@
-//! JavaScript: parse each source as a classic script, minify it with swc (compress + mangle,
-//! never touching top-level names, which other scripts on the page share), keep `/*! … */`
-//! licence comments, and print it back out safe to sit inside an inline `<script>`.
+//! JavaScript: parse each source as a classic script or a module, in JavaScript or TypeScript
+//! (whose types swc strips), minify it with swc (compress + mangle, never touching a classic
+//! script's top-level names, which other scripts on the page share), keep `/*! … */` licence
+//! comments, and print it back out safe to sit inside an inline `<script>`.
 
+use serde::{Deserialize, Serialize};
 use swc_core::common::comments::{Comments, SingleThreadedComments};
 use swc_core::common::{sync::Lrc, FileName, Globals, Mark, SourceMap, Spanned, GLOBALS};
-use swc_core::ecma::ast::{EsVersion, Program};
+use swc_core::ecma::ast::{
+    CallExpr, Callee, EsVersion, ExportAll, Expr, ImportDecl, Lit, NamedExport, Program, Str,
+};
 use swc_core::ecma::codegen::text_writer::{omit_trailing_semi, JsWriter};
 use swc_core::ecma::codegen::{Config as CodegenConfig, Emitter};
 use swc_core::ecma::minifier::optimize;
 use swc_core::ecma::minifier::option::terser::TerserCompressorOptions;
 use swc_core::ecma::minifier::option::{ExtraOptions, MangleOptions, MinifyOptions};
-use swc_core::ecma::parser::{EsSyntax, Parser, StringInput, Syntax};
+use swc_core::ecma::parser::{EsSyntax, Parser, StringInput, Syntax, TsSyntax};
 use swc_core::ecma::transforms::base::{fixer::fixer, resolver};
+use swc_core::ecma::transforms::typescript::strip;
+use swc_core::ecma::visit::{VisitMut, VisitMutWith};
 
 use crate::config::JsMinify;
 
@@ -28,24 +34,48 @@ pub enum JsError {
     Print { message: String },
 }
 
+/// What a script is written in and how the browser loads it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+pub struct Dialect {
+    /// TypeScript, whose types are stripped.
+    pub typescript: bool,
+    /// A module (`<script type="module">`): strict, with imports, its top level its own.
+    pub module: bool,
+}
+
+impl Dialect {
+    pub const SCRIPT: Dialect = Dialect {
+        typescript: false,
+        module: false,
+    };
+}
+
 /// A minified script.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Minified {
     pub code: String,
-    /// Whether the script starts with a `"use strict"` directive.
+    /// Whether the script is strict: a module, or a script that starts with a `"use strict"`
+    /// directive.
     pub strict: bool,
+    /// Relative import specifiers left as written, for want of a URL to resolve them against.
+    pub unresolved_imports: Vec<String>,
 }
 
 /// Parses `source` as a classic script; returns whether it is strict, or its first syntax error.
 pub fn check(name: &str, source: &str) -> Result<bool, JsError> {
     let cm: Lrc<SourceMap> = Lrc::default();
-    parse(&cm, name, source, None).map(|script| is_strict(&script))
+    parse(&cm, name, source, Dialect::SCRIPT, None).map(|program| is_strict(&program))
 }
 
-/// Whether a script's directive prologue holds `"use strict"` (spelled exactly, as the
-/// language requires).
-fn is_strict(script: &swc_core::ecma::ast::Script) -> bool {
-    use swc_core::ecma::ast::{Expr, Lit, Stmt};
+/// Whether a program is strict: a module, or a script whose directive prologue holds
+/// `"use strict"` (spelled exactly, as the language requires).
+fn is_strict(program: &Program) -> bool {
+    use swc_core::ecma::ast::Stmt;
+    let Program::Script(script) = program else {
+        return true;
+    };
     for statement in &script.body {
         let Stmt::Expr(statement) = statement else {
             return false;
@@ -63,21 +93,40 @@ fn is_strict(script: &swc_core::ecma::ast::Script) -> bool {
     false
 }
 
-/// Minifies one classic script.
-pub fn minify(name: &str, source: &str, level: JsMinify) -> Result<Minified, JsError> {
+/// Minifies one script of `dialect`. A module's relative imports (`./util.js`) are resolved
+/// against `base`, the URL of the folder the module is served from, since the bundle is served
+/// from another; without one they are kept and listed.
+pub fn minify(
+    name: &str,
+    source: &str,
+    level: JsMinify,
+    dialect: Dialect,
+    base: Option<&str>,
+) -> Result<Minified, JsError> {
     let cm: Lrc<SourceMap> = Lrc::default();
     let comments = SingleThreadedComments::default();
-    let script = parse(&cm, name, source, Some(&comments))?;
-    let strict = is_strict(&script);
+    let mut program = parse(&cm, name, source, dialect, Some(&comments))?;
+    let strict = is_strict(&program);
+    let mut imports = Imports {
+        base,
+        unresolved: Vec::new(),
+    };
+    program.visit_mut_with(&mut imports);
     keep_only_licence_comments(&comments);
     GLOBALS.set(&Globals::new(), || {
         let unresolved_mark = Mark::new();
         let top_level_mark = Mark::new();
-        let program =
-            Program::Script(script).apply(resolver(unresolved_mark, top_level_mark, false));
+        let mut program = program.apply(resolver(
+            unresolved_mark,
+            top_level_mark,
+            dialect.typescript,
+        ));
+        if dialect.typescript {
+            program = program.apply(strip(unresolved_mark, top_level_mark));
+        }
         let options = MinifyOptions {
-            compress: (level == JsMinify::Full).then(|| compress_options(&cm)),
-            mangle: (level != JsMinify::Whitespace).then(mangle_options),
+            compress: (level == JsMinify::Full).then(|| compress_options(&cm, dialect.module)),
+            mangle: (level != JsMinify::Whitespace).then(|| mangle_options(dialect.module)),
             ..MinifyOptions::default()
         };
         let extra = ExtraOptions {
@@ -87,7 +136,11 @@ pub fn minify(name: &str, source: &str, level: JsMinify) -> Result<Minified, JsE
         };
         let program = optimize(program, cm.clone(), Some(&comments), None, &options, &extra);
         let program = program.apply(fixer(Some(&comments)));
-        emit(&cm, &comments, &program).map(|code| Minified { code, strict })
+        emit(&cm, &comments, &program).map(|code| Minified {
+            code,
+            strict,
+            unresolved_imports: imports.unresolved,
+        })
     })
 }
 
@@ -95,17 +148,19 @@ fn parse(
     cm: &Lrc<SourceMap>,
     name: &str,
     source: &str,
+    dialect: Dialect,
     comments: Option<&dyn Comments>,
-) -> Result<swc_core::ecma::ast::Script, JsError> {
+) -> Result<Program, JsError> {
     let file = cm.new_source_file(
         Lrc::new(FileName::Custom(name.to_string())),
         source.to_string(),
     );
-    let mut parser = Parser::new(
-        Syntax::Es(EsSyntax::default()),
-        StringInput::from(&*file),
-        comments,
-    );
+    let syntax = if dialect.typescript {
+        Syntax::Typescript(TsSyntax::default())
+    } else {
+        Syntax::Es(EsSyntax::default())
+    };
+    let mut parser = Parser::new(syntax, StringInput::from(&*file), comments);
     let located = |span: swc_core::common::Span, message: String| {
         let place = cm.lookup_char_pos(span.lo);
         JsError::Syntax {
@@ -114,13 +169,93 @@ fn parse(
             message,
         }
     };
-    let script = parser
-        .parse_script()
-        .map_err(|error| located(error.span(), error.kind().msg().into_owned()))?;
+    let program = if dialect.module {
+        parser.parse_module().map(Program::Module)
+    } else {
+        parser.parse_script().map(Program::Script)
+    }
+    .map_err(|error| located(error.span(), error.kind().msg().into_owned()))?;
     if let Some(error) = parser.take_errors().into_iter().next() {
         return Err(located(error.span(), error.kind().msg().into_owned()));
     }
-    Ok(script)
+    Ok(program)
+}
+
+/// Rewrites a module's relative import specifiers to absolute URLs.
+struct Imports<'a> {
+    base: Option<&'a str>,
+    unresolved: Vec<String>,
+}
+
+impl Imports<'_> {
+    fn fix(&mut self, specifier: &mut Str) {
+        let Some(written) = specifier.value.as_atom().map(|atom| atom.to_string()) else {
+            return;
+        };
+        if !(written.starts_with("./") || written.starts_with("../")) {
+            return;
+        }
+        match self.base.and_then(|base| resolve_relative(base, &written)) {
+            Some(absolute) => {
+                specifier.value = absolute.into();
+                specifier.raw = None;
+            }
+            None => self.unresolved.push(written),
+        }
+    }
+}
+
+impl VisitMut for Imports<'_> {
+    fn visit_mut_import_decl(&mut self, node: &mut ImportDecl) {
+        self.fix(&mut node.src);
+    }
+
+    fn visit_mut_export_all(&mut self, node: &mut ExportAll) {
+        self.fix(&mut node.src);
+    }
+
+    fn visit_mut_named_export(&mut self, node: &mut NamedExport) {
+        if let Some(src) = &mut node.src {
+            self.fix(src);
+        }
+    }
+
+    fn visit_mut_call_expr(&mut self, node: &mut CallExpr) {
+        if matches!(node.callee, Callee::Import(_)) {
+            if let Some(Expr::Lit(Lit::Str(specifier))) =
+                node.args.first_mut().map(|a| &mut *a.expr)
+            {
+                self.fix(specifier);
+            }
+        }
+        node.visit_mut_children_with(self);
+    }
+}
+
+/// `/static/js/` + `../lib/a.js` → `/static/lib/a.js`; `None` when it climbs above the host.
+fn resolve_relative(base: &str, relative: &str) -> Option<String> {
+    let (origin, path) = match base.find("://") {
+        Some(at) => {
+            let host_end = base[at + 3..].find('/').map_or(base.len(), |i| at + 3 + i);
+            (&base[..host_end], &base[host_end..])
+        }
+        None => ("", base),
+    };
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    for segment in relative.split('/') {
+        match segment {
+            "." => {}
+            ".." => {
+                if parts.len() <= 1 {
+                    return None;
+                }
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(format!("{origin}{}", parts.join("/")))
 }
 
 /// Licence comments are the ones minifiers agree to keep: `/*! … */`, `@license`, `@preserve`.
@@ -138,17 +273,26 @@ fn keep_only_licence_comments(comments: &SingleThreadedComments) {
     }
 }
 
-fn compress_options(cm: &Lrc<SourceMap>) -> swc_core::ecma::minifier::option::CompressOptions {
+fn compress_options(
+    cm: &Lrc<SourceMap>,
+    module: bool,
+) -> swc_core::ecma::minifier::option::CompressOptions {
     // Terser's documented defaults (the same as `{}` in a terser config): nothing unsafe, no
-    // top-level changes, ES5 output.
-    let terser: TerserCompressorOptions = serde_json::from_str("{}")
-        .unwrap_or_else(|_| unreachable!("an empty object is a valid terser config"));
+    // top-level changes (but in a module, whose top level is its own), ES5 output.
+    let config = if module { r#"{"module": true}"# } else { "{}" };
+    let terser: TerserCompressorOptions = serde_json::from_str(config)
+        .unwrap_or_else(|_| unreachable!("{config} is a valid terser config"));
     terser.into_config(cm.clone())
 }
 
-fn mangle_options() -> MangleOptions {
-    serde_json::from_str("{}")
-        .unwrap_or_else(|_| unreachable!("an empty object is a valid mangle config"))
+fn mangle_options(module: bool) -> MangleOptions {
+    let config = if module {
+        r#"{"topLevel": true}"#
+    } else {
+        "{}"
+    };
+    serde_json::from_str(config)
+        .unwrap_or_else(|_| unreachable!("{config} is a valid mangle config"))
 }
 
 fn emit(
@@ -234,7 +378,7 @@ mod tests {
 
     #[test]
     fn locals_are_mangled_but_globals_kept() {
-        let out = minify("a.js", "function hello(longName) { var other = longName + 1; return other; }\nvar counter = 1;", JsMinify::Full).expect("minifies").code;
+        let out = minify("a.js", "function hello(longName) { var other = longName + 1; return other; }\nvar counter = 1;", JsMinify::Full, Dialect::SCRIPT, None).expect("minifies").code;
         assert!(out.contains("function hello("), "{out}");
         assert!(out.contains("counter"), "{out}");
         assert!(!out.contains("longName"), "{out}");
@@ -246,6 +390,8 @@ mod tests {
             "a.js",
             "/*! keep me */\n// drop me\n/* drop too */\nwindow.x = 1;\n",
             JsMinify::Full,
+            Dialect::SCRIPT,
+            None,
         )
         .expect("minifies")
         .code;
@@ -255,7 +401,14 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_a_line() {
-        let error = minify("a.js", "var a = 1;\nvar = ;\n", JsMinify::Full).expect_err("broken");
+        let error = minify(
+            "a.js",
+            "var a = 1;\nvar = ;\n",
+            JsMinify::Full,
+            Dialect::SCRIPT,
+            None,
+        )
+        .expect_err("broken");
         let JsError::Syntax { line, column, .. } = error else {
             panic!("a syntax error, not {error:?}");
         };
@@ -264,9 +417,15 @@ mod tests {
 
     #[test]
     fn closing_script_tags_are_escaped() {
-        let out = minify("a.js", "document.write('</script>');", JsMinify::Full)
-            .expect("minifies")
-            .code;
+        let out = minify(
+            "a.js",
+            "document.write('</script>');",
+            JsMinify::Full,
+            Dialect::SCRIPT,
+            None,
+        )
+        .expect("minifies")
+        .code;
         assert!(!out.contains("</script>"), "{out}");
     }
 
@@ -276,10 +435,70 @@ mod tests {
             "a.js",
             "function f(longName) {\n  return longName;\n}\n",
             JsMinify::Whitespace,
+            Dialect::SCRIPT,
+            None,
         )
         .expect("minifies")
         .code;
         assert!(out.contains("longName"), "{out}");
+    }
+
+    #[test]
+    fn typescript_loses_its_types() {
+        let ts = Dialect {
+            typescript: true,
+            module: false,
+        };
+        let source = "interface Point { x: number }\nenum Colour { Red = 1 }\nfunction norm(p: Point): number { return p.x as number; }\nwindow.out = norm({ x: Colour.Red });\n";
+        let out = minify("a.ts", source, JsMinify::Full, ts, None)
+            .expect("compiles")
+            .code;
+        assert!(
+            !out.contains("interface") && !out.contains(": number"),
+            "{out}"
+        );
+        assert!(check("a.js", &out).is_ok(), "plain JavaScript: {out}");
+    }
+
+    #[test]
+    fn modules_keep_imports_and_resolve_relative_ones() {
+        let module = Dialect {
+            typescript: false,
+            module: true,
+        };
+        let source = "import { a } from './util.js';\nimport * as b from '../lib/b.js';\nimport c from 'https://cdn/c.js';\nexport const total = a + b.x + c;\nimport('./lazy.js');\n";
+        let out = minify(
+            "m.js",
+            source,
+            JsMinify::Full,
+            module,
+            Some("/static/js/app/"),
+        )
+        .expect("compiles");
+        assert!(
+            out.code.contains("\"/static/js/app/util.js\""),
+            "{}",
+            out.code
+        );
+        assert!(out.code.contains("\"/static/js/lib/b.js\""), "{}", out.code);
+        assert!(
+            out.code.contains("\"/static/js/app/lazy.js\""),
+            "{}",
+            out.code
+        );
+        assert!(out.code.contains("https://cdn/c.js"), "{}", out.code);
+        assert!(out.code.contains("export"), "{}", out.code);
+        assert!(out.strict && out.unresolved_imports.is_empty());
+        let inline = minify("m.js", source, JsMinify::Full, module, None).expect("compiles");
+        assert_eq!(
+            inline.unresolved_imports,
+            ["./util.js", "../lib/b.js", "./lazy.js"]
+        );
+        assert_eq!(resolve_relative("/s/", "../../x.js"), None);
+        assert_eq!(
+            resolve_relative("https://cdn.example/s/js/", "../x.js").as_deref(),
+            Some("https://cdn.example/s/x.js")
+        );
     }
 
     #[test]
@@ -305,8 +524,14 @@ mod tests {
         assert!(!strict("var a = 1;\n\"use strict\";"));
         assert!(!strict("\"use\\u0020strict\";"));
         assert!(!strict("(\"use strict\");"));
-        let minified =
-            minify("a.js", "'use strict';\nwindow.a = 1;", JsMinify::Full).expect("minifies");
+        let minified = minify(
+            "a.js",
+            "'use strict';\nwindow.a = 1;",
+            JsMinify::Full,
+            Dialect::SCRIPT,
+            None,
+        )
+        .expect("minifies");
         assert!(minified.strict);
         assert!(
             minified.code.starts_with("\"use strict\""),

@@ -12,7 +12,9 @@ pub mod css_urls;
 pub mod html;
 pub mod js;
 pub mod plan;
+pub mod precompile;
 pub mod resolve;
+pub mod sass;
 pub mod source;
 
 use std::collections::{HashMap, HashSet};
@@ -31,8 +33,9 @@ use bundle::{Built, BuiltBlock, Naming};
 use cache::{Cache, Counter, SharedReport};
 use css_urls::{AssetCopy, FileHashes, UrlPolicy};
 use plan::SourceId;
+use precompile::Precompilers;
 use resolve::Roots;
-use source::{Minified, Minifying, Prepared, Processed};
+use source::{Minified, Minifying, Prepared, Processed, Reading};
 
 /// A file written under `root`.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +80,12 @@ pub fn build(
     progress: &dyn Progress,
 ) -> Result<Build> {
     let roots = Roots::new(&settings.url, &settings.root, &settings.staticfiles_dirs);
-    let (plans, plan_warnings) = plan::plan_blocks(blocks, &roots)?;
+    let precompilers = Precompilers {
+        configured: settings.precompilers.clone(),
+        cacheable: settings.cacheable_precompilers.clone(),
+        bridge: settings.bridge.clone(),
+    };
+    let (plans, plan_warnings) = plan::plan_blocks(blocks, &roots, &precompilers)?;
     let mut sources: Vec<&SourceId> = plans
         .iter()
         .flat_map(|plan| plan.parts.iter().map(|part| &part.source))
@@ -104,7 +112,16 @@ pub fn build(
         }
     }
     progress.start(Work::Sources, sources.len() as u64);
-    let processed = process_sources(&sources, &inline_at, &urls, settings, &cache, progress);
+    let reading = Reading {
+        urls: &urls,
+        minifying: Minifying {
+            js: settings.js_minify,
+            css_errors: settings.css_errors,
+        },
+        precompilers: &precompilers,
+        cache: &cache,
+    };
+    let processed = process_sources(&sources, &inline_at, &reading, progress);
     progress.finish();
     let Sources {
         texts,
@@ -212,20 +229,16 @@ struct Sources<'s> {
 fn process_sources<'s>(
     sources: &[&'s SourceId],
     inline_at: &HashMap<&SourceId, &Location>,
-    urls: &UrlPolicy<'_>,
-    settings: &CompressSettings,
-    cache: &Cache,
+    reading: &Reading<'_>,
     progress: &dyn Progress,
 ) -> Result<Sources<'s>> {
-    let minifying = Minifying {
-        js: settings.js_minify,
-        css_errors: settings.css_errors,
-    };
+    let (minifying, cache) = (reading.minifying, reading.cache);
     let prepared: Vec<Result<Prepared>> = sources
         .par_iter()
+        .with_max_len(1)
         .map(|source| {
             let at = inline_at.get(source).copied();
-            source::prepare(source, at, urls, minifying)
+            source::prepare(source, at, reading)
         })
         .collect();
     let keys: Vec<String> = prepared

@@ -8,7 +8,29 @@ use crate::block::{Block, Kind};
 use crate::error::{Error, Location, Result};
 
 use super::html::{self, Element};
+use super::js::Dialect;
+use super::precompile::{Builtin, Compiler, Precompilers};
 use super::resolve::{Roots, Unresolved};
+
+/// What a source's text is, and so what is done to it before it is minified.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Treatment {
+    /// CSS, or a classic script.
+    Plain,
+    /// Of a type nothing compiles: bundled as it is, neither checked nor minified (as
+    /// django-compressor, with no precompiler configured, bundles it).
+    AsIs,
+    /// TypeScript or a module, which swc reads itself.
+    Script(Dialect),
+    /// SCSS (or the indented Sass syntax), compiled by the built-in compiler.
+    Sass { indented: bool },
+    /// Compiled by the precompiler the project configured for its `type`, into CSS or a
+    /// classic script. `attrs` are the element's, which a Python precompiler is given.
+    Precompiled {
+        mimetype: String,
+        attrs: Vec<(String, String)>,
+    },
+}
 
 /// Where an input comes from: a file, or the text of an inline element.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,12 +40,12 @@ pub enum SourceId {
         /// The path under `url` (`css/site.css`): what relative `url()`s are resolved against.
         relative: String,
         kind: Kind,
-        as_is: bool,
+        treatment: Treatment,
     },
     Inline {
         text: String,
         kind: Kind,
-        as_is: bool,
+        treatment: Treatment,
     },
 }
 
@@ -34,21 +56,28 @@ impl SourceId {
         }
     }
 
-    /// Whether the source is of a `type` stapler neither checks nor minifies (as
-    /// django-compressor, with no precompiler configured, bundles it as it is).
-    pub fn as_is(&self) -> bool {
+    pub fn treatment(&self) -> &Treatment {
         match self {
-            SourceId::File { as_is, .. } | SourceId::Inline { as_is, .. } => *as_is,
+            SourceId::File { treatment, .. } | SourceId::Inline { treatment, .. } => treatment,
         }
     }
 }
 
-/// How a script is loaded; consecutive scripts that agree share an output file.
+/// How a script is loaded; consecutive classic scripts that agree share an output file, and
+/// each module has one of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Loading {
     Blocking,
     Async,
     Defer,
+    Module,
+    AsyncModule,
+}
+
+impl Loading {
+    pub fn is_module(self) -> bool {
+        matches!(self, Loading::Module | Loading::AsyncModule)
+    }
 }
 
 /// What decides which output file a part goes to: consecutive parts in the same group share one.
@@ -76,7 +105,11 @@ pub struct Plan<'b> {
 
 /// Plans every distinct block (by key); reports every block that cannot be planned. Elements
 /// left out of a block are returned as warnings.
-pub fn plan_blocks<'b>(blocks: &'b [Block], roots: &Roots) -> Result<(Vec<Plan<'b>>, Vec<String>)> {
+pub fn plan_blocks<'b>(
+    blocks: &'b [Block],
+    roots: &Roots,
+    precompilers: &Precompilers,
+) -> Result<(Vec<Plan<'b>>, Vec<String>)> {
     let mut seen = std::collections::HashSet::new();
     let mut plans = Vec::new();
     let mut warnings = Vec::new();
@@ -85,7 +118,7 @@ pub fn plan_blocks<'b>(blocks: &'b [Block], roots: &Roots) -> Result<(Vec<Plan<'
         if !seen.insert(block.key.as_str()) {
             continue;
         }
-        match plan_block(block, roots, &mut warnings) {
+        match plan_block(block, roots, precompilers, &mut warnings) {
             Ok(parts) => plans.push(Plan { block, parts }),
             Err(error) => errors.push(error),
         }
@@ -127,7 +160,12 @@ fn element_location(block: &Block, element: &Element) -> Location {
 }
 
 /// Reads a block's elements and resolves each to a source.
-fn plan_block(block: &Block, roots: &Roots, warnings: &mut Vec<String>) -> Result<Vec<Part>> {
+fn plan_block(
+    block: &Block,
+    roots: &Roots,
+    precompilers: &Precompilers,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Part>> {
     let mut parts = Vec::new();
     for element in html::elements(&block.body) {
         let location = element_location(block, &element);
@@ -149,43 +187,54 @@ fn plan_block(block: &Block, roots: &Roots, warnings: &mut Vec<String>) -> Resul
                         continue;
                     }
                 }
-                let as_is = check_type(&element, Kind::Css, &location, warnings)?;
                 let href = element.attr("href").ok_or_else(|| {
                     Error::input(location.clone(), "<link rel=\"stylesheet\"> has no href")
                 })?;
+                let treatment = treatment(
+                    &element,
+                    Kind::Css,
+                    Some(href),
+                    precompilers,
+                    &location,
+                    warnings,
+                );
                 Part {
-                    source: file_source(href, Kind::Css, as_is, roots, &location)?,
+                    source: file_source(href, Kind::Css, treatment, roots, &location)?,
                     group: media(),
                     location,
                 }
             }
             (Kind::Css, "style") => {
-                let as_is = check_type(&element, Kind::Css, &location, warnings)?;
+                let treatment =
+                    treatment(&element, Kind::Css, None, precompilers, &location, warnings);
                 Part {
                     source: SourceId::Inline {
                         text: element.text.clone(),
                         kind: Kind::Css,
-                        as_is,
+                        treatment,
                     },
                     group: media(),
                     location,
                 }
             }
             (Kind::Js, "script") => {
-                let as_is = check_type(&element, Kind::Js, &location, warnings)?;
-                let loading = if element.attr("async").is_some() {
-                    Loading::Async
-                } else if element.attr("defer").is_some() {
-                    Loading::Defer
-                } else {
-                    Loading::Blocking
+                let src = element.attr("src");
+                let treatment =
+                    treatment(&element, Kind::Js, src, precompilers, &location, warnings);
+                let module = matches!(treatment, Treatment::Script(Dialect { module: true, .. }));
+                let loading = match (module, element.attr("async").is_some()) {
+                    (true, true) => Loading::AsyncModule,
+                    (true, false) => Loading::Module,
+                    (false, true) => Loading::Async,
+                    (false, false) if element.attr("defer").is_some() => Loading::Defer,
+                    (false, false) => Loading::Blocking,
                 };
-                let source = match element.attr("src") {
-                    Some(src) => file_source(src, Kind::Js, as_is, roots, &location)?,
+                let source = match src {
+                    Some(src) => file_source(src, Kind::Js, treatment, roots, &location)?,
                     None => SourceId::Inline {
                         text: element.text.clone(),
                         kind: Kind::Js,
-                        as_is,
+                        treatment,
                     },
                 };
                 Part {
@@ -211,15 +260,19 @@ fn plan_block(block: &Block, roots: &Roots, warnings: &mut Vec<String>) -> Resul
     Ok(parts)
 }
 
-/// Whether an element's `type` is one stapler minifies (`false`), or one it bundles as it is
-/// (`true`, with a warning): with no precompiler configured, django-compressor bundles every
-/// type unchanged. Modules are refused: in a classic script they would not run.
-fn check_type(
+/// What is done to an element's text, by its `type` (and a script's `.ts` name): plain CSS and
+/// JavaScript are minified; a type the project configured a precompiler for is compiled by it;
+/// SCSS, Sass, TypeScript and modules are compiled by stapler's own compilers; any other type
+/// is bundled as it is, with a warning, as django-compressor bundles it with no precompiler
+/// configured.
+fn treatment(
     element: &Element,
     kind: Kind,
+    url: Option<&str>,
+    precompilers: &Precompilers,
     location: &Location,
     warnings: &mut Vec<String>,
-) -> Result<bool> {
+) -> Treatment {
     let minified: &[&str] = match kind {
         Kind::Css => &["text/css"],
         Kind::Js => &[
@@ -228,32 +281,71 @@ fn check_type(
             "application/x-javascript",
         ],
     };
-    let Some(given) = element.attr("type").filter(|t| !t.trim().is_empty()) else {
-        return Ok(false);
+    let typescript_name = kind == Kind::Js
+        && url.is_some_and(|url| {
+            let path = url.split(['?', '#']).next().unwrap_or(url);
+            path.ends_with(".ts") || path.ends_with(".mts")
+        });
+    let given = element
+        .attr("type")
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(given) = given else {
+        return match typescript_name {
+            true => Treatment::Script(Dialect {
+                typescript: true,
+                module: false,
+            }),
+            false => Treatment::Plain,
+        };
     };
     if minified
         .iter()
-        .any(|known| known.eq_ignore_ascii_case(given.trim()))
+        .any(|known| known.eq_ignore_ascii_case(given))
     {
-        return Ok(false);
+        return match typescript_name {
+            true => Treatment::Script(Dialect {
+                typescript: true,
+                module: false,
+            }),
+            false => Treatment::Plain,
+        };
     }
-    if kind == Kind::Js && given.trim().eq_ignore_ascii_case("module") {
-        return Err(Error::input(
-            location.clone(),
-            "<script type=\"module\"> cannot be bundled into a classic script, where its imports would not run; keep it outside the {% compress %} block",
-        ));
+    if kind == Kind::Js && given.eq_ignore_ascii_case("module") {
+        return Treatment::Script(Dialect {
+            typescript: typescript_name,
+            module: true,
+        });
     }
-    warnings.push(format!(
-        "{location}: <{} type=\"{given}\"> has no precompiler, so it is bundled without being parsed (as django-compressor bundles it); compile it first to get it checked and minified",
-        element.tag
-    ));
-    Ok(true)
+    match precompilers.compiler(given, kind) {
+        Some(Compiler::Builtin(Builtin::Scss)) => Treatment::Sass { indented: false },
+        Some(Compiler::Builtin(Builtin::Sass)) => Treatment::Sass { indented: true },
+        Some(Compiler::Builtin(Builtin::TypeScript)) => Treatment::Script(Dialect {
+            typescript: true,
+            module: false,
+        }),
+        Some(Compiler::Configured(_)) => Treatment::Precompiled {
+            mimetype: given.to_string(),
+            attrs: element
+                .attrs
+                .iter()
+                .map(|attr| (attr.name.clone(), attr.value.clone()))
+                .collect(),
+        },
+        None => {
+            warnings.push(format!(
+                "{location}: <{} type=\"{given}\"> has no precompiler, so it is bundled without being parsed (as django-compressor bundles it); add one to COMPRESS_PRECOMPILERS or `precompilers` to get it compiled and minified",
+                element.tag
+            ));
+            Treatment::AsIs
+        }
+    }
 }
 
 fn file_source(
     url: &str,
     kind: Kind,
-    as_is: bool,
+    treatment: Treatment,
     roots: &Roots,
     location: &Location,
 ) -> Result<SourceId> {
@@ -278,7 +370,7 @@ fn file_source(
         path,
         relative: relative.to_string(),
         kind,
-        as_is,
+        treatment,
     })
 }
 

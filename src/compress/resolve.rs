@@ -103,6 +103,49 @@ impl Roots {
         Err(Unresolved::Missing)
     }
 
+    /// The folders searched, `staticfiles_dirs` first and `root` last: where stylesheets import
+    /// from, as django-libsass looks in the staticfiles finders' folders.
+    pub fn folders(&self) -> Vec<PathBuf> {
+        let mut folders: Vec<PathBuf> = self.dirs[1..]
+            .iter()
+            .map(|root| root.path.clone())
+            .collect();
+        folders.extend(self.dirs.first().map(|root| root.path.clone()));
+        folders
+    }
+
+    /// Whether `path` is, once links are followed, inside one of the folders.
+    pub fn contains(&self, path: &Path) -> bool {
+        self.root_of(path).is_some()
+    }
+
+    /// The URL-relative path (`css/parts/_a.scss`) of a file inside one of the folders.
+    pub fn relative_path_of(&self, path: &Path) -> Option<String> {
+        let (root, below) = self.root_of(path)?;
+        let below = below
+            .components()
+            .map(|part| part.as_os_str().to_str())
+            .collect::<Option<Vec<_>>>()?
+            .join("/");
+        Some(match &root.prefix {
+            Some(prefix) => format!("{prefix}/{below}"),
+            None => below,
+        })
+    }
+
+    fn root_of(&self, path: &Path) -> Option<(&Root, PathBuf)> {
+        let canonical = path.canonicalize().ok().or_else(|| {
+            // A file that does not exist yet: its folder decides.
+            let parent = path.parent()?.canonicalize().ok()?;
+            Some(parent.join(path.file_name()?))
+        })?;
+        self.dirs.iter().find_map(|root| {
+            let base = root.canonical.as_ref()?;
+            let below = canonical.strip_prefix(base).ok()?;
+            Some((root, below.to_path_buf()))
+        })
+    }
+
     /// Where a file at a URL-relative path is written: always under `root`.
     pub fn output_path(&self, relative: &str) -> PathBuf {
         self.dirs[0].path.join(relative)

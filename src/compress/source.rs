@@ -15,8 +15,10 @@ use super::cache::Cache;
 use super::css;
 use super::css_minify;
 use super::css_urls::{AssetCopy, UrlPolicy, UrlProblem};
-use super::js;
-use super::plan::SourceId;
+use super::js::{self, Dialect};
+use super::plan::{SourceId, Treatment};
+use super::precompile::{self, Precompilers};
+use super::sass::{self, Sass};
 
 /// Where a source's text is written, for messages.
 #[derive(Debug, Clone)]
@@ -57,6 +59,14 @@ pub struct Minifying {
     pub css_errors: CssErrors,
 }
 
+/// What reading a source needs besides the source.
+pub struct Reading<'a> {
+    pub urls: &'a UrlPolicy<'a>,
+    pub minifying: Minifying,
+    pub precompilers: &'a Precompilers,
+    pub cache: &'a Cache,
+}
+
 /// A source read and checked, its text ready to minify.
 pub struct Prepared {
     /// The file, or the template place of an inline element, for messages.
@@ -70,6 +80,12 @@ pub struct Prepared {
     passthrough: bool,
     /// Of a type stapler does not know: neither checked nor minified.
     as_is: bool,
+    /// The output of a precompiler, not a file as written.
+    compiled: bool,
+    /// What a script is written in.
+    dialect: Dialect,
+    /// The URL of the folder a module file is served from, for its relative imports.
+    base: Option<String>,
     /// The cache key of the minified result.
     pub key: String,
     /// Bytes read.
@@ -153,9 +169,9 @@ impl Processed {
 pub fn prepare(
     source: &SourceId,
     inline_at: Option<&Location>,
-    urls: &UrlPolicy<'_>,
-    minifying: Minifying,
+    reading: &Reading<'_>,
 ) -> Result<Prepared> {
+    let (urls, minifying) = (reading.urls, reading.minifying);
     let (origin, text, bytes_in, relative) = match source {
         SourceId::File { path, relative, .. } => {
             let bytes = std::fs::read(path).map_err(|error| {
@@ -181,9 +197,36 @@ pub fn prepare(
         }
     };
     let kind = source.kind();
-    let as_is = source.as_is();
+    let treatment = source.treatment();
+    let as_is = *treatment == Treatment::AsIs;
+    let compiled = matches!(
+        treatment,
+        Treatment::Sass { .. } | Treatment::Precompiled { .. }
+    );
     let label = origin.label(kind);
-    let is_min_file = relative.is_some() && is_minified_name(&label, kind.as_str());
+    let file = match source {
+        SourceId::File { path, .. } => Some(path.as_path()),
+        SourceId::Inline { .. } => None,
+    };
+    let text = precompiled(treatment, kind, text, file, &origin, reading)?;
+    let dialect = match treatment {
+        Treatment::Script(dialect) => *dialect,
+        _ => Dialect::SCRIPT,
+    };
+    let base = match (dialect.module, relative) {
+        (true, Some(relative)) => Some(format!(
+            "{}{}",
+            urls.url,
+            relative
+                .rsplit_once('/')
+                .map_or("", |(dir, _)| dir)
+                .to_string()
+                + "/"
+        )),
+        _ => None,
+    };
+    let is_min_file =
+        relative.is_some() && dialect == Dialect::SCRIPT && is_minified_name(&label, kind.as_str());
     let mut assets = Vec::new();
     let mut notes = Vec::new();
     let (text, passthrough, key) = match kind {
@@ -200,15 +243,24 @@ pub fn prepare(
                 u8::from(is_min_file),
                 minifying.css_errors as u8,
                 u8::from(as_is),
+                u8::from(compiled),
             ];
             let key = Cache::key(&[b"css", &mode, rewritten.as_bytes()]);
             (rewritten, is_min_file, key)
         }
         Kind::Js => {
-            let passthrough = is_min_file || js::looks_minified(&text);
+            let passthrough =
+                dialect == Dialect::SCRIPT && (is_min_file || js::looks_minified(&text));
             let key = Cache::key(&[
                 b"js",
-                &[u8::from(passthrough), minifying.js as u8, u8::from(as_is)],
+                &[
+                    u8::from(passthrough),
+                    minifying.js as u8,
+                    u8::from(as_is),
+                    u8::from(dialect.typescript),
+                    u8::from(dialect.module),
+                ],
+                base.as_deref().unwrap_or("").as_bytes(),
                 text.as_bytes(),
             ]);
             (text, passthrough, key)
@@ -221,11 +273,54 @@ pub fn prepare(
         text,
         passthrough,
         as_is,
+        compiled,
+        dialect,
+        base,
         key,
         bytes_in,
         assets,
         notes,
     })
+}
+
+/// The source's text as CSS or JavaScript: compiled first when its type asks for it.
+fn precompiled(
+    treatment: &Treatment,
+    kind: Kind,
+    text: String,
+    file: Option<&Path>,
+    origin: &Origin,
+    reading: &Reading<'_>,
+) -> Result<String> {
+    match treatment {
+        Treatment::Sass { indented } => {
+            let sass = Sass {
+                roots: reading.urls.roots,
+                cache: reading.cache,
+            };
+            let input = match (file, origin) {
+                (Some(path), _) => sass::Input::File(path),
+                (None, Origin::Inline(at)) => sass::Input::Inline { text: &text, at },
+                (None, Origin::File(path)) => sass::Input::Inline {
+                    text: &text,
+                    at: &Location::file(path),
+                },
+            };
+            sass.compile(&input, *indented)
+        }
+        Treatment::Precompiled { mimetype, attrs } => reading.precompilers.run(
+            &precompile::Input {
+                mimetype,
+                kind,
+                text: &text,
+                file,
+                attrs,
+                at: origin.at(0),
+            },
+            reading.cache,
+        ),
+        Treatment::Plain | Treatment::AsIs | Treatment::Script(_) => Ok(text),
+    }
 }
 
 fn rewrite_css(
@@ -291,6 +386,15 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
             strict: false,
         }),
         Kind::Css => minify_css(prepared, &name, minifying.css_errors),
+        Kind::Js if js::nesting(text) > js::MAX_NESTING && prepared.dialect != Dialect::SCRIPT => {
+            Err(Error::input(
+                prepared.origin.at(0),
+                format!(
+                    "brackets nest more than {} deep, too deep to compile; split the script",
+                    js::MAX_NESTING
+                ),
+            ))
+        }
         Kind::Js if js::nesting(text) > js::MAX_NESTING => Ok(Minified {
             text: text.clone(),
             warning: Note::whole(format!(
@@ -300,28 +404,46 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
             strict: false,
         }),
         Kind::Js if prepared.passthrough => {
-            let strict =
-                js::check(&name, text).map_err(|error| js_error(&prepared.origin, error))?;
+            let strict = js::check(&name, text)
+                .map_err(|error| js_error(&prepared.origin, Dialect::SCRIPT, error))?;
             Ok(Minified {
                 text: keep_as_is(text),
                 warning: None,
                 strict,
             })
         }
-        Kind::Js => match js::minify(&name, text, level) {
+        Kind::Js => match js::minify(
+            &name,
+            text,
+            level,
+            prepared.dialect,
+            prepared.base.as_deref(),
+        ) {
             Ok(script) => Ok(Minified {
+                warning: unresolved_imports_note(&script.unresolved_imports),
                 text: script.code,
-                warning: None,
                 strict: script.strict,
             }),
-            Err(js::JsError::Print { message }) => Ok(Minified {
-                text: text.clone(),
-                warning: Note::whole(format!("kept unminified: {message}")),
-                strict: js::check(&name, text).unwrap_or(false),
-            }),
-            Err(error) => Err(js_error(&prepared.origin, error)),
+            Err(js::JsError::Print { message }) if prepared.dialect == Dialect::SCRIPT => {
+                Ok(Minified {
+                    text: text.clone(),
+                    warning: Note::whole(format!("kept unminified: {message}")),
+                    strict: js::check(&name, text).unwrap_or(false),
+                })
+            }
+            Err(error) => Err(js_error(&prepared.origin, prepared.dialect, error)),
         },
     }
+}
+
+fn unresolved_imports_note(specifiers: &[String]) -> Option<Note> {
+    if specifiers.is_empty() {
+        return None;
+    }
+    Note::whole(format!(
+        "the module's relative imports ({}) are left as written, so the browser resolves them against the bundle's URL, not the page's; write them as absolute URLs",
+        specifiers.join(", ")
+    ))
 }
 
 /// Minifies a stylesheet with lightningcss; what it cannot parse is an error, unless it is an
@@ -329,7 +451,9 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
 fn minify_css(prepared: &Prepared, name: &str, css_errors: CssErrors) -> Result<Minified> {
     let out = css_minify::minify(name, &prepared.text);
     let dropped: Vec<&css_minify::Problem> = out.problems.iter().filter(|p| !p.hack).collect();
-    if !dropped.is_empty() && css_errors == CssErrors::Error {
+    // What a precompiler wrote is not a file anyone edits, and its line numbers are not the
+    // source's: django-compressor bundles it as it is, and so does stapler, with a warning.
+    if !dropped.is_empty() && css_errors == CssErrors::Error && !prepared.compiled {
         let errors = dropped
             .iter()
             .map(|problem| css_problem_error(prepared, problem))
@@ -339,8 +463,10 @@ fn minify_css(prepared: &Prepared, name: &str, css_errors: CssErrors) -> Result<
         );
     }
     let warning = out.problems.first().map(|first| Note {
-        line: first.line,
-        text: if dropped.is_empty() {
+        line: if prepared.compiled { 0 } else { first.line },
+        text: if prepared.compiled && !dropped.is_empty() {
+            format!("the CSS compiled from it has CSS that browsers would drop at line {} of the compiled CSS ({}), bundled as it is, as django-compressor bundles it; minified conservatively", first.line, first.message)
+        } else if dropped.is_empty() {
             format!("kept old Internet Explorer hacks (lightningcss would drop them: {}); minified conservatively instead", first.message)
         } else {
             format!("CSS that browsers would drop ({}), bundled as it is because `css_errors = \"warn\"`; minified conservatively", first.message)
@@ -373,7 +499,25 @@ fn css_problem_error(prepared: &Prepared, problem: &css_minify::Problem) -> Erro
     )
 }
 
-fn js_error(origin: &Origin, error: js::JsError) -> Error {
+fn js_error(origin: &Origin, dialect: Dialect, error: js::JsError) -> Error {
+    let (language, parsed_as) = match dialect {
+        Dialect {
+            typescript: true,
+            module: true,
+        } => ("TypeScript", "a module"),
+        Dialect {
+            typescript: true,
+            module: false,
+        } => ("TypeScript", "a classic script"),
+        Dialect {
+            typescript: false,
+            module: true,
+        } => ("JavaScript", "a module"),
+        Dialect {
+            typescript: false,
+            module: false,
+        } => ("JavaScript", "a classic script, not a module"),
+    };
     match error {
         js::JsError::Syntax {
             line,
@@ -381,7 +525,7 @@ fn js_error(origin: &Origin, error: js::JsError) -> Error {
             message,
         } => Error::input(
             origin.at(line),
-            format!("JavaScript syntax error at column {column}: {message}; fix the script (it is parsed as a classic script, not a module)"),
+            format!("{language} syntax error at column {column}: {message}; fix the script (it is parsed as {parsed_as})"),
         ),
         js::JsError::Print { message } => Error::input(origin.at(0), message),
     }

@@ -82,11 +82,6 @@ pub fn layer(
     let opaque_contexts = found
         .offline_context_opaque
         .then_some(found.offline_context_count.unwrap_or(1));
-    for (mimetype, command) in &found.COMPRESS_PRECOMPILERS {
-        notes.push(format!(
-            "COMPRESS_PRECOMPILERS has `{mimetype}` (`{command}`): stapler does not run precompilers, so blocks with this type are bundled as they are, with a warning"
-        ));
-    }
     for (kind, filters) in &found.COMPRESS_FILTERS {
         for filter in filters {
             if !FILTERS_STAPLER_DOES.contains(&filter.as_str()) {

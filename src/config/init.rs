@@ -68,6 +68,9 @@ pub fn settings_file(config: &Config, dir: &Path) -> Result<(String, usize), Con
         url_placeholder: Some(config.manifest.url_placeholder.clone()),
         language_code: Some(templates.language_code.clone()),
         render: Some(RenderMode::Native),
+        precompilers: (!compress.precompilers.is_empty()).then(|| compress.precompilers.clone()),
+        cacheable_precompilers: (!compress.cacheable_precompilers.is_empty())
+            .then(|| compress.cacheable_precompilers.clone()),
         ..Settings::default()
     };
     let count = serde_json::to_value(&settings)

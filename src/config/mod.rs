@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::block::Kind;
 use crate::django::{find_project, Bridge, Project};
 use crate::error::Error;
 
@@ -179,6 +180,13 @@ pub struct CompressSettings {
     pub cache_dir: Option<PathBuf>,
     /// A cache on an S3 prefix that CI runners share, behind the local one.
     pub shared_cache: Option<SharedCacheSettings>,
+    /// `[mimetype, command]`: the file's, the environment's and the flags' first, then
+    /// Django's `COMPRESS_PRECOMPILERS`; the first entry for a type wins.
+    pub precompilers: Vec<(String, String)>,
+    /// Types whose precompiled output may be cached by the input's text.
+    pub cacheable_precompilers: Vec<String>,
+    /// Django, for precompilers that are Python classes.
+    pub bridge: Option<Arc<Bridge>>,
 }
 
 /// The `[shared_cache]` settings.
@@ -295,6 +303,36 @@ pub struct Sources {
     pub no_cache: bool,
 }
 
+/// The value of a `precompilers` entry that asks for stapler's own compiler.
+pub const BUILTIN: &str = "builtin";
+
+/// A compiler stapler has itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinCompiler {
+    Scss,
+    Sass,
+    TypeScript,
+}
+
+impl BuiltinCompiler {
+    /// The built-in compiler for a `type`, if there is one.
+    pub fn for_type(mimetype: &str, kind: Kind) -> Option<BuiltinCompiler> {
+        let mimetype = mimetype.to_ascii_lowercase();
+        match (kind, mimetype.as_str()) {
+            (Kind::Css, "text/x-scss" | "text/scss") => Some(BuiltinCompiler::Scss),
+            (Kind::Css, "text/x-sass" | "text/sass") => Some(BuiltinCompiler::Sass),
+            (
+                Kind::Js,
+                "text/typescript"
+                | "application/typescript"
+                | "application/x-typescript"
+                | "text/x-typescript",
+            ) => Some(BuiltinCompiler::TypeScript),
+            _ => None,
+        }
+    }
+}
+
 /// Loads the settings: Django's (through the bridge, in a Django project), then the file, then
 /// `STAPLER_*` variables from `env`, then the flags.
 pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config, Error> {
@@ -370,7 +408,16 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
     let merged = settings::layer(found.layer, user)?;
     let mut config = resolve::resolve(file, merged, sources.no_cache)?;
     config.templates.render = render;
-    config.templates.bridge = Some(bridge);
+    config.templates.bridge = Some(bridge.clone());
+    config.compress.bridge = Some(bridge);
+    config
+        .compress
+        .precompilers
+        .extend(django_settings.COMPRESS_PRECOMPILERS.iter().cloned());
+    if config.compress.cacheable_precompilers.is_empty() {
+        config.compress.cacheable_precompilers =
+            django_settings.COMPRESS_CACHEABLE_PRECOMPILERS.clone();
+    }
     if config.templates.language_code == django_settings.LANGUAGE_CODE {
         // Django's own answer, which honours a project's `LANGUAGES_BIDI`.
         config.templates.language_bidi = django_settings.LANGUAGE_BIDI;

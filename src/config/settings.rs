@@ -43,6 +43,12 @@ pub struct Settings {
     /// Django's `LANGUAGE_CODE`: the language i18n tags render in offline, as
     /// `manage.py compress` renders them.
     pub language_code: Option<String>,
+    /// `[mimetype, command]` pairs, as `COMPRESS_PRECOMPILERS`: a shell command, a Python
+    /// class's path (run through Django) or `builtin`. They come before Django's.
+    pub precompilers: Option<Vec<(String, String)>>,
+    /// `COMPRESS_CACHEABLE_PRECOMPILERS`: types whose precompiled output depends only on the
+    /// input's text, and so may be cached by it.
+    pub cacheable_precompilers: Option<Vec<String>>,
 }
 
 /// A `staticfiles_dirs` entry: a folder, or `[prefix, folder]` as in Django's `STATICFILES_DIRS`.

@@ -10,6 +10,8 @@ Requests:
    "engine": "django" | "jinja2"}          (Jinja2 templates are named by their paths)
   {"op": "translate", "messages": [...]}   each [context, message] translated in LANGUAGE_CODE
   {"op": "static", "paths": [...]}         what {% static %} renders for each path
+  {"op": "precompile", "kind": "css",     one element of a block compiled by the precompiler
+   "element": "<link ...>"}                COMPRESS_PRECOMPILERS names for its type
 """
 
 import json
@@ -223,6 +225,9 @@ def settings_op(_request):
         "COMPRESS_CSS_HASHING_METHOD": settings.COMPRESS_CSS_HASHING_METHOD,
         "COMPRESS_URL_PLACEHOLDER": settings.COMPRESS_URL_PLACEHOLDER,
         "COMPRESS_PRECOMPILERS": [list(pair) for pair in settings.COMPRESS_PRECOMPILERS],
+        "COMPRESS_CACHEABLE_PRECOMPILERS": list(
+            getattr(settings, "COMPRESS_CACHEABLE_PRECOMPILERS", None) or ()
+        ),
         "COMPRESS_FILTERS": {kind: list(names) for kind, names in filters.items()},
         "COMPRESS_OFFLINE": bool(settings.COMPRESS_OFFLINE),
         "LANGUAGE_CODE": str(django_settings.LANGUAGE_CODE),
@@ -350,11 +355,40 @@ def translate_op(request):
     return {"translations": translations}
 
 
+def precompile_op(request):
+    """The element's text after its precompiler, as django-compressor's hunks() runs it."""
+    from compressor.base import METHOD_INPUT, SOURCE_FILE
+    from compressor.css import CssCompressor
+    from compressor.js import JsCompressor
+
+    compressor_class = CssCompressor if request["kind"] == "css" else JsCompressor
+    compressor = compressor_class(request["kind"], request["element"])
+    try:
+        for kind, value, basename, elem in compressor.split_contents():
+            charset = compressor.parser.elem_attribs(elem).get("charset", compressor.charset)
+            options = {
+                "method": METHOD_INPUT,
+                "elem": elem,
+                "kind": kind,
+                "basename": basename,
+                "charset": charset,
+            }
+            if kind == SOURCE_FILE:
+                options = dict(options, filename=value)
+                value = compressor.get_filecontent(value, charset)
+            _, value = compressor.precompile(value, **options)
+            return {"text": str(value)}
+    except Exception as error:  # the precompiler's own failure, reported with the element
+        return {"error": "%s: %s" % (type(error).__name__, error)}
+    return {"error": "django-compressor found no element to compile"}
+
+
 HANDLERS = {
     "settings": settings_op,
     "render": render_op,
     "translate": translate_op,
     "static": static_op,
+    "precompile": precompile_op,
 }
 
 

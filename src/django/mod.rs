@@ -305,6 +305,30 @@ impl Bridge {
     }
 
     /// One request, its answer read as `T`.
+    /// A block's element (`<link type="text/x-scss" href=…>`) compiled by the precompiler the
+    /// project configured for its type, exactly as django-compressor compiles it; the
+    /// precompiler's failure is the inner error.
+    pub fn precompile(
+        &self,
+        kind: &str,
+        element: &str,
+    ) -> Result<Result<String, String>, BridgeError> {
+        #[derive(serde::Deserialize)]
+        struct Compiled {
+            text: Option<String>,
+            error: Option<String>,
+        }
+        let doing = "precompiling with Django".to_string();
+        let answer: Compiled = self.ask(
+            serde_json::json!({"op": "precompile", "kind": kind, "element": element}),
+            &doing,
+        )?;
+        Ok(match (answer.text, answer.error) {
+            (Some(text), _) => Ok(text),
+            (None, error) => Err(error.unwrap_or_else(|| "no output".into())),
+        })
+    }
+
     fn ask<T: serde::de::DeserializeOwned>(
         &self,
         request: serde_json::Value,

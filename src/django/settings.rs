@@ -18,6 +18,8 @@ pub struct DjangoSettings {
     pub COMPRESS_URL_PLACEHOLDER: String,
     /// `(mimetype, command)` pairs.
     pub COMPRESS_PRECOMPILERS: Vec<(String, String)>,
+    #[serde(default)]
+    pub COMPRESS_CACHEABLE_PRECOMPILERS: Vec<String>,
     /// `css` and `js` filter lists, by dotted path.
     pub COMPRESS_FILTERS: std::collections::BTreeMap<String, Vec<String>>,
     pub COMPRESS_OFFLINE: bool,
