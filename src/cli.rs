@@ -26,11 +26,32 @@ pub enum Command {
     Publish(PublishArgs),
     /// `compress --offline`, then `publish`: the whole job, for CI.
     Deploy(PublishArgs),
+    /// Scan without writing anything and report every cause of a missing key a build can see
+    /// (undefined or request variables in blocks, skipped templates, one key in two modes,
+    /// folders Django knows that the settings leave out); exit 1 when there is any.
+    Check(CheckArgs),
     /// Print the resolved settings and where each came from (file, environment, flag, Django).
     Config(ConfigArgs),
     /// Write a stapler.toml from the Django project's settings, every folder listed, for builds
     /// without Python (render = "native").
     Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// `human` lines, or one `json` document (`{"templates", "blocks", "findings": [{"file",
+    /// "line", "kind", "message"}]}`) for CI annotations.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Args)]

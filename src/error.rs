@@ -182,6 +182,12 @@ pub enum Error {
     #[error("--strict: {} finding(s), and the manifest was not written:\n{}", .0.len(), .0.join("\n"))]
     Strict(Vec<String>),
 
+    /// `check` found causes of missing keys (listed before this error).
+    #[error(
+        "check: {0} finding(s), each a key servers would miss; fix them, then run check again"
+    )]
+    Findings(usize),
+
     /// Several independent inputs failed; each is reported.
     #[error("{}", join_errors(.0))]
     Many(Vec<Error>),

@@ -4,10 +4,12 @@
 //! The pipeline runs one way, and this file is the only place it is composed:
 //! [`config::load`] → [`templates::scan`] → [`compress::build`] → [`Manifest`] →
 //! [`publish::publish`] on a [`store::Store`]. [`compress`], [`publish`] and [`deploy`] run it;
-//! [`lookup`] explains one template's blocks against the manifest. Each returns data; nothing
+//! [`lookup`] explains one template's blocks against the manifest; [`check`] scans and reports
+//! every cause of a missing key it can see, writing nothing. Each returns data; nothing
 //! here prints.
 
 pub mod block;
+pub mod check;
 pub mod compress;
 pub mod config;
 pub mod django;
@@ -92,6 +94,12 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
                 )
             })
             .chain(scan.warnings.iter().map(|warning| format!("  {warning}")))
+            .chain(
+                check::findings(config, &scan)
+                    .iter()
+                    .filter(|finding| !matches!(finding.kind, "skipped-template" | "departure"))
+                    .map(|finding| format!("  {}", finding.describe())),
+            )
             .chain(build.warnings.iter().map(|warning| format!("  {warning}")))
             .collect();
         if !findings.is_empty() {
@@ -176,6 +184,25 @@ pub fn deploy(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Res
     let summary = compress(config, flags, progress)?;
     let published = publish(config, flags, progress);
     Ok(Deployed { summary, published })
+}
+
+/// What `check` found, and what it looked at.
+#[derive(Debug, serde::Serialize)]
+pub struct CheckReport {
+    pub templates: usize,
+    pub blocks: usize,
+    pub findings: Vec<check::Finding>,
+}
+
+/// Scans every template, writing nothing, and reports every cause of a missing key a build can
+/// see: see [`check::findings`].
+pub fn check(config: &Config) -> Result<CheckReport> {
+    let scan = on_deep_stacks(|| templates::scan(&config.templates))?;
+    Ok(CheckReport {
+        templates: scan.templates,
+        blocks: scan.blocks.len(),
+        findings: check::findings(config, &scan),
+    })
 }
 
 /// One compress block of a template, explained against the manifest.

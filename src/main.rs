@@ -50,7 +50,7 @@ impl ExitCode {
             Error::Store(StoreError::Io { .. }) => ExitCode::Io,
             Error::Store(_) | Error::NotPublished { .. } => ExitCode::Remote,
             Error::PartlyPublished { .. } => ExitCode::Live,
-            Error::Strict(_) => ExitCode::Input,
+            Error::Strict(_) | Error::Findings(_) => ExitCode::Input,
             Error::Many(errors) => errors.first().map_or(ExitCode::Input, ExitCode::of),
         }
     }
@@ -115,7 +115,7 @@ fn run(cli: Cli) -> Result<(), (Error, bool)> {
     let verbose = match &cli.command {
         Command::Compress(args) => args.verbose,
         Command::Publish(args) | Command::Deploy(args) => args.verbose,
-        Command::Lookup(_) | Command::Config(_) | Command::Init(_) => false,
+        Command::Lookup(_) | Command::Config(_) | Command::Init(_) | Command::Check(_) => false,
     };
     run_command(cli).map_err(|error| (error, verbose))
 }
@@ -163,6 +163,19 @@ fn run_command(cli: Cli) -> Result<(), Error> {
             let config = load_config(&args.common, None)?;
             show_config(&config);
             Ok(())
+        }
+        Command::Check(args) => {
+            let config = load_config(&args.common, None)?;
+            if args.format == cli::Format::Human {
+                print_notes(&config, false);
+            }
+            let report = stapler::check(&config)?;
+            show_check(&report, args.format);
+            if report.findings.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Findings(report.findings.len()))
+            }
         }
         Command::Init(args) => {
             let config = load_config(&args.common, None)?;
@@ -225,6 +238,26 @@ fn show_config(config: &Config) {
         println!("# note: {note}");
     }
     println!("# every other setting has its default (see the README)");
+}
+
+/// `check`'s findings: one line each (grouped by file), or one JSON document on stdout.
+fn show_check(report: &stapler::CheckReport, format: cli::Format) {
+    if format == cli::Format::Json {
+        match serde_json::to_string_pretty(report) {
+            Ok(text) => println!("{text}"),
+            Err(error) => eprintln!("error: the report cannot be written as JSON ({error})"),
+        }
+        return;
+    }
+    for finding in &report.findings {
+        eprintln!("{}: {}", finding.kind, finding.describe());
+    }
+    if report.findings.is_empty() {
+        println!(
+            "stapler check: {} templates, {} blocks: nothing would make a key go missing",
+            report.templates, report.blocks
+        );
+    }
 }
 
 fn publish_flags(args: &cli::PublishArgs) -> RunFlags {

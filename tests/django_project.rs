@@ -524,3 +524,44 @@ fn a_missing_python_a_broken_settings_module_no_compressor_and_a_dying_bridge_ar
         &before,
     );
 }
+
+/// A stapler.toml in a Django project that lists fewer folders than Django knows: `check`
+/// names each folder the build would not read.
+#[test]
+fn check_names_the_folders_django_knows_that_the_settings_file_leaves_out() {
+    let project = project();
+    let dir = project.path();
+    std::fs::write(
+        dir.join("stapler.toml"),
+        "template_dirs = [\"templates\"]\nstaticfiles_dirs = [\"assets\"]\n",
+    )
+    .expect("write");
+    let python = python();
+    let run = stapler_in(
+        dir,
+        &dir.join("root"),
+        &["check", "--python", python.to_str().expect("utf-8")],
+        &[],
+    );
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Django's template folder ")
+            && stderr.contains("shop/templates is not in `template_dirs`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("vendor_files is not in `staticfiles_dirs`"),
+        "{stderr}"
+    );
+    std::fs::remove_file(dir.join("stapler.toml")).expect("remove");
+    let clean = stapler_in(
+        dir,
+        &dir.join("root"),
+        &["check", "--python", python.to_str().expect("utf-8")],
+        &[],
+    );
+    // With Django's own folders, the fixture (translations with `with`, contexts from
+    // COMPRESS_OFFLINE_CONTEXT) has nothing to find.
+    assert!(clean.status.success(), "{}", text(&clean.stderr));
+}

@@ -113,6 +113,9 @@ pub struct Config {
     pub origins: Vec<SettingOrigin>,
     /// What stapler noticed in Django's settings and does not follow, to show the user.
     pub notes: Vec<String>,
+    /// Template and static folders Django knows that the settings stapler reads do not list:
+    /// templates and files the build would not see.
+    pub folder_mismatches: Vec<String>,
     pub templates: TemplateSettings,
     pub compress: CompressSettings,
     pub manifest: ManifestSettings,
@@ -405,9 +408,30 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
     ]);
     let contexts_from_django = user.offline_context.is_none();
     let found_plain_syntax = found.jinja2_plain_syntax;
+    let django_templates = found.layer.template_dirs.clone().unwrap_or_default();
+    let django_statics = found.layer.staticfiles_dirs.clone().unwrap_or_default();
+    let own_templates = user.template_dirs.is_some();
+    let own_statics = user.staticfiles_dirs.is_some();
     let merged = settings::layer(found.layer, user)?;
     let mut config = resolve::resolve(file, merged, sources.no_cache)?;
     config.templates.render = render;
+    if own_templates {
+        for dir in &django_templates {
+            if !config.templates.template_dirs.contains(dir) {
+                config.folder_mismatches.push(format!("Django's template folder {} is not in `template_dirs`, so its templates are not compressed; add it, or run `stapler init` again", dir.display()));
+            }
+        }
+    }
+    if own_statics {
+        for dir in &django_statics {
+            if !config.compress.staticfiles_dirs.contains(dir) {
+                let path = match dir {
+                    StaticDir::Path(path) | StaticDir::Prefixed((_, path)) => path,
+                };
+                config.folder_mismatches.push(format!("Django's static folder {} is not in `staticfiles_dirs`, so files in it are not found; add it, or run `stapler init` again", path.display()));
+            }
+        }
+    }
     config.templates.bridge = Some(bridge.clone());
     config.compress.bridge = Some(bridge);
     config

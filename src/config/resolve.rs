@@ -77,6 +77,7 @@ pub(super) fn resolve(
         project: None,
         origins: Vec::new(),
         notes: Vec::new(),
+        folder_mismatches: Vec::new(),
         templates: TemplateSettings {
             template_dirs,
             extensions,

@@ -12,6 +12,7 @@ pub mod jinja;
 mod lookups;
 pub mod render;
 pub mod translate;
+pub mod variables;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
