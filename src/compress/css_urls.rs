@@ -211,7 +211,7 @@ fn hashed_name(relative: &str, hash: &str) -> String {
 }
 
 /// `posixpath.normpath` for a relative path; `None` when it climbs above its start.
-fn normalize_path(path: &str) -> Option<String> {
+pub(super) fn normalize_path(path: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

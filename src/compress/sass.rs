@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Location, Result};
 
 use super::cache::Cache;
+use super::css_urls::normalize_path;
 use super::resolve::Roots;
 
 /// The name grass gives a stylesheet compiled from a string.
@@ -298,27 +299,12 @@ fn absolute_urls(text: &str, relative: &str, url: &str) -> String {
         } else {
             format!("{folder}/{target}")
         };
-        match normalize(&joined) {
+        match normalize_path(&joined) {
             Some(path) => format!("url({open}{url}{path}{close})"),
             None => whole,
         }
     })
     .into_owned()
-}
-
-/// `css/parts/../img/a.png` → `css/img/a.png`; `None` when it climbs above the root.
-fn normalize(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 #[cfg(test)]
