@@ -554,6 +554,14 @@ fn check_names_the_folders_django_knows_that_the_settings_file_leaves_out() {
         stderr.contains("vendor_files is not in `staticfiles_dirs`"),
         "{stderr}"
     );
+    // The folders the file does list, named relative to it, are not reported.
+    let listed = |line: &str| {
+        let project_folder = !line.contains("shop/") && !line.contains("site-packages");
+        project_folder
+            && (line.contains("/templates is not in `template_dirs`")
+                || line.contains("/assets is not in `staticfiles_dirs`"))
+    };
+    assert!(!stderr.lines().any(listed), "{stderr}");
     std::fs::remove_file(dir.join("stapler.toml")).expect("remove");
     let clean = stapler_in(
         dir,

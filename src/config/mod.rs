@@ -8,6 +8,7 @@ mod django;
 pub mod env;
 mod init;
 mod origins;
+pub mod precompilers;
 mod resolve;
 pub mod settings;
 
@@ -15,7 +16,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::block::Kind;
 use crate::django::{find_project, Bridge, Project};
 use crate::error::Error;
 
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use init::settings_file;
 pub use origins::SettingOrigin;
+pub use precompilers::{BuiltinCompiler, BUILTIN};
 pub use settings::{Settings, StaticDir};
 
 /// A configuration mistake: where it is (a file, a file:line:column, a variable) and what to do.
@@ -306,36 +307,6 @@ pub struct Sources {
     pub no_cache: bool,
 }
 
-/// The value of a `precompilers` entry that asks for stapler's own compiler.
-pub const BUILTIN: &str = "builtin";
-
-/// A compiler stapler has itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuiltinCompiler {
-    Scss,
-    Sass,
-    TypeScript,
-}
-
-impl BuiltinCompiler {
-    /// The built-in compiler for a `type`, if there is one.
-    pub fn for_type(mimetype: &str, kind: Kind) -> Option<BuiltinCompiler> {
-        let mimetype = mimetype.to_ascii_lowercase();
-        match (kind, mimetype.as_str()) {
-            (Kind::Css, "text/x-scss" | "text/scss") => Some(BuiltinCompiler::Scss),
-            (Kind::Css, "text/x-sass" | "text/sass") => Some(BuiltinCompiler::Sass),
-            (
-                Kind::Js,
-                "text/typescript"
-                | "application/typescript"
-                | "application/x-typescript"
-                | "text/x-typescript",
-            ) => Some(BuiltinCompiler::TypeScript),
-            _ => None,
-        }
-    }
-}
-
 /// Loads the settings: Django's (through the bridge, in a Django project), then the file, then
 /// `STAPLER_*` variables from `env`, then the flags.
 pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config, Error> {
@@ -416,18 +387,28 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
     let mut config = resolve::resolve(file, merged, sources.no_cache)?;
     config.templates.render = render;
     if own_templates {
+        let listed = folders(&config.templates.template_dirs);
         for dir in &django_templates {
-            if !config.templates.template_dirs.contains(dir) {
+            if !listed.contains(&folder(dir)) {
                 config.folder_mismatches.push(format!("Django's template folder {} is not in `template_dirs`, so its templates are not compressed; add it, or run `stapler init` again", dir.display()));
             }
         }
     }
     if own_statics {
+        let path_of = |dir: &StaticDir| match dir {
+            StaticDir::Path(path) | StaticDir::Prefixed((_, path)) => path.clone(),
+        };
+        let listed = folders(
+            &config
+                .compress
+                .staticfiles_dirs
+                .iter()
+                .map(path_of)
+                .collect::<Vec<_>>(),
+        );
         for dir in &django_statics {
-            if !config.compress.staticfiles_dirs.contains(dir) {
-                let path = match dir {
-                    StaticDir::Path(path) | StaticDir::Prefixed((_, path)) => path,
-                };
+            let path = path_of(dir);
+            if !listed.contains(&folder(&path)) {
                 config.folder_mismatches.push(format!("Django's static folder {} is not in `staticfiles_dirs`, so files in it are not found; add it, or run `stapler init` again", path.display()));
             }
         }
@@ -484,6 +465,16 @@ pub fn process_env() -> BTreeMap<String, String> {
             key.starts_with("STAPLER_") || key == "DJANGO_SETTINGS_MODULE" || key == "VIRTUAL_ENV"
         })
         .collect()
+}
+
+/// A folder as the file system names it, so `templates` beside the file and Django's
+/// `/srv/app/templates` compare equal.
+fn folder(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn folders(paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths.iter().map(|path| folder(path)).collect()
 }
 
 fn find_default_file() -> Result<(Option<PathBuf>, Settings), ConfigError> {

@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+use super::precompilers;
 use super::settings::{ContextSetting, PublishSection, SharedCacheSection};
 use super::{
-    BuiltinCompiler, CompressSettings, Config, ConfigError, ContextSource, CssErrors, CssHashing,
-    Engine, JsMinify, ManifestSettings, OfflineContext, PublishSettings, RenderMode, S3Settings,
-    Settings, SharedCacheSettings, Target, TemplateSettings, BUILTIN,
+    CompressSettings, Config, ConfigError, ContextSource, CssErrors, CssHashing, Engine, JsMinify,
+    ManifestSettings, OfflineContext, PublishSettings, RenderMode, S3Settings, Settings,
+    SharedCacheSettings, Target, TemplateSettings,
 };
-use crate::block::Kind;
 
 const DEFAULT_HASHED_PATTERN: &str = r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$";
 const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
@@ -115,37 +115,12 @@ pub(super) fn resolve(
             css_errors: settings.css_errors.unwrap_or(CssErrors::Error),
             cache_dir,
             shared_cache,
-            precompilers: check_precompilers(settings.precompilers.unwrap_or_default(), &origin)?,
+            precompilers: precompilers::check(settings.precompilers.unwrap_or_default(), &origin)?,
             cacheable_precompilers: settings.cacheable_precompilers.unwrap_or_default(),
             bridge: None,
         },
         publish,
     })
-}
-
-/// `precompilers` entries: `builtin` only for a type stapler compiles itself.
-fn check_precompilers(
-    entries: Vec<(String, String)>,
-    origin: &str,
-) -> Result<Vec<(String, String)>, ConfigError> {
-    for (mimetype, command) in &entries {
-        let builtin = [Kind::Css, Kind::Js]
-            .into_iter()
-            .any(|kind| BuiltinCompiler::for_type(mimetype, kind).is_some());
-        if command.trim() == BUILTIN && !builtin {
-            return Err(ConfigError {
-                origin: format!("{origin}: precompilers"),
-                message: format!("`{mimetype}` has no built-in compiler (stapler has them for text/x-scss, text/scss, text/x-sass, text/sass and TypeScript); name a command for it"),
-            });
-        }
-        if command.trim().is_empty() {
-            return Err(ConfigError {
-                origin: format!("{origin}: precompilers"),
-                message: format!("`{mimetype}` has an empty command; name a command, a Python class, or `builtin`"),
-            });
-        }
-    }
-    Ok(entries)
 }
 
 /// Django requires `STATIC_URL` (and so `COMPRESS_URL`) to end with a slash.
