@@ -262,3 +262,25 @@ fn configured_commands_run_as_django_compressor_runs_them() {
         "{stderr}"
     );
 }
+
+/// A module at the top of the static folder resolves its imports as the browser would from
+/// its own URL: `./lib.js` under the static URL, `../escape.js` above it.
+#[test]
+fn a_top_level_module_resolves_imports_as_the_browser_would() {
+    let template = "{% load compress %}{% compress js %}<script type=\"module\" src=\"/static/root.js\"></script>{% endcompress %}";
+    let site = small_site(
+        &[("t.html", template)],
+        &[
+            (
+                "root.js",
+                b"import { a } from './lib.js';\nimport { b } from '../escape.js';\nglobalThis.x = a + b;\n".as_slice(),
+            ),
+            ("lib.js", b"export const a = 1;\n".as_slice()),
+        ],
+    );
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let module = only_bundle(site.path());
+    assert!(module.contains("from\"/static/lib.js\""), "{module}");
+    assert!(module.contains("from\"/escape.js\""), "{module}");
+}

@@ -111,7 +111,9 @@ pub fn minify(
         base,
         unresolved: Vec::new(),
     };
-    program.visit_mut_with(&mut imports);
+    if dialect.module {
+        program.visit_mut_with(&mut imports);
+    }
     keep_only_licence_comments(&comments);
     GLOBALS.set(&Globals::new(), || {
         let unresolved_mark = Mark::new();

@@ -286,30 +286,25 @@ fn treatment(
             let path = url.split(['?', '#']).next().unwrap_or(url);
             path.ends_with(".ts") || path.ends_with(".mts")
         });
+    let plain = match typescript_name {
+        true => Treatment::Script(Dialect {
+            typescript: true,
+            module: false,
+        }),
+        false => Treatment::Plain,
+    };
     let given = element
         .attr("type")
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let Some(given) = given else {
-        return match typescript_name {
-            true => Treatment::Script(Dialect {
-                typescript: true,
-                module: false,
-            }),
-            false => Treatment::Plain,
-        };
+        return plain;
     };
     if minified
         .iter()
         .any(|known| known.eq_ignore_ascii_case(given))
     {
-        return match typescript_name {
-            true => Treatment::Script(Dialect {
-                typescript: true,
-                module: false,
-            }),
-            false => Treatment::Plain,
-        };
+        return plain;
     }
     if kind == Kind::Js && given.eq_ignore_ascii_case("module") {
         return Treatment::Script(Dialect {

@@ -214,15 +214,10 @@ pub fn prepare(
         _ => Dialect::SCRIPT,
     };
     let base = match (dialect.module, relative) {
-        (true, Some(relative)) => Some(format!(
-            "{}{}",
-            urls.url,
-            relative
-                .rsplit_once('/')
-                .map_or("", |(dir, _)| dir)
-                .to_string()
-                + "/"
-        )),
+        (true, Some(relative)) => Some(match relative.rsplit_once('/') {
+            Some((folder, _)) => format!("{}{folder}/", urls.url),
+            None => urls.url.to_string(),
+        }),
         _ => None,
     };
     let is_min_file =
