@@ -14,6 +14,7 @@ pub mod compress;
 pub mod config;
 pub mod django;
 pub mod error;
+pub mod fingerprint;
 pub mod manifest;
 pub mod output;
 pub mod progress;
@@ -45,6 +46,9 @@ pub struct Summary {
     pub bridge_time: Option<Duration>,
     /// Where the rendered blocks may depart from django-compressor's.
     pub departures: Vec<String>,
+    /// Set when nothing changed since the last build, so nothing was rebuilt: how many files'
+    /// metadata showed it (see [`fingerprint`]).
+    pub unchanged: Option<usize>,
 }
 
 impl Summary {
@@ -79,7 +83,11 @@ pub fn compress(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> R
 }
 
 fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Result<Summary> {
+    if let Some(summary) = fingerprint::unchanged(config, flags) {
+        return Ok(summary);
+    }
     let started = Instant::now();
+    let before = fingerprint::before(config, flags);
     let scan = templates::scan(&config.templates)?;
     let build = compress::build(&config.compress, flags.force, &scan.blocks, progress)?;
     if flags.strict {
@@ -114,7 +122,7 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
         &config.manifest,
     );
     manifest.write(&config.manifest.path)?;
-    Ok(Summary {
+    let summary = Summary {
         templates: scan.templates,
         skipped: scan.skipped,
         contexts: config.templates.offline_contexts.len(),
@@ -128,7 +136,12 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
             .bridge
             .as_ref()
             .map(|bridge| bridge.spent()),
-    })
+        unchanged: None,
+    };
+    if let Some(before) = before {
+        fingerprint::record(config, flags, before, &summary);
+    }
+    Ok(summary)
 }
 
 /// Writes a `stapler.toml` at `path` from the resolved settings (Django's, in a Django project),

@@ -433,7 +433,7 @@ fn print_summary(summary: &Summary, verbose: bool) {
         summary.skipped.len(),
         build.blocks_seen,
         summary.contexts,
-        build.blocks.len(),
+        build.unique_blocks,
     );
     println!(
         "         read {} distinct sources once ({}, {} minified from cache), wrote {} bundles ({}, gzip {}) and {} hashed assets in {:.2} s",
@@ -451,6 +451,11 @@ fn print_summary(summary: &Summary, verbose: bool) {
             "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included",
             summary.by_django.len(),
             spent.as_secs_f64()
+        );
+    }
+    if let Some(files) = summary.unchanged {
+        println!(
+            "         nothing changed since the last build ({files} files checked), so nothing was rebuilt"
         );
     }
     println!("         manifest: {}", summary.manifest_path.display());

@@ -907,3 +907,108 @@ fn cached_warnings_name_the_file_at_hand() {
         }
     }
 }
+
+/// Sets the modification time of every file under `dir` an hour back, as files checked out
+/// well before a build have.
+fn age(dir: &Path) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if entry.file_type().is_file() {
+            std::fs::File::options()
+                .write(true)
+                .open(entry.path())
+                .and_then(|file| file.set_modified(past))
+                .expect("set the modification time");
+        }
+    }
+}
+
+#[test]
+fn an_unchanged_site_is_not_rebuilt_and_any_change_is_noticed() {
+    let site = example_site();
+    let (statics, templates) = (site.path().join("static"), site.path().join("templates"));
+    age(site.path());
+    let run = |args: &[&str]| {
+        let out = stapler(site.path(), args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let first = stdout.lines().next().unwrap_or_default().to_string();
+        (
+            stdout.contains("nothing changed since the last build"),
+            first,
+        )
+    };
+    let compress = ["compress", "--offline"];
+    let (skipped, full_summary) = run(&compress);
+    assert!(!skipped, "the first build runs");
+    let built = build_files(site.path());
+    let (skipped, summary) = run(&compress);
+    assert!(skipped, "nothing changed");
+    assert_eq!(summary, full_summary, "the same summary");
+    assert_eq!(build_files(site.path()), built);
+
+    // A source edited (even with an old modification time) is rebuilt.
+    let css = statics.join("css/home.css");
+    let mut text_of = std::fs::read_to_string(&css).expect("css");
+    text_of.push_str("\n.added { color: red }\n");
+    std::fs::write(&css, &text_of).expect("edit");
+    age(&statics);
+    assert!(!run(&compress).0, "an edited source rebuilds");
+    assert_ne!(build_files(site.path()), built);
+    assert!(run(&compress).0);
+
+    // A source just written is never vouched for: the build after it runs in full too.
+    std::fs::write(&css, format!("{text_of}\n.again {{ color: blue }}\n")).expect("edit");
+    assert!(!run(&compress).0);
+    assert!(
+        !run(&compress).0,
+        "a fresh file may still change within its timestamp"
+    );
+    age(&statics);
+    assert!(!run(&compress).0);
+    assert!(run(&compress).0);
+
+    // A file that would now win a lookup, a template edit, a missing output, --force.
+    let shadow = site.path().join("shadow");
+    std::fs::create_dir_all(shadow.join("css")).expect("mkdir");
+    std::fs::write(shadow.join("css/home.css"), ".shadow{}").expect("shadow");
+    age(&shadow);
+    std::fs::write(
+        site.path().join("stapler.toml"),
+        std::fs::read_to_string(site.path().join("stapler.toml"))
+            .expect("config")
+            .replace(
+                "staticfiles_dirs = [\"static\"]",
+                "staticfiles_dirs = [\"shadow\", \"static\"]",
+            ),
+    )
+    .expect("config");
+    assert!(!run(&compress).0, "a changed setting rebuilds");
+    assert!(run(&compress).0);
+    std::fs::remove_file(shadow.join("css/home.css")).expect("unshadow");
+    assert!(
+        !run(&compress).0,
+        "a lookup that now finds another file rebuilds"
+    );
+
+    let page = templates.join("pages/home.html");
+    let mut page_text = std::fs::read_to_string(&page).expect("template");
+    page_text.push_str("\n<p>edited</p>\n");
+    std::fs::write(&page, &page_text).expect("edit");
+    age(&templates);
+    assert!(!run(&compress).0, "an edited template rebuilds");
+    assert!(run(&compress).0);
+
+    let bundles = outputs(&site.path().join("build/static"), "css");
+    std::fs::remove_file(&bundles[0]).expect("remove an output");
+    assert!(!run(&compress).0, "a missing output rebuilds");
+    assert!(bundles[0].is_file(), "and is written again");
+    assert!(run(&compress).0);
+    assert!(
+        !run(&["compress", "--offline", "--force"]).0,
+        "--force rebuilds"
+    );
+}

@@ -47,7 +47,7 @@ struct Shared {
 }
 
 /// What the shared cache did during a build.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SharedReport {
     /// Entries fetched from the shared cache for local misses.
     pub fetched: u64,

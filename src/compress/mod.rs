@@ -19,6 +19,7 @@ pub mod source;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -38,7 +39,7 @@ use resolve::Roots;
 use source::{Minified, Minifying, Prepared, Processed, Reading};
 
 /// A file written under `root`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Output {
     /// Path relative to `root`, `/`-separated (`CACHE/css/output.3f2a9c1b0d4e.css`).
     pub name: String,
@@ -48,10 +49,13 @@ pub struct Output {
 }
 
 /// What `build` produced.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Build {
     /// Each distinct block with the tags it renders to, in the order blocks were found.
+    #[serde(skip)]
     pub blocks: Vec<BuiltBlock>,
+    /// How many distinct blocks there are (`blocks.len()` after a build).
+    pub unique_blocks: usize,
     /// Blocks seen, counting each context and template separately.
     pub blocks_seen: usize,
     /// Bundles written (or found already written), one per distinct output, by name.
@@ -67,6 +71,14 @@ pub struct Build {
     pub shared_cache: SharedReport,
     /// Things worth knowing that did not stop the build.
     pub warnings: Vec<String>,
+    /// Every static path the build looked up, with what it found: what a later run checks to
+    /// know that nothing it would read has changed.
+    #[serde(skip)]
+    pub lookups: Vec<(String, Result<PathBuf, resolve::Unresolved>)>,
+    /// Whether the build read files that `lookups` does not name (Sass partials, files a
+    /// precompiler opened), so that a later run cannot know from metadata that nothing changed.
+    #[serde(skip)]
+    pub reads_unlisted_files: bool,
 }
 
 /// Builds every block: writes bundles and hashed assets under `root` and returns each distinct
@@ -164,6 +176,14 @@ pub fn build(
         build.warnings.extend(built.warning);
     }
     build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
+    build.unique_blocks = build.blocks.len();
+    build.lookups = roots.lookups();
+    build.reads_unlisted_files = sources.iter().any(|source| {
+        matches!(
+            source.treatment(),
+            plan::Treatment::Sass { .. } | plan::Treatment::Precompiled { .. }
+        )
+    });
     measure_gzip(&mut build.bundles, &roots);
     build.shared_cache = cache.finish(fetched);
     Ok(build)

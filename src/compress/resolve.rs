@@ -3,12 +3,14 @@
 //! does; an entry with a prefix answers only paths under it, as Django's finder does), never
 //! outside them, whether by `..`, an absolute path or a symbolic link.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use crate::config::StaticDir;
 
 /// Why a URL has no file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Unresolved {
     /// The URL is not under `url`, so nothing stapler serves can answer it.
     NotUnderUrl,
@@ -19,10 +21,35 @@ pub enum Unresolved {
 }
 
 /// The directories files are looked up in, with the URL they are served at.
+///
+/// Lookups are remembered for the life of the value (one build): a site refers to the same
+/// few hundred files from thousands of places, and each distinct path costs its `stat` and its
+/// folder's canonicalisation once, not once per reference.
 #[derive(Debug, Clone)]
 pub struct Roots {
     url: String,
     dirs: Vec<Root>,
+    found: Memo<String, Result<PathBuf, Unresolved>>,
+    /// The real path of each folder a candidate file sat in.
+    folders: Memo<PathBuf, Option<PathBuf>>,
+}
+
+type Memo<K, V> = Arc<RwLock<HashMap<K, V>>>;
+
+/// The value remembered for `key`, computing (outside any lock) and remembering it if absent.
+fn remembered<K, V>(memo: &Memo<K, V>, key: &K, compute: impl FnOnce() -> V) -> V
+where
+    K: std::hash::Hash + Eq + Clone,
+    V: Clone,
+{
+    if let Some(value) = memo.read().ok().and_then(|map| map.get(key).cloned()) {
+        return value;
+    }
+    let value = compute();
+    if let Ok(mut map) = memo.write() {
+        map.insert(key.clone(), value.clone());
+    }
+    value
 }
 
 /// A folder searched, the URL prefix it answers (if any), and its real path.
@@ -51,6 +78,8 @@ impl Roots {
         Roots {
             url: url.to_string(),
             dirs,
+            found: Memo::default(),
+            folders: Memo::default(),
         }
     }
 
@@ -70,6 +99,12 @@ impl Roots {
 
     /// Finds the file a URL-relative path (`css/site.css`) names.
     pub fn find(&self, relative: &str) -> Result<PathBuf, Unresolved> {
+        remembered(&self.found, &relative.to_string(), || {
+            self.look_up(relative)
+        })
+    }
+
+    fn look_up(&self, relative: &str) -> Result<PathBuf, Unresolved> {
         let decoded = percent_decode(relative).ok_or(Unresolved::Outside)?;
         if decoded.starts_with('/')
             || decoded.contains('\\')
@@ -91,16 +126,47 @@ impl Roots {
                 None => decoded.as_str(),
             };
             let candidate = root.path.join(below);
-            if !candidate.is_file() {
+            let Ok(meta) = std::fs::symlink_metadata(&candidate) else {
                 continue;
-            }
-            let canonical = candidate.canonicalize().map_err(|_| Unresolved::Missing)?;
+            };
+            let real = if meta.file_type().is_symlink() {
+                if !candidate.is_file() {
+                    continue;
+                }
+                candidate.canonicalize().ok()
+            } else if meta.is_file() {
+                self.real_path_of(&candidate)
+            } else {
+                continue;
+            };
+            let real = real.ok_or(Unresolved::Missing)?;
             return match &root.canonical {
-                Some(base) if canonical.starts_with(base) => Ok(candidate),
+                Some(base) if real.starts_with(base) => Ok(candidate),
                 _ => Err(Unresolved::Outside),
             };
         }
         Err(Unresolved::Missing)
+    }
+
+    /// The real path of a file that is not itself a link: its folder's real path (worked out
+    /// once per folder) joined with its name.
+    fn real_path_of(&self, file: &Path) -> Option<PathBuf> {
+        let (parent, name) = (file.parent()?, file.file_name()?);
+        let folder = remembered(&self.folders, &parent.to_path_buf(), || {
+            parent.canonicalize().ok()
+        })?;
+        Some(folder.join(name))
+    }
+
+    /// Every path looked up so far, with what the lookup gave, sorted by path.
+    pub fn lookups(&self) -> Vec<(String, Result<PathBuf, Unresolved>)> {
+        let mut all: Vec<_> = self
+            .found
+            .read()
+            .map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     /// The folders searched, `staticfiles_dirs` first and `root` last: where stylesheets import
@@ -212,6 +278,13 @@ mod tests {
             std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link"))
                 .expect("symlink");
             assert_eq!(roots.find("link"), Err(Unresolved::Outside));
+            // A folder that is a link out of the root: its files are outside too.
+            std::os::unix::fs::symlink(&vendor, root.join("elsewhere")).expect("symlink");
+            assert_eq!(roots.find("elsewhere/v.js"), Err(Unresolved::Outside));
         }
+        // Each lookup is remembered, with what it found.
+        assert!(roots
+            .lookups()
+            .contains(&("b.js".to_string(), Ok(extra.join("b.js")))));
     }
 }

@@ -30,7 +30,7 @@ use inherit::Loader;
 use render::Renderer;
 
 /// A template that was left out, and why; django-compressor skips these too.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub template: PathBuf,
     pub reason: String,
