@@ -27,8 +27,8 @@ fn failed(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> W
     }
 }
 
-const TEMPORARY_PREFIX: &str = ".stapler-";
-const TEMPORARY_SUFFIX: &str = ".tmp";
+pub(crate) const TEMPORARY_PREFIX: &str = ".stapler-";
+pub(crate) const TEMPORARY_SUFFIX: &str = ".tmp";
 
 /// Whether a file name is one of the temporary files writes go through (left behind only when
 /// a run is killed): today's `.stapler-XXXXXX.tmp`, and what earlier versions used,

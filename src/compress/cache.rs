@@ -11,8 +11,7 @@
 //! past `max_entries` 1 / `cull_frequency` of the entries are deleted. A shared cache that
 //! cannot be reached is a warning, not a failed build.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -24,12 +23,14 @@ use crate::config::SharedCacheSettings;
 use crate::store::s3::S3Store;
 use crate::store::{Headers, Store, StoreError};
 
+use super::pack::Packs;
+
 const HEADER: &str = "stapler-cache-2";
 
 /// The cache, or a stand-in that stores nothing (`--no-cache`).
 #[derive(Default)]
 pub struct Cache {
-    dir: Option<PathBuf>,
+    local: Option<Packs>,
     shared: Option<Shared>,
     /// What went wrong with the shared cache, for the summary.
     warnings: Mutex<Vec<String>>,
@@ -79,7 +80,7 @@ impl Cache {
     /// A local cache in `dir` (none when `None`).
     pub fn new(dir: Option<&Path>) -> Self {
         Cache {
-            dir: dir.map(Path::to_path_buf),
+            local: dir.map(Packs::new),
             ..Cache::default()
         }
     }
@@ -120,6 +121,11 @@ impl Cache {
         cache
     }
 
+    /// Whether a shared cache is behind the local one.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
     fn warn(&self, message: String) {
         if let Ok(mut warnings) = self.warnings.lock() {
             warnings.push(message);
@@ -142,13 +148,8 @@ impl Cache {
         hex::encode(hasher.finalize())
     }
 
-    fn path(&self, key: &str) -> Option<PathBuf> {
-        let dir = self.dir.as_ref()?;
-        (key.len() > 2).then(|| dir.join(&key[..2]).join(&key[2..]))
-    }
-
     fn read_local(&self, key: &str) -> Option<Vec<u8>> {
-        let bytes = std::fs::read(self.path(key)?).ok()?;
+        let bytes = self.local.as_ref()?.read(key)?;
         verify(&bytes).map(<[u8]>::to_vec)
     }
 
@@ -193,8 +194,8 @@ impl Cache {
         )
         .into_bytes();
         entry.extend_from_slice(&payload);
-        if let Some(path) = self.path(key) {
-            write_entry(&path, &entry);
+        if let Some(local) = &self.local {
+            local.write(key, &entry);
         }
         Some(entry)
     }
@@ -224,8 +225,8 @@ impl Cache {
                 for (key, result) in results {
                     match result {
                         Ok(bytes) if verify(&bytes).is_some() => {
-                            if let Some(path) = self.path(key) {
-                                write_entry(&path, &bytes);
+                            if let Some(local) = &self.local {
+                                local.write(key, &bytes);
                                 arrived += 1;
                             }
                         }
@@ -251,8 +252,12 @@ impl Cache {
         }
     }
 
-    /// Uploads this build's new entries and culls the prefix. Call once, after the build.
+    /// Seals this build's local entries, then uploads them to the shared cache and culls its
+    /// prefix. Call once, after the build.
     pub fn finish(&self, fetched: u64) -> SharedReport {
+        if let Some(local) = &self.local {
+            local.seal();
+        }
         let mut report = self.upload_and_cull(fetched);
         report.warnings = self.warnings();
         report
@@ -319,20 +324,6 @@ impl Cache {
     }
 }
 
-/// Writes an entry through a temporary file; a failure only costs a later miss.
-fn write_entry(path: &Path, entry: &[u8]) {
-    let Some(parent) = path.parent() else { return };
-    if std::fs::create_dir_all(parent).is_err() {
-        return;
-    }
-    let Ok(mut file) = tempfile::NamedTempFile::new_in(parent) else {
-        return;
-    };
-    if file.write_all(entry).is_ok() {
-        let _ = file.persist(path);
-    }
-}
-
 /// The payload of an intact entry.
 fn verify(bytes: &[u8]) -> Option<&[u8]> {
     let newline = bytes.iter().position(|b| *b == b'\n')?;
@@ -361,20 +352,34 @@ mod tests {
         cache.put(&key, &"var a=1".to_string());
         assert_eq!(
             cache.get::<String>(&key, Some(&counter)).as_deref(),
-            Some("var a=1")
+            Some("var a=1"),
+            "readable in the build that wrote it"
         );
-        let path = cache.path(&key).expect("path");
-        let stored = std::fs::read(&path).expect("entry");
-        std::fs::write(&path, &stored[..stored.len() - 2]).expect("truncate");
-        assert_eq!(cache.get::<String>(&key, Some(&counter)), None, "truncated");
-        let mut flipped = stored.clone();
-        let last = flipped.len() - 2;
-        flipped[last] ^= 1;
-        std::fs::write(&path, &flipped).expect("corrupt");
+        drop(cache);
+        let cache = Cache::new(Some(dir.path()));
+        assert_eq!(
+            cache.get::<String>(&key, Some(&counter)).as_deref(),
+            Some("var a=1"),
+            "and in the next"
+        );
+        let pack = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .find(|path| path.extension().is_some_and(|ext| ext == "pack"))
+            .expect("a pack");
+        let mut stored = std::fs::read(&pack).expect("pack");
+        let at = stored
+            .windows(7)
+            .position(|window| window == b"var a=1")
+            .expect("the payload");
+        stored[at] ^= 1;
+        std::fs::write(&pack, &stored).expect("corrupt");
+        let cache = Cache::new(Some(dir.path()));
         assert_eq!(cache.get::<String>(&key, Some(&counter)), None, "corrupt");
         assert_eq!(
             (counter.hits(), counter.misses.load(Ordering::Relaxed)),
-            (1, 3)
+            (2, 2)
         );
     }
 

@@ -11,6 +11,7 @@ pub mod css_minify;
 pub mod css_urls;
 pub mod html;
 pub mod js;
+pub mod pack;
 pub mod plan;
 pub mod precompile;
 pub mod resolve;
@@ -36,7 +37,7 @@ use css_urls::{AssetCopy, FileHashes, UrlPolicy};
 use plan::SourceId;
 use precompile::Precompilers;
 use resolve::Roots;
-use source::{Minified, Minifying, Prepared, Processed, Reading};
+use source::{Minifying, Prepared, Processed, Reading};
 
 /// A file written under `root`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -235,6 +236,10 @@ fn build_blocks(
         .collect()
 }
 
+/// A source waiting to be minified: its index, its size, and its prepared text when that was
+/// read ahead.
+type Pending = (usize, usize, Option<Result<Prepared>>);
+
 /// What processing the sources gave: each one's result, and what the caches contributed.
 struct Sources<'s> {
     texts: HashMap<&'s SourceId, Processed>,
@@ -253,61 +258,73 @@ fn process_sources<'s>(
     progress: &dyn Progress,
 ) -> Result<Sources<'s>> {
     let (minifying, cache) = (reading.minifying, reading.cache);
-    let prepared: Vec<Result<Prepared>> = sources
-        .par_iter()
-        .with_max_len(1)
-        .map(|source| {
-            let at = inline_at.get(source).copied();
-            source::prepare(source, at, reading)
-        })
-        .collect();
-    let keys: Vec<String> = prepared
-        .iter()
-        .filter_map(|p| p.as_ref().ok().map(|p| p.key.clone()))
-        .collect();
-    let fetched = cache.prefetch(&keys);
+    let prepare = |index: usize| {
+        let source = sources[index];
+        source::prepare(source, inline_at.get(source).copied(), reading)
+    };
+    // With a shared cache every source is read first, so the misses are fetched in one batch.
+    // Without one, each source is read just before it is minified, so memory holds the texts
+    // in flight rather than every input of the site.
+    let (fetched, mut work): (u64, Vec<Pending>) = if cache.is_shared() {
+        let prepared: Vec<Result<Prepared>> = (0..sources.len())
+            .into_par_iter()
+            .with_max_len(1)
+            .map(prepare)
+            .collect();
+        let keys: Vec<String> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok().map(|p| p.key.clone()))
+            .collect();
+        let work = prepared
+            .into_iter()
+            .enumerate()
+            .map(|(index, p)| (index, p.as_ref().map_or(0, Prepared::size), Some(p)))
+            .collect();
+        (cache.prefetch(&keys), work)
+    } else {
+        let work = sources
+            .par_iter()
+            .enumerate()
+            .map(|(index, source)| (index, source::size_hint(source), None))
+            .collect();
+        (0, work)
+    };
+    // Largest first, so no core is left minifying a big file alone at the end.
+    work.sort_by_key(|(index, size, _)| (std::cmp::Reverse(*size), *index));
 
     let counter = Counter::default();
-    let mut order: Vec<(usize, &Prepared)> = prepared
-        .iter()
-        .enumerate()
-        .filter_map(|(index, p)| p.as_ref().ok().map(|p| (index, p)))
-        .collect();
-    order.sort_by_key(|(_, p)| std::cmp::Reverse(p.size()));
-    let mut minified: Vec<(usize, Result<Minified>)> = order
+    let done: Vec<(usize, Result<Processed>)> = work
         .into_par_iter()
         .with_max_len(1)
-        .map(|(index, source)| {
-            let result = match cache.get(&source.key, Some(&counter)) {
-                Some(found) => Ok(found),
-                None => source::minify(source, minifying)
-                    .inspect(|minified| cache.put(&source.key, minified)),
-            };
+        .map(|(index, _, prepared)| {
+            let result = prepared
+                .unwrap_or_else(|| prepare(index))
+                .and_then(|source| {
+                    let minified = match cache.get(&source.key, Some(&counter)) {
+                        Some(found) => Ok(found),
+                        None => source::minify(&source, minifying)
+                            .inspect(|minified| cache.put(&source.key, minified)),
+                    };
+                    // The source's text is freed here, as soon as it is done.
+                    minified.map(|minified| Processed::new(source, minified))
+                });
             progress.advance(1);
             (index, result)
         })
         .collect();
-    minified.sort_by_key(|(index, _)| *index);
 
+    let mut errors: Vec<(usize, Error)> = Vec::new();
     let mut texts = HashMap::new();
-    let mut errors = Vec::new();
-    let mut minified = minified.into_iter();
-    for (source, prepared) in sources.iter().zip(prepared) {
-        let prepared = match prepared {
-            Ok(prepared) => prepared,
-            Err(error) => {
-                errors.push(error);
-                continue;
+    for (index, result) in done {
+        match result {
+            Ok(processed) => {
+                texts.insert(sources[index], processed);
             }
-        };
-        match minified.next() {
-            Some((_, Ok(result))) => {
-                texts.insert(*source, Processed::new(prepared, result));
-            }
-            Some((_, Err(error))) => errors.push(error),
-            None => {}
+            Err(error) => errors.push((index, error)),
         }
     }
+    errors.sort_by_key(|(index, _)| *index);
+    let errors: Vec<Error> = errors.into_iter().map(|(_, error)| error).collect();
     match Error::from_many(errors) {
         Some(error) => Err(error),
         None => Ok(Sources {

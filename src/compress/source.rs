@@ -164,6 +164,16 @@ impl Processed {
     }
 }
 
+/// About how many bytes a source's text has, before reading it: what the build schedules by.
+pub fn size_hint(source: &SourceId) -> usize {
+    match source {
+        SourceId::File { path, .. } => {
+            std::fs::metadata(path).map_or(0, |meta| meta.len() as usize)
+        }
+        SourceId::Inline { text, .. } => text.len(),
+    }
+}
+
 /// Reads a source and prepares its text. `inline_at` is where an inline source's element
 /// starts in its template.
 pub fn prepare(
@@ -364,6 +374,8 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
     let level = minifying.js;
     let name = prepared.label.display().to_string();
     let text = &prepared.text;
+    let too_deep =
+        prepared.kind == Kind::Js && !prepared.as_is && js::nesting(text) > js::MAX_NESTING;
     match prepared.kind {
         Kind::Css if prepared.as_is => Ok(Minified {
             text: css_minify::minify_conservatively(text),
@@ -381,16 +393,14 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
             strict: false,
         }),
         Kind::Css => minify_css(prepared, &name, minifying.css_errors),
-        Kind::Js if js::nesting(text) > js::MAX_NESTING && prepared.dialect != Dialect::SCRIPT => {
-            Err(Error::input(
-                prepared.origin.at(0),
-                format!(
-                    "brackets nest more than {} deep, too deep to compile; split the script",
-                    js::MAX_NESTING
-                ),
-            ))
-        }
-        Kind::Js if js::nesting(text) > js::MAX_NESTING => Ok(Minified {
+        Kind::Js if too_deep && prepared.dialect != Dialect::SCRIPT => Err(Error::input(
+            prepared.origin.at(0),
+            format!(
+                "brackets nest more than {} deep, too deep to compile; split the script",
+                js::MAX_NESTING
+            ),
+        )),
+        Kind::Js if too_deep => Ok(Minified {
             text: text.clone(),
             warning: Note::whole(format!(
                 "kept as it is, neither checked nor minified: brackets nest more than {} deep",
