@@ -16,6 +16,11 @@ use stapler::publish::Report;
 use stapler::store::StoreError;
 use stapler::{Config, Error, Progress, RunFlags, Summary};
 
+/// Parsing and minifying allocate many small nodes on every core at once, which the system
+/// allocator serialises on its arenas' locks; mimalloc keeps a heap per thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How the process ends: scripts can tell a broken input from a broken setup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ExitCode {
