@@ -4,8 +4,10 @@
 //! with that file's size and modification time, the outputs it left and the manifest's digest.
 //! A later run that finds all of that as recorded reports the recorded summary after reading
 //! metadata and templates only. Any difference, and the full build runs; so does a run with
-//! `--force`, one that goes through Django, and one whose build read files the record cannot
-//! list (Sass partials, whatever a precompiler opens).
+//! `--force`, and the run after a build in which Django rendered a template (its tags are
+//! Python code the record cannot see) or that read files the record cannot list (Sass
+//! partials, whatever a precompiler opens). Settings read from Django are compared like any
+//! others, after the bridge that read them has started.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -134,7 +136,11 @@ pub fn unchanged(config: &Config, flags: &RunFlags) -> Option<Summary> {
         manifest_path: config.manifest.path.clone(),
         elapsed: started.elapsed(),
         by_django: Vec::new(),
-        bridge_time: None,
+        bridge_time: config
+            .templates
+            .bridge
+            .as_ref()
+            .map(|bridge| bridge.spent()),
         departures,
         unchanged: Some(record.lookups.len() + record.outputs.len()),
     })
@@ -149,7 +155,7 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
     let Some(templates) = before.templates else {
         return;
     };
-    if build.reads_unlisted_files {
+    if build.reads_unlisted_files || !summary.by_django.is_empty() {
         return;
     }
     let lookups: Vec<Lookup> = build
@@ -215,10 +221,10 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
 }
 
 /// Where the record of builds writing `config`'s manifest lives; `None` when runs of `config`
-/// are not fingerprinted: no cache, `--force`, or Django involved.
+/// are not fingerprinted: no cache, or `--force`.
 fn record_path(config: &Config, flags: &RunFlags) -> Option<PathBuf> {
     let dir = config.compress.cache_dir.as_ref()?;
-    if flags.force || config.templates.bridge.is_some() || config.compress.bridge.is_some() {
+    if flags.force {
         return None;
     }
     let manifest = std::path::absolute(&config.manifest.path).ok()?;
@@ -229,10 +235,12 @@ fn record_path(config: &Config, flags: &RunFlags) -> Option<PathBuf> {
 /// Every setting a build reads (their debug form: stable for one version of stapler, which
 /// the record also holds).
 fn settings_digest(config: &Config) -> String {
-    let text = format!(
-        "{:?}\n{:?}\n{:?}",
-        config.templates, config.compress, config.manifest
-    );
+    // The bridge is a running process, not a setting.
+    let mut templates = config.templates.clone();
+    templates.bridge = None;
+    let mut compress = config.compress.clone();
+    compress.bridge = None;
+    let text = format!("{:?}\n{:?}\n{:?}", templates, compress, config.manifest);
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 

@@ -908,24 +908,6 @@ fn cached_warnings_name_the_file_at_hand() {
     }
 }
 
-/// Sets the modification time of every file under `dir` an hour back, as files checked out
-/// well before a build have.
-fn age(dir: &Path) {
-    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    for entry in walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        if entry.file_type().is_file() {
-            std::fs::File::options()
-                .write(true)
-                .open(entry.path())
-                .and_then(|file| file.set_modified(past))
-                .expect("set the modification time");
-        }
-    }
-}
-
 #[test]
 fn an_unchanged_site_is_not_rebuilt_and_any_change_is_noticed() {
     let site = example_site();

@@ -573,3 +573,62 @@ fn check_names_the_folders_django_knows_that_the_settings_file_leaves_out() {
     // COMPRESS_OFFLINE_CONTEXT) has nothing to find.
     assert!(clean.status.success(), "{}", text(&clean.stderr));
 }
+
+const SMALL_SETTINGS: &str = r#"from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = "test"
+INSTALLED_APPS = ["django.contrib.staticfiles", "compressor"]
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "templates"],
+}]
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "root"
+STATICFILES_DIRS = [BASE_DIR / "assets"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "compressor.finders.CompressorFinder",
+]
+COMPRESS_OFFLINE = True
+"#;
+
+#[test]
+fn with_settings_from_django_an_unchanged_build_is_skipped_unless_django_rendered_a_template() {
+    let python = python();
+    let python = python.to_str().expect("utf-8 path");
+    let compress = ["compress", "--offline", "--python", python];
+    let nothing_changed = |dir: &Path, root: &Path| {
+        let run = stapler_in(dir, root, &compress, &[]);
+        let stdout = text(&run.stdout);
+        assert!(run.status.success(), "{stdout}\n{}", text(&run.stderr));
+        stdout.contains("nothing changed since the last build")
+    };
+
+    // Every block rendered by stapler itself: the second run rebuilds nothing.
+    let small = tempfile::tempdir().expect("tempdir");
+    write_files(
+        small.path(),
+        &[
+            ("manage.py", b"import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'small_settings')\nfrom django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n".as_slice()),
+            ("small_settings.py", SMALL_SETTINGS.as_bytes()),
+            ("templates/page.html", b"{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static 'a.css' %}\">{% endcompress %}"),
+            ("assets/a.css", b".a { color: red }"),
+        ],
+    );
+    age(small.path());
+    let root = small.path().join("root");
+    assert!(!nothing_changed(small.path(), &root));
+    assert!(nothing_changed(small.path(), &root));
+    std::fs::write(small.path().join("assets/a.css"), ".a { color: blue }").expect("edit");
+    age(&small.path().join("assets"));
+    assert!(!nothing_changed(small.path(), &root), "an edit rebuilds");
+
+    // The fixture, where Django renders two templates with the project's own tags (Python the
+    // record cannot see) and a Python precompiler runs: every build is a full one.
+    let project = project();
+    age(project.path());
+    let root = project.path().join("root");
+    assert!(!nothing_changed(project.path(), &root));
+    assert!(!nothing_changed(project.path(), &root));
+}

@@ -37,6 +37,24 @@ pub fn example_site() -> tempfile::TempDir {
     dir
 }
 
+/// Sets the modification time of every file under `dir` an hour back, as files checked out
+/// well before a build have.
+pub fn age(dir: &Path) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if entry.file_type().is_file() {
+            std::fs::File::options()
+                .write(true)
+                .open(entry.path())
+                .and_then(|file| file.set_modified(past))
+                .expect("set the modification time");
+        }
+    }
+}
+
 /// Writes `files` (path, content) under `root`, creating folders.
 pub fn write_files(root: &Path, files: &[(&str, &[u8])]) {
     for (path, content) in files {
