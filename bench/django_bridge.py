@@ -3,7 +3,7 @@ vs django-compressor 4.6 on the same generated site, where a tenth of the pages 
 own template tag inside their compress blocks, so Django renders those through the bridge.
 Prints medians, the ratio, and the bridge's share of stapler's time.
 
-    python3 bench/django_bridge.py --stapler target/release/stapler --python VENV/bin/python \
+    python3 bench/django_bridge.py --stapler target/dist/stapler --python VENV/bin/python \
         --libs target/real-libs --scale 200 --runs 3 --out bench/RESULTS.md
 """
 

