@@ -232,7 +232,7 @@ fn record_path(config: &Config, flags: &RunFlags) -> Option<PathBuf> {
     Some(dir.join("runs").join(format!("{}.json", &digest[..16])))
 }
 
-/// Every setting a build reads (their debug form: stable for one version of stapler, which
+/// Every setting a build reads, and what `--strict` checks of them (their debug form: stable for one version of stapler, which
 /// the record also holds).
 fn settings_digest(config: &Config) -> String {
     // The bridge is a running process, not a setting.
@@ -240,7 +240,11 @@ fn settings_digest(config: &Config) -> String {
     templates.bridge = None;
     let mut compress = config.compress.clone();
     compress.bridge = None;
-    let text = format!("{:?}\n{:?}\n{:?}", templates, compress, config.manifest);
+    // The folders Django knows that the settings leave out are what `--strict` reports of them.
+    let text = format!(
+        "{:?}\n{:?}\n{:?}\n{:?}",
+        templates, compress, config.manifest, config.folder_mismatches
+    );
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
