@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "stapler",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BUILT_FROM_COMMIT"), ")"),
     about = "Bundle, minify and hash the CSS and JS of {% compress %} blocks, offline",
     after_help = "Exit codes: 0 success, 1 bad input (a template, stylesheet, script or referenced file), 2 bad configuration or command line, 3 a file could not be written, 4 the publish target refused, failed or could not be reached and the previous release is still live (the message says what was sent), 5 the new release went live (or may have) but the publish did not finish (the message says which release is live; rerun)."
 )]
@@ -35,6 +35,26 @@ pub enum Command {
     /// Write a stapler.toml from the Django project's settings, every folder listed, for builds
     /// without Python (render = "native").
     Init(InitArgs),
+    /// Print a completion script for a shell, e.g. `stapler completions bash >
+    /// ~/.local/share/bash-completion/completions/stapler`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `stapler man > ~/.local/share/man/man1/stapler.1`,
+    /// or write it and one page per command (`stapler-compress.1`, ...) with `--output-dir`.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `stapler.1` and a page per command into this folder instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
