@@ -5,8 +5,9 @@
 //! A later run that finds all of that as recorded reports the recorded summary after reading
 //! metadata and templates only. Any difference, and the full build runs; so does a run with
 //! `--force`, and the run after a build in which Django rendered a template (its tags are
-//! Python code the record cannot see) or that read files the record cannot list (Sass
-//! partials, whatever a precompiler opens). Settings read from Django are compared like any
+//! Python code the record cannot see) or that ran a precompiler (which may read any file). The
+//! partials a Sass compilation read are recorded like sources, and the files it looked for and
+//! did not find must still be missing. Settings read from Django are compared like any
 //! others, after the bridge that read them has started.
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,9 @@ struct Record {
     settings: String,
     templates: String,
     lookups: Vec<Lookup>,
+    /// Files read that no lookup names (Sass partials), and files looked for and not found.
+    also_read: Vec<FileState>,
+    looked_for: Vec<PathBuf>,
     /// Bundles and hashed assets, by name under the root, with their sizes.
     outputs: Vec<(String, u64)>,
     /// The sha256 of the manifest the build wrote.
@@ -111,7 +115,12 @@ pub fn unchanged(config: &Config, flags: &RunFlags) -> Option<Summary> {
     let same_inputs = record
         .lookups
         .par_iter()
-        .all(|lookup| look_up(&roots, &lookup.path) == lookup.found);
+        .all(|lookup| look_up(&roots, &lookup.path) == lookup.found)
+        && record
+            .also_read
+            .par_iter()
+            .all(|state| file_state(&state.file).as_ref() == Some(state))
+        && record.looked_for.par_iter().all(|path| !path.is_file());
     let same_outputs = same_inputs
         && record.outputs.par_iter().all(|(name, size)| {
             std::fs::metadata(roots.output_path(name))
@@ -142,7 +151,12 @@ pub fn unchanged(config: &Config, flags: &RunFlags) -> Option<Summary> {
             .as_ref()
             .map(|bridge| bridge.spent()),
         departures,
-        unchanged: Some(record.lookups.len() + record.outputs.len()),
+        unchanged: Some(
+            record.lookups.len()
+                + record.also_read.len()
+                + record.looked_for.len()
+                + record.outputs.len(),
+        ),
     })
 }
 
@@ -168,10 +182,20 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
                 .and_then(|file| file_state(&file).ok_or(Unresolved::Missing)),
         })
         .collect();
+    let Some(also_read) = build
+        .also_read
+        .par_iter()
+        .map(|path| file_state(path))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return;
+    };
     let settled = nanos(before.started.checked_sub(SETTLE).unwrap_or(before.started));
+    let fresh = |state: &FileState| state.modified >= settled;
     if lookups
         .iter()
-        .any(|lookup| matches!(&lookup.found, Ok(state) if state.modified >= settled))
+        .any(|lookup| lookup.found.as_ref().is_ok_and(fresh))
+        || also_read.iter().any(fresh)
     {
         return;
     }
@@ -190,6 +214,8 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
         settings: before.settings,
         templates,
         lookups,
+        also_read,
+        looked_for: build.looked_for.clone(),
         outputs,
         manifest,
         strict_passed: flags.strict,
@@ -210,6 +236,8 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
                 shared_cache: Default::default(),
                 warnings: build.warnings.clone(),
                 lookups: Vec::new(),
+                also_read: Vec::new(),
+                looked_for: Vec::new(),
                 reads_unlisted_files: false,
             },
         },

@@ -91,6 +91,51 @@ fn a_changed_partial_rebuilds_what_uses_it() {
     assert!(css.contains("#123") && !css.contains("#369"), "{css}");
 }
 
+/// A build that compiled Sass is skipped when nothing changed: its partials are watched like
+/// its sources, and a file it looked for and did not find must still be missing.
+#[test]
+fn an_unchanged_sass_build_is_skipped_and_a_partial_or_a_new_candidate_is_noticed() {
+    let site = scss_site();
+    age(site.path());
+    let skipped = || {
+        let run = stapler(site.path(), &["compress", "--offline"]);
+        text(&run.stdout).contains("nothing changed since the last build")
+    };
+    assert!(!skipped());
+    assert!(skipped(), "nothing changed");
+
+    let colours = site.path().join("static/scss/theme/_colours.scss");
+    let changed = std::fs::read_to_string(&colours)
+        .expect("partial")
+        .replace("#336699", "#112233");
+    std::fs::write(&colours, changed).expect("edit partial");
+    age(&site.path().join("static"));
+    assert!(!skipped(), "an edited partial rebuilds");
+    assert!(only_bundle(site.path()).contains("#123"));
+    assert!(skipped());
+
+    // Each run's record lists what the compiler looked for and did not find.
+    let runs = site.path().join(".stapler-cache/runs");
+    let record = std::fs::read_dir(&runs)
+        .expect("a record")
+        .filter_map(Result::ok)
+        .next()
+        .expect("one record")
+        .path();
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(record).expect("read")).expect("json");
+    let looked_for = record["looked_for"].as_array().expect("a list");
+    let candidate = looked_for
+        .first()
+        .and_then(|path| path.as_str())
+        .expect("the compiler probed a name that does not exist");
+    let candidate = Path::new(candidate);
+    std::fs::create_dir_all(candidate.parent().expect("a folder")).expect("mkdir");
+    std::fs::write(candidate, "$unused: 1;\n").expect("create the candidate");
+    age(&site.path().join("static"));
+    assert!(!skipped(), "a file that may now win an import rebuilds");
+}
+
 /// A Sass error names the partial it is in, with its line.
 #[test]
 fn a_sass_error_names_the_partial_and_line() {

@@ -76,8 +76,14 @@ pub struct Build {
     /// know that nothing it would read has changed.
     #[serde(skip)]
     pub lookups: Vec<(String, Result<PathBuf, resolve::Unresolved>)>,
-    /// Whether the build read files that `lookups` does not name (Sass partials, files a
-    /// precompiler opened), so that a later run cannot know from metadata that nothing changed.
+    /// Files a Sass compilation read besides the sources `lookups` names (its partials), and
+    /// files it looked for that did not exist.
+    #[serde(skip)]
+    pub also_read: Vec<PathBuf>,
+    #[serde(skip)]
+    pub looked_for: Vec<PathBuf>,
+    /// Whether the build ran a precompiler, which may have read any file: a later run cannot
+    /// know from metadata that nothing changed.
     #[serde(skip)]
     pub reads_unlisted_files: bool,
 }
@@ -152,6 +158,8 @@ pub fn build(
     let mut copies: Vec<&AssetCopy> = Vec::new();
     for source in &sources {
         let done = &texts[source];
+        build.also_read.extend(done.depends.read.iter().cloned());
+        build.looked_for.extend(done.depends.absent.iter().cloned());
         build.bytes_in += done.bytes_in;
         copies.extend(&done.assets);
         build.warnings.extend(done.warnings.iter().cloned());
@@ -179,12 +187,13 @@ pub fn build(
     build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
     build.unique_blocks = build.blocks.len();
     build.lookups = roots.lookups();
-    build.reads_unlisted_files = sources.iter().any(|source| {
-        matches!(
-            source.treatment(),
-            plan::Treatment::Sass { .. } | plan::Treatment::Precompiled { .. }
-        )
-    });
+    for paths in [&mut build.also_read, &mut build.looked_for] {
+        paths.sort();
+        paths.dedup();
+    }
+    build.reads_unlisted_files = sources
+        .iter()
+        .any(|source| matches!(source.treatment(), plan::Treatment::Precompiled { .. }));
     measure_gzip(&mut build.bundles, &roots);
     build.shared_cache = cache.finish(fetched);
     Ok(build)

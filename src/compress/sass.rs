@@ -38,6 +38,14 @@ pub enum Input<'a> {
     Inline { text: &'a str, at: &'a Location },
 }
 
+/// The files a compilation read (the stylesheet and every partial) and the files it looked for
+/// and did not find: what decides whether its result still holds.
+#[derive(Debug, Default, Clone)]
+pub struct Depends {
+    pub read: Vec<PathBuf>,
+    pub absent: Vec<PathBuf>,
+}
+
 /// The cached result of a compilation, with what it depended on.
 #[derive(Serialize, Deserialize)]
 struct Compiled {
@@ -49,17 +57,23 @@ struct Compiled {
 }
 
 impl Sass<'_> {
-    /// Compiles `input` (`indented` for the `.sass` syntax) to CSS.
-    pub fn compile(&self, input: &Input<'_>, indented: bool) -> Result<String> {
+    /// Compiles `input` (`indented` for the `.sass` syntax) to CSS, and says what the CSS
+    /// depends on.
+    pub fn compile(&self, input: &Input<'_>, indented: bool) -> Result<(String, Depends)> {
         let key = self.key(input, indented);
-        if let Some(found) = self.cache.get::<Compiled>(&key, None) {
-            if still_valid(&found) {
-                return Ok(found.css);
+        let compiled = match self.cache.get::<Compiled>(&key, None) {
+            Some(found) if still_valid(&found) => found,
+            _ => {
+                let compiled = self.compile_uncached(input, indented)?;
+                self.cache.put_local(&key, &compiled);
+                compiled
             }
-        }
-        let compiled = self.compile_uncached(input, indented)?;
-        self.cache.put_local(&key, &compiled);
-        Ok(compiled.css)
+        };
+        let depends = Depends {
+            read: compiled.read.into_keys().collect(),
+            absent: compiled.absent,
+        };
+        Ok((compiled.css, depends))
     }
 
     fn key(&self, input: &Input<'_>, indented: bool) -> String {

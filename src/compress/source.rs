@@ -94,6 +94,8 @@ pub struct Prepared {
     pub assets: Vec<AssetCopy>,
     /// Things worth knowing found while reading it (a url to a missing file).
     pub notes: Vec<String>,
+    /// What a Sass compilation read and looked for.
+    pub depends: sass::Depends,
 }
 
 impl Prepared {
@@ -140,6 +142,8 @@ pub struct Processed {
     pub assets: Vec<AssetCopy>,
     /// Things worth knowing that did not stop the build.
     pub warnings: Vec<String>,
+    /// What a Sass compilation read and looked for.
+    pub depends: sass::Depends,
 }
 
 impl Processed {
@@ -151,6 +155,7 @@ impl Processed {
             text: minified.text,
             bytes_in: prepared.bytes_in,
             assets: prepared.assets,
+            depends: prepared.depends,
             warnings: prepared
                 .notes
                 .into_iter()
@@ -218,7 +223,7 @@ pub fn prepare(
         SourceId::File { path, .. } => Some(path.as_path()),
         SourceId::Inline { .. } => None,
     };
-    let text = precompiled(treatment, kind, text, file, &origin, reading)?;
+    let (text, depends) = precompiled(treatment, kind, text, file, &origin, reading)?;
     let dialect = match treatment {
         Treatment::Script(dialect) => *dialect,
         _ => Dialect::SCRIPT,
@@ -285,10 +290,12 @@ pub fn prepare(
         bytes_in,
         assets,
         notes,
+        depends,
     })
 }
 
-/// The source's text as CSS or JavaScript: compiled first when its type asks for it.
+/// The source's text as CSS or JavaScript: compiled first when its type asks for it, with the
+/// files a Sass compilation read and looked for.
 fn precompiled(
     treatment: &Treatment,
     kind: Kind,
@@ -296,7 +303,7 @@ fn precompiled(
     file: Option<&Path>,
     origin: &Origin,
     reading: &Reading<'_>,
-) -> Result<String> {
+) -> Result<(String, sass::Depends)> {
     match treatment {
         Treatment::Sass { indented } => {
             let sass = Sass {
@@ -313,18 +320,23 @@ fn precompiled(
             };
             sass.compile(&input, *indented)
         }
-        Treatment::Precompiled { mimetype, attrs } => reading.precompilers.run(
-            &precompile::Input {
-                mimetype,
-                kind,
-                text: &text,
-                file,
-                attrs,
-                at: origin.at(0),
-            },
-            reading.cache,
-        ),
-        Treatment::Plain | Treatment::AsIs | Treatment::Script(_) => Ok(text),
+        Treatment::Precompiled { mimetype, attrs } => reading
+            .precompilers
+            .run(
+                &precompile::Input {
+                    mimetype,
+                    kind,
+                    text: &text,
+                    file,
+                    attrs,
+                    at: origin.at(0),
+                },
+                reading.cache,
+            )
+            .map(|text| (text, sass::Depends::default())),
+        Treatment::Plain | Treatment::AsIs | Treatment::Script(_) => {
+            Ok((text, sass::Depends::default()))
+        }
     }
 }
 
