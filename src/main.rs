@@ -187,32 +187,8 @@ fn run_command(cli: Cli) -> Result<(), Error> {
                 Err(Error::Findings(report.findings.len()))
             }
         }
-        Command::Completions(args) => {
-            let mut script = Vec::new();
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut command, "stapler", &mut script);
-            print_bytes(&script)
-        }
-        Command::Man(args) => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let Some(dir) = args.output_dir else {
-                return print_bytes(&man_page(command)?);
-            };
-            let mut pages = vec![("stapler".to_string(), command.clone())];
-            for sub in command.get_subcommands() {
-                let name = format!("stapler-{}", sub.get_name());
-                pages.push((name.clone(), sub.clone().name(name)));
-            }
-            for (name, page) in pages {
-                let path = dir.join(format!("{name}.1"));
-                stapler::output::write_atomic(
-                    &path,
-                    &man_page(page)?,
-                    stapler::output::Durability::Buffered,
-                )?;
-            }
-            Ok(())
-        }
+        Command::Completions(args) => cli::reference::completions(args.shell),
+        Command::Man(args) => cli::reference::manual(args.output_dir.as_deref()),
         Command::Init(args) => {
             let config = load_config(&args.common, None)?;
             print_notes(&config, false);
@@ -224,29 +200,6 @@ fn run_command(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
-    }
-}
-
-/// The roff manual page of `command`.
-fn man_page(command: clap::Command) -> Result<Vec<u8>, Error> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(command)
-        .render(&mut page)
-        .map_err(|error| Error::io(std::path::Path::new("the manual page"), "writing", error))?;
-    Ok(page)
-}
-
-/// Writes generated text to standard output; a reader that stops early (`| head`) is not an
-/// error.
-fn print_bytes(bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(bytes) {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io(
-            std::path::Path::new("standard output"),
-            "writing",
-            error,
-        )),
-        _ => Ok(()),
     }
 }
 

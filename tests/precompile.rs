@@ -129,9 +129,10 @@ fn an_unchanged_sass_build_is_skipped_and_a_partial_or_a_new_candidate_is_notice
         .first()
         .and_then(|path| path.as_str())
         .expect("the compiler probed a name that does not exist");
-    let candidate = Path::new(candidate);
+    // Relative to the folder stapler ran in.
+    let candidate = site.path().join(candidate);
     std::fs::create_dir_all(candidate.parent().expect("a folder")).expect("mkdir");
-    std::fs::write(candidate, "$unused: 1;\n").expect("create the candidate");
+    std::fs::write(&candidate, "$unused: 1;\n").expect("create the candidate");
     age(&site.path().join("static"));
     assert!(!skipped(), "a file that may now win an import rebuilds");
 }

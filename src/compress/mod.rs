@@ -294,7 +294,7 @@ fn process_sources<'s>(
         let work = sources
             .par_iter()
             .enumerate()
-            .map(|(index, source)| (index, source::size_hint(source), None))
+            .map(|(index, source)| (index, source.size_hint(), None))
             .collect();
         (0, work)
     };

@@ -50,6 +50,17 @@ pub enum SourceId {
 }
 
 impl SourceId {
+    /// About how many bytes the source's text has, before reading it: what the build
+    /// schedules by.
+    pub fn size_hint(&self) -> usize {
+        match self {
+            SourceId::File { path, .. } => {
+                std::fs::metadata(path).map_or(0, |meta| meta.len() as usize)
+            }
+            SourceId::Inline { text, .. } => text.len(),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             SourceId::File { kind, .. } | SourceId::Inline { kind, .. } => *kind,

@@ -169,16 +169,6 @@ impl Processed {
     }
 }
 
-/// About how many bytes a source's text has, before reading it: what the build schedules by.
-pub fn size_hint(source: &SourceId) -> usize {
-    match source {
-        SourceId::File { path, .. } => {
-            std::fs::metadata(path).map_or(0, |meta| meta.len() as usize)
-        }
-        SourceId::Inline { text, .. } => text.len(),
-    }
-}
-
 /// Reads a source and prepares its text. `inline_at` is where an inline source's element
 /// starts in its template.
 pub fn prepare(

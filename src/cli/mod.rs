@@ -1,4 +1,7 @@
-//! The command line: clap definitions only. `main.rs` turns these into settings once.
+//! The command line: clap definitions, and what is generated from them (`reference`: shell
+//! completions and manual pages). `main.rs` turns these into settings once.
+
+pub mod reference;
 
 use std::path::PathBuf;
 
