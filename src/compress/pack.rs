@@ -1,7 +1,8 @@
 //! Where the local cache keeps its entries: in packs, a few large files rather than a file per
 //! entry. A build appends the entries it makes to one temporary file and, when it ends, writes
-//! that file's index and gives it its name (`<digest>.pack`): one file created per build
-//! instead of thousands, which on a cold build of a large site was a third of its system time.
+//! that file's index and gives it a name no pack has yet (`<hex>.pack`): one file created per
+//! build instead of thousands, which on a cold build of a large site was a third of its system
+//! time.
 //! Entries are read with one positioned read each. Past [`MAX_PACKS`] packs, a build merges
 //! them into one.
 //!
@@ -80,10 +81,12 @@ impl Packs {
         read_at(writer.file.as_file(), offset, length)
     }
 
-    /// Adds an entry to this build's pack. The cache is an optimisation: a failure to write
-    /// only costs a later miss, and stops this build's writes.
+    /// Adds an entry to this build's pack. The cache writes only what it could not read, so a
+    /// key already in a sealed pack is written again when its entry there is damaged, and the
+    /// newer entry wins. The cache is an optimisation: a failure to write only costs a later
+    /// miss, and stops this build's writes.
     pub fn write(&self, key: &str, entry: &[u8]) {
-        if key.len() != KEY || self.sealed().index.contains_key(key) {
+        if key.len() != KEY {
             return;
         }
         let Ok(mut writing) = self.writing.lock() else {
@@ -140,13 +143,17 @@ impl Sealed {
             let Some(index) = read_index(&file) else {
                 continue;
             };
+            // Packs come oldest first: a newer entry for a key replaces an older one.
             let pack = sealed.files.len();
             for (key, offset, length) in index {
-                sealed.index.entry(key).or_insert(Location {
-                    pack,
-                    offset,
-                    length,
-                });
+                sealed.index.insert(
+                    key,
+                    Location {
+                        pack,
+                        offset,
+                        length,
+                    },
+                );
             }
             sealed.files.push((path, file));
         }
@@ -186,10 +193,22 @@ impl Writer {
         footer.extend_from_slice(&digest);
         self.file.write_all(&index).ok()?;
         self.file.write_all(&footer).ok()?;
-        let name = format!("{}.pack", &hex::encode(digest)[..24]);
-        self.file.persist(dir.join(name)).ok()?;
+        // A name no other pack has (never derived from the index alone: two builds can write
+        // the same keys with different entries), and never written over one.
+        let mut naming = Sha256::new();
+        naming.update(digest);
+        naming.update(nanos_now().to_le_bytes());
+        naming.update(std::process::id().to_le_bytes());
+        let name = format!("{}.pack", &hex::encode(naming.finalize())[..24]);
+        self.file.persist_noclobber(dir.join(name)).ok()?;
         Some(())
     }
+}
+
+fn nanos_now() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos())
 }
 
 /// The packs in `dir`, oldest first.
@@ -267,7 +286,8 @@ fn merge(dir: &Path, packs: &[PathBuf]) {
         return;
     };
     let mut merged = Vec::new();
-    for path in packs {
+    // Newest first, so the newest entry for a key is the one kept.
+    for path in packs.iter().rev() {
         let Ok(file) = File::open(path) else { continue };
         let Some(index) = read_index(&file) else {
             merged.push(path);
@@ -316,6 +336,35 @@ mod tests {
         let later = Packs::new(dir.path());
         assert_eq!(later.read(&key(1)).as_deref(), Some(&b"one"[..]));
         assert_eq!(later.read(&key(2)), None);
+    }
+
+    #[test]
+    fn a_key_written_again_is_read_from_the_newer_pack_and_kept_by_a_merge() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = Packs::new(dir.path());
+        first.write(&key(1), b"damaged");
+        first.seal();
+        // Packs are ordered by modification time: make the first one clearly older.
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let old = &pack_files(dir.path())[0];
+        std::fs::File::options()
+            .write(true)
+            .open(old)
+            .and_then(|file| file.set_modified(past))
+            .expect("date the first pack");
+        let second = Packs::new(dir.path());
+        second.write(&key(1), b"rebuilt");
+        second.seal();
+        assert_eq!(
+            Packs::new(dir.path()).read(&key(1)).as_deref(),
+            Some(&b"rebuilt"[..])
+        );
+        merge(dir.path(), &pack_files(dir.path()));
+        assert_eq!(pack_files(dir.path()).len(), 1);
+        assert_eq!(
+            Packs::new(dir.path()).read(&key(1)).as_deref(),
+            Some(&b"rebuilt"[..])
+        );
     }
 
     #[test]
