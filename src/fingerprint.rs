@@ -260,8 +260,8 @@ fn record_path(config: &Config, flags: &RunFlags) -> Option<PathBuf> {
     Some(dir.join("runs").join(format!("{}.json", &digest[..16])))
 }
 
-/// Every setting a build reads, and what `--strict` checks of them (their debug form: stable for one version of stapler, which
-/// the record also holds).
+/// Every setting a build reads, and what `--strict` checks of them (their debug form: stable
+/// for one version of stapler, which the record also holds).
 fn settings_digest(config: &Config) -> String {
     // The bridge is a running process, not a setting.
     let mut templates = config.templates.clone();

@@ -69,7 +69,8 @@ impl Packs {
         self.sealed.get_or_init(|| Sealed::open(&self.dir))
     }
 
-    /// The stored entry for `key`, unverified: from a sealed pack, or written earlier in this build.
+    /// The stored entry for `key`, unverified: from a sealed pack, or written earlier in this
+    /// build.
     pub fn read(&self, key: &str) -> Option<Vec<u8>> {
         let sealed = self.sealed();
         if let Some(at) = sealed.index.get(key) {
