@@ -1,5 +1,5 @@
 //! Knowing that nothing changed. After a build, stapler records everything the build depended
-//! on: its own version, the settings, the bytes of every template (and the size and time of
+//! on: its own version and build, the settings, the bytes of every template (and the size and time of
 //! every other file in the template folders), what each static path it looked up resolved to
 //! with that file's size and modification time, the outputs it left and the manifest's digest.
 //! A later run that finds all of that as recorded reports the recorded summary after reading
@@ -103,7 +103,7 @@ pub fn unchanged(config: &Config, flags: &RunFlags) -> Option<Summary> {
     let path = record_path(config, flags)?;
     let record: Record = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     if record.format != FORMAT
-        || record.version != env!("CARGO_PKG_VERSION")
+        || Some(record.version.as_str()) != this_binary().as_deref()
         || (flags.strict && !record.strict_passed)
         || record.settings != settings_digest(config)
         || Some(record.templates.as_str()) != templates_digest(&config.templates).as_deref()
@@ -199,7 +199,8 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
     {
         return;
     }
-    let Some(manifest) = file_digest(&config.manifest.path) else {
+    let (Some(manifest), Some(version)) = (file_digest(&config.manifest.path), this_binary())
+    else {
         return;
     };
     let outputs = build
@@ -210,7 +211,7 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
         .collect();
     let record = Record {
         format: FORMAT.to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
+        version,
         settings: before.settings,
         templates,
         lookups,
@@ -261,7 +262,7 @@ fn record_path(config: &Config, flags: &RunFlags) -> Option<PathBuf> {
 }
 
 /// Every setting a build reads, and what `--strict` checks of them (their debug form: stable
-/// for one version of stapler, which the record also holds).
+/// for one build of stapler, which the record also names).
 fn settings_digest(config: &Config) -> String {
     // The bridge is a running process, not a setting.
     let mut templates = config.templates.clone();
@@ -325,6 +326,20 @@ fn templates_digest(settings: &TemplateSettings) -> Option<String> {
         hasher.update(digest);
     }
     Some(hex::encode(hasher.finalize()))
+}
+
+/// Which stapler ran: its version and commit, and the size and time of its executable, so a
+/// rebuilt binary (whose minifiers may write other bytes under the same version) never trusts
+/// the record of another.
+fn this_binary() -> Option<String> {
+    let exe = file_state(&std::env::current_exe().ok()?)?;
+    Some(format!(
+        "{} {} {} {}",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("BUILT_FROM_COMMIT").unwrap_or("unknown"),
+        exe.size,
+        exe.modified
+    ))
 }
 
 fn look_up(roots: &Roots, path: &str) -> Result<FileState, Unresolved> {

@@ -932,6 +932,25 @@ fn an_unchanged_site_is_not_rebuilt_and_any_change_is_noticed() {
     assert_eq!(summary, full_summary, "the same summary");
     assert_eq!(build_files(site.path()), built);
 
+    // Another build of stapler (here a copy: a newer executable) trusts no record but its own.
+    let other = site.path().join("stapler-rebuilt");
+    std::fs::copy(env!("CARGO_BIN_EXE_stapler"), &other).expect("copy the binary");
+    let copy = std::process::Command::new(&other)
+        .args(compress)
+        .current_dir(site.path())
+        .env_remove("CI")
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .output()
+        .expect("run the copy");
+    assert!(copy.status.success(), "{}", text(&copy.stderr));
+    assert!(
+        !text(&copy.stdout).contains("nothing changed"),
+        "another build rebuilds"
+    );
+    std::fs::remove_file(&other).expect("remove the copy");
+    assert!(!run(&compress).0, "and so does this one after it");
+    assert!(run(&compress).0);
+
     // A source edited (even with an old modification time) is rebuilt.
     let css = statics.join("css/home.css");
     let mut text_of = std::fs::read_to_string(&css).expect("css");
