@@ -632,3 +632,36 @@ fn with_settings_from_django_an_unchanged_build_is_skipped_unless_django_rendere
     assert!(!nothing_changed(project.path(), &root));
     assert!(!nothing_changed(project.path(), &root));
 }
+
+#[test]
+fn a_pyproject_toml_for_other_tools_does_not_stand_in_the_way_of_djangos_settings() {
+    let project = project();
+    let dir = project.path();
+    let python = python();
+    let python = python.to_str().expect("utf-8 path");
+    // Most projects have one, for ruff, black or their packaging, and no [tool.stapler].
+    write_files(
+        dir,
+        &[(
+            "pyproject.toml",
+            b"[project]\nname = \"mysite\"\n[tool.ruff]\nline-length = 99\n",
+        )],
+    );
+    let root = dir.join("root");
+    let run = stapler_in(dir, &root, &["config", "--python", python], &[]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("# Django project"),
+        "{}",
+        text(&run.stdout)
+    );
+
+    // Named outright, a file without the table is still a mistake.
+    let run = stapler_in(dir, &root, &["config", "--config", "pyproject.toml"], &[]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("has no [tool.stapler] table"),
+        "{}",
+        text(&run.stderr)
+    );
+}

@@ -477,11 +477,18 @@ fn folders(paths: &[PathBuf]) -> Vec<PathBuf> {
     paths.iter().map(|path| folder(path)).collect()
 }
 
+/// `./stapler.toml`, else `./pyproject.toml` when it has a `[tool.stapler]` table: most projects
+/// keep a `pyproject.toml` for other tools, and one without the table is no configuration (a
+/// file named with `--config` must have it).
 fn find_default_file() -> Result<(Option<PathBuf>, Settings), ConfigError> {
-    for name in ["stapler.toml", "pyproject.toml"] {
-        let path = PathBuf::from(name);
-        if path.is_file() {
-            let settings = settings::read_file(&path)?;
+    let path = PathBuf::from("stapler.toml");
+    if path.is_file() {
+        let settings = settings::read_file(&path)?;
+        return Ok((Some(path), settings));
+    }
+    let path = PathBuf::from("pyproject.toml");
+    if path.is_file() {
+        if let Some(settings) = settings::read_pyproject(&path)? {
             return Ok((Some(path), settings));
         }
     }

@@ -200,6 +200,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, ConfigError> {
     if !is_pyproject {
         return parse_toml(path, text);
     }
+    stapler_table(path, text)?.ok_or_else(|| ConfigError {
+        origin: path.display().to_string(),
+        message: "has no [tool.stapler] table; add one, or write a stapler.toml".into(),
+    })
+}
+
+/// The `[tool.stapler]` table of a `pyproject.toml`, `None` when it has none.
+pub fn read_pyproject(path: &Path) -> Result<Option<Settings>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        origin: path.display().to_string(),
+        message: format!("cannot read the file ({error}); check its permissions"),
+    })?;
+    stapler_table(path, &text)
+}
+
+fn stapler_table(path: &Path, text: &str) -> Result<Option<Settings>, ConfigError> {
     #[derive(Deserialize)]
     struct Pyproject {
         tool: Option<Tool>,
@@ -209,13 +225,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, ConfigError> {
         stapler: Option<Settings>,
     }
     let document: Pyproject = parse_toml(path, text)?;
-    document
-        .tool
-        .and_then(|tool| tool.stapler)
-        .ok_or_else(|| ConfigError {
-            origin: path.display().to_string(),
-            message: "has no [tool.stapler] table; add one, or write a stapler.toml".into(),
-        })
+    Ok(document.tool.and_then(|tool| tool.stapler))
 }
 
 /// Deserializes a TOML document, keeping the path of the key a mistake is under.
