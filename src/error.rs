@@ -9,13 +9,18 @@ use std::path::{Path, PathBuf};
 pub use crate::config::ConfigError;
 pub use crate::store::StoreError;
 
-/// A place in a user's file, for messages: `templates/base.html:12`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A place in a user's file, for messages: `templates/base.html:12`, `static/app.js:3:10`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Location {
     /// The file, as the user would name it (relative to where it was found when possible).
     pub file: PathBuf,
     /// 1-based line number; 0 when the whole file is meant.
     pub line: usize,
+    /// 1-based column, in characters; 0 when the whole line is meant.
+    #[serde(default)]
+    pub column: usize,
 }
 
 impl Location {
@@ -23,20 +28,59 @@ impl Location {
         Location {
             file: file.into(),
             line,
+            column: 0,
         }
     }
 
     pub fn file(file: impl Into<PathBuf>) -> Self {
         Self::new(file, 0)
     }
+
+    /// The same place, narrowed to a column.
+    pub fn with_column(self, column: usize) -> Self {
+        Location { column, ..self }
+    }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}", self.file.display())
-        } else {
-            write!(f, "{}:{}", self.file.display(), self.line)
+        match (self.line, self.column) {
+            (0, _) => write!(f, "{}", self.file.display()),
+            (line, 0) => write!(f, "{}:{line}", self.file.display()),
+            (line, column) => write!(f, "{}:{line}:{column}", self.file.display()),
+        }
+    }
+}
+
+/// Something worth knowing that did not stop a build: where (when it is about one place) and
+/// what, with what to do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Warning {
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+impl Warning {
+    pub fn at(location: Location, message: impl Into<String>) -> Self {
+        Warning {
+            location: Some(location),
+            message: message.into(),
+        }
+    }
+
+    pub fn general(message: impl Into<String>) -> Self {
+        Warning {
+            location: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{location}: {}", self.message),
+            None => f.write_str(&self.message),
         }
     }
 }
@@ -306,6 +350,8 @@ mod tests {
     fn location_shows_line_only_when_known() {
         assert_eq!(Location::new("a/b.html", 3).to_string(), "a/b.html:3");
         assert_eq!(Location::file("a/b.html").to_string(), "a/b.html");
+        let column = Location::new("a.js", 3).with_column(10);
+        assert_eq!(column.to_string(), "a.js:3:10");
     }
 
     #[test]

@@ -74,18 +74,31 @@ impl Manifest {
     /// The files under `output_dir` that the values point at (`CACHE/css/output.….css`), as
     /// names relative to the root.
     pub fn outputs(&self, output_dir: &str) -> BTreeSet<String> {
+        self.entries
+            .values()
+            .flat_map(|value| self.names_in(value, output_dir))
+            .collect()
+    }
+
+    /// The files under `output_dir` that one key's value points at, in order.
+    pub fn outputs_of(&self, key: &str, output_dir: &str) -> Vec<String> {
+        self.entries
+            .get(key)
+            .map(|value| self.names_in(value, output_dir))
+            .unwrap_or_default()
+    }
+
+    fn names_in(&self, value: &str, output_dir: &str) -> Vec<String> {
         let prefix = format!("{}{output_dir}/", self.placeholder);
-        let mut used = BTreeSet::new();
-        for value in self.entries.values() {
-            let mut rest = value.as_str();
-            while let Some(at) = rest.find(&prefix) {
-                let tail = &rest[at + self.placeholder.len()..];
-                let end = tail.find(['"', '\'', ' ', '>', ')']).unwrap_or(tail.len());
-                used.insert(tail[..end].to_string());
-                rest = &tail[end..];
-            }
+        let mut names = Vec::new();
+        let mut rest = value;
+        while let Some(at) = rest.find(&prefix) {
+            let tail = &rest[at + self.placeholder.len()..];
+            let end = tail.find(['"', '\'', ' ', '>', ')']).unwrap_or(tail.len());
+            names.push(tail[..end].to_string());
+            rest = &tail[end..];
         }
-        used
+        names
     }
 
     /// The key a rendered body is stored under.

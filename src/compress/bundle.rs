@@ -141,7 +141,7 @@ pub struct Built {
     pub block: BuiltBlock,
     pub bundles: Vec<Bundle>,
     /// Where stapler departed from django-compressor's output for this block, and why.
-    pub warning: Option<String>,
+    pub warning: Option<crate::error::Warning>,
 }
 
 /// Concatenates a block's parts run by run and names each run's output.
@@ -235,7 +235,7 @@ pub fn build_block(
 fn strictness_warning(
     block: &Block,
     splits: &[(std::path::PathBuf, std::path::PathBuf, bool)],
-) -> Option<String> {
+) -> Option<crate::error::Warning> {
     if splits.is_empty() {
         return None;
     }
@@ -252,10 +252,12 @@ fn strictness_warning(
             )
         })
         .collect();
-    Some(format!(
-        "{}: split into separate scripts so each keeps its \"use strict\" mode, where django-compressor would concatenate them and change one's mode: {}",
-        block.location,
-        pairs.join("; ")
+    Some(crate::error::Warning::at(
+        block.location.clone(),
+        format!(
+            "split into separate scripts so each keeps its \"use strict\" mode, where django-compressor would concatenate them and change one's mode: {}",
+            pairs.join("; ")
+        ),
     ))
 }
 

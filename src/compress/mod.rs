@@ -47,6 +47,9 @@ pub struct Output {
     pub bytes: u64,
     /// Gzip -9 size, for the summary; `None` when not measured.
     pub gzip_bytes: Option<u64>,
+    /// Brotli (quality 11) size, measured for the largest bundles only (the build report's).
+    #[serde(default)]
+    pub brotli_bytes: Option<u64>,
 }
 
 /// What `build` produced.
@@ -71,7 +74,7 @@ pub struct Build {
     /// What the shared cache on S3 did, if one is configured.
     pub shared_cache: SharedReport,
     /// Things worth knowing that did not stop the build.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::error::Warning>,
     /// Every static path the build looked up, with what it found: what a later run checks to
     /// know that nothing it would read has changed.
     #[serde(skip)]
@@ -195,6 +198,7 @@ pub fn build(
         .iter()
         .any(|source| matches!(source.treatment(), plan::Treatment::Precompiled { .. }));
     measure_gzip(&mut build.bundles, &roots);
+    measure_largest(&mut build.bundles, &roots);
     build.shared_cache = cache.finish(fetched);
     Ok(build)
 }
@@ -238,6 +242,7 @@ fn build_blocks(
                     name: bundle.name,
                     bytes: bundle.size,
                     gzip_bytes: None,
+                    brotli_bytes: None,
                 });
             }
             Ok((built, written))
@@ -357,6 +362,7 @@ fn write_asset(copy: &AssetCopy, roots: &Roots, force: bool) -> Result<Output> {
         name: copy.relative.clone(),
         bytes,
         gzip_bytes: None,
+        brotli_bytes: None,
     })
 }
 
@@ -374,6 +380,39 @@ fn measure_gzip(bundles: &mut [Output], roots: &Roots) {
             .ok()
             .map(|bytes| gzip_size(&bytes));
     });
+}
+
+/// How many bundles the build report lists, largest first.
+pub const LARGEST_REPORTED: usize = 10;
+
+/// Gzip and Brotli sizes of the largest bundles, whatever the total: what a browser downloads
+/// for the heaviest pages.
+fn measure_largest(bundles: &mut [Output], roots: &Roots) {
+    let mut largest: Vec<&mut Output> = bundles.iter_mut().collect();
+    largest.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    largest.truncate(LARGEST_REPORTED);
+    largest.into_par_iter().for_each(|file| {
+        let Ok(bytes) = std::fs::read(roots.output_path(&file.name)) else {
+            return;
+        };
+        if file.gzip_bytes.is_none() {
+            file.gzip_bytes = Some(gzip_size(&bytes));
+        }
+        file.brotli_bytes = Some(brotli_size(&bytes));
+    });
+}
+
+fn brotli_size(bytes: &[u8]) -> u64 {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..brotli::enc::BrotliEncoderParams::default()
+    };
+    let mut out = Vec::new();
+    match brotli::BrotliCompress(&mut &bytes[..], &mut out, &params) {
+        Ok(_) => out.len() as u64,
+        Err(_) => 0,
+    }
 }
 
 fn gzip_size(bytes: &[u8]) -> u64 {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::block::{Block, Kind};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Result, Warning};
 
 use super::html::{self, Element};
 use super::js::Dialect;
@@ -120,7 +120,7 @@ pub fn plan_blocks<'b>(
     blocks: &'b [Block],
     roots: &Roots,
     precompilers: &Precompilers,
-) -> Result<(Vec<Plan<'b>>, Vec<String>)> {
+) -> Result<(Vec<Plan<'b>>, Vec<Warning>)> {
     let mut seen = std::collections::HashSet::new();
     let mut plans = Vec::new();
     let mut warnings = Vec::new();
@@ -175,7 +175,7 @@ fn plan_block(
     block: &Block,
     roots: &Roots,
     precompilers: &Precompilers,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Vec<Part>> {
     let mut parts = Vec::new();
     for element in html::elements(&block.body) {
@@ -186,15 +186,15 @@ fn plan_block(
                 let rel = element.attr("rel");
                 match link_role(rel) {
                     LinkRole::Stylesheet => {}
-                    LinkRole::StylesheetAmong => warnings.push(format!(
-                        "{location}: <link rel=\"{}\"> is bundled as the stylesheet it is; django-compressor would leave it out, taking only rel=\"stylesheet\"",
+                    LinkRole::StylesheetAmong => warnings.push(Warning::at(location.clone(), format!(
+                        "<link rel=\"{}\"> is bundled as the stylesheet it is; django-compressor would leave it out, taking only rel=\"stylesheet\"",
                         rel.unwrap_or_default()
-                    )),
+                    ))),
                     LinkRole::Dropped => {
-                        warnings.push(format!(
-                            "{location}: <link rel=\"{}\"> is not a stylesheet, so it is left out of the block's output, as django-compressor leaves it out; move it outside the {{% compress %}} block to keep it",
+                        warnings.push(Warning::at(location.clone(), format!(
+                            "<link rel=\"{}\"> is not a stylesheet, so it is left out of the block's output, as django-compressor leaves it out; move it outside the {{% compress %}} block to keep it",
                             rel.unwrap_or_default()
-                        ));
+                        )));
                         continue;
                     }
                 }
@@ -256,13 +256,13 @@ fn plan_block(
             }
             (kind, tag) => {
                 // django-compressor reads only its kind's elements; the rest leave the output.
-                warnings.push(format!(
-                    "{location}: <{tag}> in a {{% compress {kind} %}} block is left out of its output, as django-compressor leaves it out; move it to a {} block or outside",
+                warnings.push(Warning::at(location.clone(), format!(
+                    "<{tag}> in a {{% compress {kind} %}} block is left out of its output, as django-compressor leaves it out; move it to a {} block or outside",
                     match kind {
                         Kind::Css => "js",
                         Kind::Js => "css",
                     }
-                ));
+                )));
                 continue;
             }
         };
@@ -282,7 +282,7 @@ fn treatment(
     url: Option<&str>,
     precompilers: &Precompilers,
     location: &Location,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Treatment {
     let minified: &[&str] = match kind {
         Kind::Css => &["text/css"],
@@ -339,10 +339,10 @@ fn treatment(
                 .collect(),
         },
         None => {
-            warnings.push(format!(
-                "{location}: <{} type=\"{given}\"> has no precompiler, so it is bundled without being parsed (as django-compressor bundles it); add one to COMPRESS_PRECOMPILERS or `precompilers` to get it compiled and minified",
+            warnings.push(Warning::at(location.clone(), format!(
+                "<{} type=\"{given}\"> has no precompiler, so it is bundled without being parsed (as django-compressor bundles it); add one to COMPRESS_PRECOMPILERS or `precompilers` to get it compiled and minified",
                 element.tag
-            ));
+            )));
             Treatment::AsIs
         }
     }

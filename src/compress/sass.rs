@@ -154,15 +154,19 @@ impl Sass<'_> {
             grass_compiler::ErrorKind::ParseError { message, loc, .. } => {
                 let line = loc.begin.line + 1;
                 let column = loc.begin.column + 1;
-                let location = if loc.file.name() == STRING_INPUT {
-                    self.place(input, line)
-                } else {
-                    Location::new(loc.file.name(), line)
+                let location = match input {
+                    Input::Inline { .. } if loc.file.name() == STRING_INPUT && line == 1 => {
+                        self.place(input, line)
+                    }
+                    _ if loc.file.name() == STRING_INPUT => {
+                        self.place(input, line).with_column(column)
+                    }
+                    _ => Location::new(loc.file.name(), line).with_column(column),
                 };
                 Error::input(
                     location,
                     format!(
-                        "Sass error at column {column}: {}; fix the stylesheet",
+                        "Sass error: {}; fix the stylesheet",
                         message.trim_end_matches('.')
                     ),
                 )

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::block::Kind;
 use crate::config::{CssErrors, JsMinify};
-use crate::error::{Error, Excerpt, Location, Result};
+use crate::error::{Error, Excerpt, Location, Result, Warning};
 
 use super::cache::Cache;
 use super::css;
@@ -34,6 +34,16 @@ impl Origin {
         match self {
             Origin::File(path) => Location::new(path, line),
             Origin::Inline(start) => Location::new(&start.file, start.line + line.max(1) - 1),
+        }
+    }
+
+    /// The place of `line` and `column` (1-based) of the source's text. An inline text's first
+    /// line starts after its tag, where columns are not the template's: that one is left out.
+    fn at_column(&self, line: usize, column: usize) -> Location {
+        let location = self.at(line);
+        match self {
+            Origin::Inline(_) if line <= 1 => location,
+            _ => location.with_column(column),
         }
     }
 
@@ -93,7 +103,7 @@ pub struct Prepared {
     /// Hashed copies the stylesheet's urls point at.
     pub assets: Vec<AssetCopy>,
     /// Things worth knowing found while reading it (a url to a missing file).
-    pub notes: Vec<String>,
+    pub notes: Vec<Warning>,
     /// What a Sass compilation read and looked for.
     pub depends: sass::Depends,
 }
@@ -141,7 +151,7 @@ pub struct Processed {
     pub bytes_in: u64,
     pub assets: Vec<AssetCopy>,
     /// Things worth knowing that did not stop the build.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// What a Sass compilation read and looked for.
     pub depends: sass::Depends,
 }
@@ -162,7 +172,7 @@ impl Processed {
                 .chain(
                     minified
                         .warning
-                        .map(|note| format!("{}: {}", prepared.origin.at(note.line), note.text)),
+                        .map(|note| Warning::at(prepared.origin.at(note.line), note.text)),
                 )
                 .collect(),
         }
@@ -336,7 +346,7 @@ fn rewrite_css(
     relative: Option<&str>,
     urls: &UrlPolicy<'_>,
     assets: &mut Vec<AssetCopy>,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Warning>,
 ) -> Result<String> {
     let broken = |error: css::CssError| {
         Error::input(
@@ -354,10 +364,12 @@ fn rewrite_css(
                 // Real stylesheets point at files that are not shipped (vendor themes, stale
                 // rules): as django-compressor does, the url is made absolute and left unhashed.
                 Err(UrlProblem::Missing { relative, absolute }) => {
-                    notes.push(format!(
-                        "{}: url({url}) refers to {relative}, which does not exist in {}; left as {absolute}, unhashed, as django-compressor leaves it",
+                    notes.push(Warning::at(
                         origin.at(line),
-                        urls.roots.describe()
+                        format!(
+                            "url({url}) refers to {relative}, which does not exist in {}; left as {absolute}, unhashed, as django-compressor leaves it",
+                            urls.roots.describe()
+                        ),
                     ));
                     Ok(absolute)
                 }
@@ -498,10 +510,10 @@ fn css_problem_error(prepared: &Prepared, problem: &css_minify::Problem) -> Erro
     let offset = css_minify::offset_of(written, problem.line, problem.column);
     let excerpt = Excerpt::at(written, offset..offset + 1);
     Error::input(
-        prepared.origin.at(problem.line),
+        prepared.origin.at_column(problem.line, problem.column),
         format!(
-            "column {}: CSS that browsers would drop ({}); fix the stylesheet, or set `css_errors = \"warn\"` to bundle it as it is\n{excerpt}",
-            problem.column, problem.message
+            "CSS that browsers would drop ({}); fix the stylesheet, or set `css_errors = \"warn\"` to bundle it as it is\n{excerpt}",
+            problem.message
         ),
     )
 }
@@ -531,8 +543,10 @@ fn js_error(origin: &Origin, dialect: Dialect, error: js::JsError) -> Error {
             column,
             message,
         } => Error::input(
-            origin.at(line),
-            format!("{language} syntax error at column {column}: {message}; fix the script (it is parsed as {parsed_as})"),
+            origin.at_column(line, column),
+            format!(
+                "{language} syntax error: {message}; fix the script (it is parsed as {parsed_as})"
+            ),
         ),
         js::JsError::Print { message } => Error::input(origin.at(0), message),
     }
