@@ -158,9 +158,9 @@ fn templates_django_cannot_compile_are_skipped_as_the_peer_skips_them() {
     let stderr = text(&warned.stderr);
     assert!(warned.status.success(), "{stderr}");
     assert!(
-        stderr.contains("warning: skipped template templates/unterminated.html: invalid template (line 2, inside a compress block)")
-            && stderr.contains("warning: skipped template templates/bad_mode.html: invalid template (line 2): unknown compress mode `sideways`")
-            && stderr.contains("warning: skipped template templates/unknown_tag.html: invalid template (line 2): Invalid block tag on line 2: 'frobnicate'"),
+        stderr.contains("warning: templates/unterminated.html: template skipped: invalid template (line 2, inside a compress block)")
+            && stderr.contains("warning: templates/bad_mode.html: template skipped: invalid template (line 2): unknown compress mode `sideways`")
+            && stderr.contains("warning: templates/unknown_tag.html: template skipped: invalid template (line 2): Invalid block tag on line 2: 'frobnicate'"),
         "{stderr}"
     );
     let (ours, theirs) = keys_of_both(site.path());

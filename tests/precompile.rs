@@ -152,9 +152,7 @@ fn a_sass_error_names_the_partial_and_line() {
     let stderr = text(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(
-            "static/scss/components/_button.scss:2: Sass error at column 10: Undefined variable"
-        ),
+        stderr.contains("static/scss/components/_button.scss:2:10: Sass error: Undefined variable"),
         "{stderr}"
     );
     assert!(!site.path().join("build/CACHE/manifest.json").exists());
@@ -178,7 +176,7 @@ fn sass_imports_stay_inside_the_static_folders() {
     let stderr = text(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("_button.scss:1: Sass error") && stderr.contains("Can't find stylesheet"),
+        stderr.contains("_button.scss:1:9: Sass error") && stderr.contains("Can't find stylesheet"),
         "{stderr}"
     );
 }
@@ -257,7 +255,7 @@ fn a_typescript_error_names_the_file_and_line() {
     let stderr = text(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("static/a.ts:2: TypeScript syntax error at column 8"),
+        stderr.contains("static/a.ts:2:8: TypeScript syntax error"),
         "{stderr}"
     );
 }
