@@ -6,15 +6,15 @@ use std::io::IsTerminal;
 use std::process;
 
 use clap::Parser;
-use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::{Cli, Command, Common, EngineArg, PublishFlags, RenderArg};
+use cli::output::Printer;
+use cli::{Cli, Command, Common, EngineArg, Format, PublishFlags, RenderArg};
 use stapler::config::settings::PublishSection;
 use stapler::config::{self, Engine, RenderMode, Settings, Sources};
 use stapler::progress::Work;
-use stapler::publish::Report;
 use stapler::store::StoreError;
-use stapler::{Config, Error, Progress, RunFlags, Summary};
+use stapler::{Config, Error, Progress, RunFlags};
 
 /// Parsing and minifying allocate many small nodes on every core at once, which the system
 /// allocator serialises on its arenas' locks; mimalloc keeps a heap per thread.
@@ -63,19 +63,30 @@ impl ExitCode {
 
 fn main() {
     let cli = Cli::parse();
-    let code = match run(cli) {
+    let mut printer = printer_for(&cli.command);
+    let outcome = run_command(cli, &mut printer);
+    let code = match &outcome {
         Ok(()) => ExitCode::Success,
-        Err((error, verbose)) => {
-            eprintln!("error: {error}");
-            if verbose {
-                for context in error.context() {
-                    eprintln!("  detail: {context}");
-                }
-            }
-            ExitCode::of(&error)
-        }
+        Err(error) => ExitCode::of(error),
     };
+    printer.finish(outcome.as_ref().map(|_| ()), code as i32);
     process::exit(code as i32);
+}
+
+/// How the command prints: its format, `-v` and `-q`.
+fn printer_for(command: &Command) -> Printer {
+    let (name, format, verbose, quiet) = match command {
+        Command::Compress(args) => ("compress", args.format, args.verbose, args.quiet),
+        Command::Publish(args) => ("publish", args.format, args.verbose, args.quiet),
+        Command::Deploy(args) => ("deploy", args.format, args.verbose, args.quiet),
+        Command::Lookup(args) => ("lookup", args.format, false, false),
+        Command::Check(args) => ("check", args.format, false, false),
+        Command::Config(_) => ("config", Format::Human, false, false),
+        Command::Init(_) => ("init", Format::Human, false, false),
+        Command::Completions(_) => ("completions", Format::Human, false, false),
+        Command::Man(_) => ("man", Format::Human, false, false),
+    };
+    Printer::new(name, format, verbose, quiet)
 }
 
 /// The settings the flags give: the top layer over the file and the environment.
@@ -115,59 +126,60 @@ fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config
     config::load(&sources, &config::process_env())
 }
 
-/// Runs a command; a failure comes with whether `-v` asked for the client's detail.
-fn run(cli: Cli) -> Result<(), (Error, bool)> {
-    let verbose = match &cli.command {
-        Command::Compress(args) => args.verbose,
-        Command::Publish(args) | Command::Deploy(args) => args.verbose,
-        Command::Lookup(_)
-        | Command::Config(_)
-        | Command::Init(_)
-        | Command::Check(_)
-        | Command::Completions(_)
-        | Command::Man(_) => false,
-    };
-    run_command(cli).map_err(|error| (error, verbose))
-}
-
-fn run_command(cli: Cli) -> Result<(), Error> {
+fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
     match cli.command {
         Command::Compress(args) => {
             let config = load_config(&args.common, None)?;
-            print_notes(&config, args.quiet);
+            printer.notes(&config);
+            let previous = args
+                .compare
+                .as_deref()
+                .map(|path| cli::report::read_previous(path, &config.manifest))
+                .transpose()?;
             let flags = RunFlags {
                 force: args.force,
                 strict: args.strict,
                 ..RunFlags::default()
             };
-            let bar = Bar::new(show_bar(args.quiet));
+            let bar = Bar::new(show_bar(printer));
             let summary = stapler::compress(&config, &flags, &bar)?;
-            if !args.quiet {
-                print_summary(&summary, args.verbose);
-            }
+            let comparison = previous
+                .map(|previous| cli::report::compare(&previous, &config))
+                .transpose()?;
+            printer.summary(&summary, comparison.as_ref());
             Ok(())
         }
         Command::Publish(args) => {
             let config = load_config(&args.common, Some(&args.publish))?;
-            let bar = Bar::new(show_bar(args.quiet));
+            let bar = Bar::new(show_bar(printer));
             let report = stapler::publish(&config, &publish_flags(&args), &bar)?;
-            print_report(&report, args.quiet);
+            printer.publish(&report);
             Ok(())
         }
         Command::Deploy(args) => {
             let config = load_config(&args.common, Some(&args.publish))?;
-            let bar = Bar::new(show_bar(args.quiet));
-            print_notes(&config, args.quiet);
+            let bar = Bar::new(show_bar(printer));
+            printer.notes(&config);
             let deployed = stapler::deploy(&config, &publish_flags(&args), &bar)?;
-            if !args.quiet {
-                print_summary(&deployed.summary, false);
-            }
-            print_report(&deployed.published?, args.quiet);
+            printer.summary(&deployed.summary, None);
+            printer.publish(&deployed.published?);
             Ok(())
         }
         Command::Lookup(args) => {
             let config = load_config(&args.common, None)?;
-            lookup(&config, &args.template)
+            let lookup = stapler::lookup(&config, &args.template)?;
+            printer.lookup(&args.template, &lookup);
+            let missing = lookup.entries.iter().filter(|e| e.html.is_none()).count();
+            if missing > 0 || lookup.manifest_problem.is_some() {
+                return Err(Error::input(
+                    stapler::error::Location::file(&args.template),
+                    format!(
+                        "{missing} of {} block(s) are missing from the manifest",
+                        lookup.entries.len()
+                    ),
+                ));
+            }
+            Ok(())
         }
         Command::Config(args) => {
             let config = load_config(&args.common, None)?;
@@ -176,11 +188,9 @@ fn run_command(cli: Cli) -> Result<(), Error> {
         }
         Command::Check(args) => {
             let config = load_config(&args.common, None)?;
-            if args.format == cli::Format::Human {
-                print_notes(&config, false);
-            }
+            printer.notes(&config);
             let report = stapler::check(&config)?;
-            show_check(&report, args.format);
+            printer.check(&report);
             if report.findings.is_empty() {
                 Ok(())
             } else {
@@ -191,7 +201,7 @@ fn run_command(cli: Cli) -> Result<(), Error> {
         Command::Man(args) => cli::reference::manual(args.output_dir.as_deref()),
         Command::Init(args) => {
             let config = load_config(&args.common, None)?;
-            print_notes(&config, false);
+            printer.notes(&config);
             let written = stapler::init(&config, &args.output, args.force)?;
             println!(
                 "stapler: wrote {} from Django's settings ({} settings); builds with it run without Python (render = \"native\")",
@@ -200,16 +210,6 @@ fn run_command(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
-    }
-}
-
-/// What stapler noticed in Django's settings and does its own way.
-fn print_notes(config: &Config, quiet: bool) {
-    if quiet {
-        return;
-    }
-    for note in &config.notes {
-        eprintln!("note: {note}");
     }
 }
 
@@ -252,26 +252,6 @@ fn show_config(config: &Config) {
     println!("# every other setting has its default (see the README)");
 }
 
-/// `check`'s findings: one line each (grouped by file), or one JSON document on stdout.
-fn show_check(report: &stapler::CheckReport, format: cli::Format) {
-    if format == cli::Format::Json {
-        match serde_json::to_string_pretty(report) {
-            Ok(text) => println!("{text}"),
-            Err(error) => eprintln!("error: the report cannot be written as JSON ({error})"),
-        }
-        return;
-    }
-    for finding in &report.findings {
-        eprintln!("{}: {}", finding.kind, finding.describe());
-    }
-    if report.findings.is_empty() {
-        println!(
-            "stapler check: {} templates, {} blocks: nothing would make a key go missing",
-            report.templates, report.blocks
-        );
-    }
-}
-
 fn publish_flags(args: &cli::PublishArgs) -> RunFlags {
     RunFlags {
         force: args.force,
@@ -282,83 +262,8 @@ fn publish_flags(args: &cli::PublishArgs) -> RunFlags {
     }
 }
 
-fn lookup(config: &Config, template: &str) -> Result<(), Error> {
-    let lookup = stapler::lookup(config, template)?;
-    if let Some(problem) = &lookup.manifest_problem {
-        eprintln!("warning: {problem}");
-    }
-    if lookup.entries.is_empty() {
-        println!("{template} has no compress blocks (after inheritance).");
-    }
-    let mut missing = 0;
-    for entry in &lookup.entries {
-        let block = &entry.block;
-        println!(
-            "── {} block at {} (context {})",
-            block.kind, block.location, block.context
-        );
-        println!("key:  {}", block.key);
-        println!("body:\n{}", block.body);
-        match &entry.html {
-            Some(html) => println!("in manifest: yes\nrenders to:\n{html}\n"),
-            None => {
-                missing += 1;
-                println!("in manifest: NO — run `stapler compress --offline`; if it is still missing, the body above differs from what the server renders\n");
-            }
-        }
-    }
-    if missing > 0 || lookup.manifest_problem.is_some() {
-        return Err(Error::input(
-            stapler::error::Location::file(template),
-            format!(
-                "{missing} of {} block(s) are missing from the manifest",
-                lookup.entries.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn show_bar(quiet: bool) -> bool {
-    !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
-fn print_report(report: &Report, quiet: bool) {
-    for warning in &report.warnings {
-        eprintln!("warning: {warning}");
-    }
-    if report.dry_run {
-        print!("{}", report.plan_text);
-        println!(
-            "dry run: nothing was sent to {} ({} requests)",
-            report.target, report.requests
-        );
-        return;
-    }
-    if quiet {
-        return;
-    }
-    let requests = match (report.target.starts_with("file://"), report.retries) {
-        (true, _) => String::new(),
-        (false, 0) => format!(", {} requests", report.requests),
-        (false, retries) => format!(", {} requests ({retries} retried)", report.requests),
-    };
-    let repaired = match report.repaired {
-        0 => String::new(),
-        count => format!(" ({count} damaged stored copies repaired)"),
-    };
-    println!(
-        "stapler: published to {}: sent {} files ({}){repaired}, skipped {} unchanged, deleted {}{requests}, {:.2} s",
-        report.target,
-        report.sent,
-        HumanBytes(report.sent_bytes),
-        report.skipped,
-        report.deleted,
-        report.elapsed.as_secs_f64()
-    );
-    if let Some(release) = &report.release {
-        println!("         release record: {release}");
-    }
+fn show_bar(printer: &Printer) -> bool {
+    printer.shows_progress() && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
 /// A progress bar on a terminal, nothing elsewhere: sources compressed, or bytes uploaded.
@@ -402,81 +307,6 @@ impl Progress for Bar {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
-    }
-}
-
-fn print_summary(summary: &Summary, verbose: bool) {
-    let build = &summary.build;
-    for skipped in &summary.skipped {
-        eprintln!(
-            "warning: skipped template {}: {}",
-            skipped.template.display(),
-            skipped.reason
-        );
-    }
-    for warning in build
-        .shared_cache
-        .warnings
-        .iter()
-        .chain(&summary.departures)
-    {
-        eprintln!("warning: {warning}");
-    }
-    if verbose {
-        for (template, reason) in &summary.by_django {
-            eprintln!("django: {} ({reason})", template.display());
-        }
-        for warning in &build.warnings {
-            eprintln!("warning: {warning}");
-        }
-        for file in build.bundles.iter().chain(&build.assets) {
-            eprintln!("wrote {} ({})", file.name, HumanBytes(file.bytes));
-        }
-    } else if !build.warnings.is_empty() {
-        eprintln!(
-            "note: {} warning(s); run with -v to see them",
-            build.warnings.len()
-        );
-    }
-    let (out, gzip) = summary.bytes_out();
-    println!(
-        "stapler: {} templates scanned ({} skipped), {} blocks in {} context(s), {} unique",
-        summary.templates,
-        summary.skipped.len(),
-        build.blocks_seen,
-        summary.contexts,
-        build.unique_blocks,
-    );
-    println!(
-        "         read {} distinct sources once ({}, {} minified from cache), wrote {} bundles ({}, gzip {}) and {} hashed assets in {:.2} s",
-        build.sources,
-        HumanBytes(build.bytes_in),
-        build.cached,
-        build.bundles.len(),
-        HumanBytes(out),
-        gzip.map_or_else(|| "not measured over 4 MiB".to_string(), |bytes| HumanBytes(bytes).to_string()),
-        build.assets.len(),
-        summary.elapsed.as_secs_f64(),
-    );
-    if let Some(spent) = summary.bridge_time {
-        println!(
-            "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included",
-            summary.by_django.len(),
-            spent.as_secs_f64()
-        );
-    }
-    if let Some(files) = summary.unchanged {
-        println!(
-            "         nothing changed since the last build ({files} files checked), so nothing was rebuilt"
-        );
-    }
-    println!("         manifest: {}", summary.manifest_path.display());
-    let shared = &build.shared_cache;
-    if shared.fetched > 0 || shared.uploaded > 0 || shared.culled > 0 {
-        println!(
-            "         shared cache: fetched {} entries, uploaded {}, culled {}",
-            shared.fetched, shared.uploaded, shared.culled
-        );
     }
 }
 

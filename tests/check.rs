@@ -20,7 +20,7 @@ fn check_finds_each_planted_cause_with_its_place() {
     let run = stapler(site.path(), &["check", "--format", "json"]);
     assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON on stdout");
-    let found: Vec<(String, u64, String)> = report["findings"]
+    let found: Vec<(String, u64, String)> = report["check"]["findings"]
         .as_array()
         .expect("findings")
         .iter()

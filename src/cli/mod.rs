@@ -1,7 +1,10 @@
 //! The command line: clap definitions, and what is generated from them (`reference`: shell
 //! completions and manual pages). `main.rs` turns these into settings once.
 
+pub mod diagnostics;
+pub mod output;
 pub mod reference;
+pub mod report;
 
 use std::path::PathBuf;
 
@@ -64,17 +67,18 @@ pub struct CompletionsArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub common: Common,
-    /// `human` lines, or one `json` document (`{"templates", "blocks", "findings": [{"file",
-    /// "line", "kind", "message"}]}`) for CI annotations.
-    #[arg(long, value_enum, default_value = "human")]
+    #[arg(long, value_enum, default_value = "human", help = FORMAT_HELP)]
     pub format: Format,
 }
+
+const FORMAT_HELP: &str = "`human`: a summary, warnings and errors with the offending line; `json`: one document on stdout (schema/report.schema.json); `github`: human, with warnings and errors as GitHub Actions workflow commands";
 
 /// How a report is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +147,8 @@ pub struct PublishArgs {
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[arg(long, value_enum, default_value = "human", help = FORMAT_HELP)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -195,12 +201,19 @@ pub struct CompressArgs {
     /// Fail on any skipped template or warning, leaving the previous manifest in place.
     #[arg(long)]
     pub strict: bool,
-    /// Show each warning and every file written.
+    /// Show every warning and every file written.
     #[arg(long, short = 'v', conflicts_with = "quiet")]
     pub verbose: bool,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[arg(long, value_enum, default_value = "human", help = FORMAT_HELP)]
+    pub format: Format,
+    /// Say which blocks' bundles grew or shrank since the build that wrote this manifest (a
+    /// copy of the previous CACHE/manifest.json; its bundles are looked for beside it and in
+    /// the static root).
+    #[arg(long, value_name = "PREVIOUS_MANIFEST")]
+    pub compare: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +222,8 @@ pub struct LookupArgs {
     pub template: String,
     #[command(flatten)]
     pub common: Common,
+    #[arg(long, value_enum, default_value = "human", help = FORMAT_HELP)]
+    pub format: Format,
 }
 
 /// The template languages `--engine` accepts.

@@ -1,0 +1,455 @@
+//! What a command prints, in the format asked for: `human` (a summary on stdout, warnings and
+//! errors on stderr with the offending line), `json` (one document on stdout, described by
+//! `schema/report.schema.json`) or `github` (human, but warnings and errors as workflow
+//! commands on stdout, which put them on the pull request's lines).
+
+use indicatif::HumanBytes;
+use serde_json::{json, Map, Value};
+
+use stapler::error::{Location, Warning};
+use stapler::publish::Report;
+use stapler::{CheckReport, Config, Error, Lookup, Summary};
+
+use super::diagnostics::{self, Severity};
+use super::report::{self, Comparison};
+use super::Format;
+
+/// The version of the JSON document's shape; it changes only when a field changes meaning or
+/// goes away (new fields may appear).
+const JSON_VERSION: u64 = 1;
+
+pub struct Printer {
+    pub format: Format,
+    /// `-v`: every warning, every file written, the store client's detail of a failure.
+    pub verbose: bool,
+    /// `-q`: nothing but errors.
+    pub quiet: bool,
+    colour: bool,
+    document: Map<String, Value>,
+}
+
+fn place(location: Option<&Location>) -> Value {
+    match location {
+        Some(location) => json!({
+            "file": location.file.display().to_string(),
+            "line": (location.line > 0).then_some(location.line),
+            "column": (location.column > 0).then_some(location.column),
+        }),
+        None => json!({"file": null, "line": null, "column": null}),
+    }
+}
+
+fn with_place(location: Option<&Location>, message: &str) -> Value {
+    let mut value = place(location);
+    value["message"] = json!(message);
+    value
+}
+
+fn warning_value(warning: &Warning) -> Value {
+    with_place(warning.location.as_ref(), &warning.message)
+}
+
+impl Printer {
+    pub fn new(command: &str, format: Format, verbose: bool, quiet: bool) -> Printer {
+        let mut document = Map::new();
+        document.insert("version".into(), json!(JSON_VERSION));
+        document.insert(
+            "stapler".into(),
+            json!(concat!(
+                env!("CARGO_PKG_VERSION"),
+                " (commit ",
+                env!("BUILT_FROM_COMMIT"),
+                ")"
+            )),
+        );
+        document.insert("command".into(), json!(command));
+        document.insert("notes".into(), json!([]));
+        Printer {
+            format,
+            verbose,
+            quiet: quiet || format == Format::Json,
+            colour: diagnostics::colour_on_stderr(),
+            document,
+        }
+    }
+
+    /// Whether a progress bar may draw.
+    pub fn shows_progress(&self) -> bool {
+        !self.quiet
+    }
+
+    /// What stapler noticed in Django's settings and does its own way.
+    pub fn notes(&mut self, config: &Config) {
+        match self.format {
+            Format::Json => {
+                self.document
+                    .insert("notes".into(), json!(config.notes.clone()));
+            }
+            Format::Human | Format::Github if !self.quiet => {
+                for note in &config.notes {
+                    eprintln!("note: {note}");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn warnings(&self, warnings: &[Warning]) {
+        match self.format {
+            Format::Json => {}
+            Format::Github => {
+                for warning in warnings {
+                    println!(
+                        "{}",
+                        diagnostics::workflow_command(
+                            Severity::Warning,
+                            warning.location.as_ref(),
+                            &warning.message
+                        )
+                    );
+                }
+            }
+            Format::Human if !self.quiet || self.verbose => {
+                diagnostics::print_warnings(warnings, self.verbose, self.colour);
+            }
+            Format::Human => {}
+        }
+    }
+
+    /// A build's summary: warnings, the largest bundles, the comparison, then the totals.
+    pub fn summary(&mut self, summary: &Summary, comparison: Option<&Comparison>) {
+        let build = &summary.build;
+        let mut warnings: Vec<Warning> = summary
+            .skipped
+            .iter()
+            .map(|skipped| {
+                Warning::at(
+                    Location::file(&skipped.template),
+                    format!("template skipped: {}", skipped.reason),
+                )
+            })
+            .collect();
+        warnings.extend(
+            build
+                .shared_cache
+                .warnings
+                .iter()
+                .chain(&summary.departures)
+                .map(Warning::general),
+        );
+        warnings.extend(build.warnings.iter().cloned());
+        if self.format == Format::Json {
+            self.document
+                .insert("build".into(), build_value(summary, &warnings, comparison));
+            return;
+        }
+        self.warnings(&warnings);
+        if self.quiet {
+            return;
+        }
+        if self.verbose {
+            for (template, reason) in &summary.by_django {
+                eprintln!("django: {} ({reason})", template.display());
+            }
+            for file in build.bundles.iter().chain(&build.assets) {
+                eprintln!("wrote {} ({})", file.name, HumanBytes(file.bytes));
+            }
+        }
+        report::print_largest(summary);
+        if let Some(comparison) = comparison {
+            report::print_comparison(comparison);
+        }
+        print_totals(summary);
+    }
+
+    pub fn publish(&mut self, report: &Report) {
+        if self.format == Format::Json {
+            self.document
+                .insert("publish".into(), publish_value(report));
+            return;
+        }
+        let warnings: Vec<Warning> = report.warnings.iter().map(Warning::general).collect();
+        self.warnings(&warnings);
+        if report.dry_run {
+            print!("{}", report.plan_text);
+            println!(
+                "dry run: nothing was sent to {} ({} requests)",
+                report.target, report.requests
+            );
+            return;
+        }
+        if !self.quiet {
+            print_publish(report);
+        }
+    }
+
+    pub fn lookup(&mut self, template: &str, lookup: &Lookup) {
+        if self.format == Format::Json {
+            let blocks: Vec<Value> = lookup
+                .entries
+                .iter()
+                .map(|entry| {
+                    let block = &entry.block;
+                    let mut value = place(Some(&block.location));
+                    value["kind"] = json!(block.kind.to_string());
+                    value["context"] = json!(block.context);
+                    value["key"] = json!(block.key);
+                    value["body"] = json!(block.body);
+                    value["in_manifest"] = json!(entry.html.is_some());
+                    value["html"] = json!(entry.html);
+                    value
+                })
+                .collect();
+            self.document.insert(
+                "lookup".into(),
+                json!({
+                    "template": template,
+                    "manifest_problem": lookup.manifest_problem.as_ref().map(ToString::to_string),
+                    "blocks": blocks,
+                }),
+            );
+            return;
+        }
+        if let Some(problem) = &lookup.manifest_problem {
+            let warning = Warning::general(problem.to_string());
+            self.warnings(std::slice::from_ref(&warning));
+        }
+        if lookup.entries.is_empty() {
+            println!("{template} has no compress blocks (after inheritance).");
+        }
+        for entry in &lookup.entries {
+            let block = &entry.block;
+            println!(
+                "── {} block at {} (context {})",
+                block.kind, block.location, block.context
+            );
+            println!("key:  {}", block.key);
+            println!("body:\n{}", block.body);
+            match &entry.html {
+                Some(html) => println!("in manifest: yes\nrenders to:\n{html}\n"),
+                None => println!("in manifest: NO — run `stapler compress --offline`; if it is still missing, the body above differs from what the server renders\n"),
+            }
+        }
+    }
+
+    pub fn check(&mut self, report: &CheckReport) {
+        match self.format {
+            Format::Json => {
+                self.document.insert(
+                    "check".into(),
+                    serde_json::to_value(report).unwrap_or(Value::Null),
+                );
+            }
+            Format::Github => {
+                for finding in &report.findings {
+                    let location = (!finding.file.is_empty())
+                        .then(|| Location::new(&finding.file, finding.line));
+                    println!(
+                        "{}",
+                        diagnostics::workflow_command(
+                            Severity::Error,
+                            location.as_ref(),
+                            &format!("{}: {}", finding.kind, finding.message)
+                        )
+                    );
+                }
+            }
+            Format::Human => {
+                for finding in &report.findings {
+                    eprintln!("{}: {}", finding.kind, finding.describe());
+                }
+            }
+        }
+        if self.format != Format::Json && report.findings.is_empty() {
+            println!(
+                "stapler check: {} templates, {} blocks: nothing would make a key go missing",
+                report.templates, report.blocks
+            );
+        }
+    }
+
+    /// How the run ended: the document (json), or the error as the format says it.
+    pub fn finish(mut self, outcome: Result<(), &Error>, exit_code: i32) {
+        match self.format {
+            Format::Json => {
+                let errors: Vec<Value> = match outcome {
+                    Ok(()) => Vec::new(),
+                    Err(error) => diagnostics::error_items(error)
+                        .iter()
+                        .map(|(location, message)| with_place(location.as_ref(), message))
+                        .collect(),
+                };
+                self.document.insert("ok".into(), json!(outcome.is_ok()));
+                self.document.insert("exit_code".into(), json!(exit_code));
+                self.document.insert("errors".into(), json!(errors));
+                match serde_json::to_string_pretty(&Value::Object(self.document)) {
+                    Ok(text) => println!("{text}"),
+                    Err(error) => {
+                        eprintln!("error: the report cannot be written as JSON ({error})")
+                    }
+                }
+            }
+            Format::Github => {
+                if let Err(error) = outcome {
+                    for command in diagnostics::error_commands(error) {
+                        println!("{command}");
+                    }
+                    diagnostics::print_error(error, false);
+                }
+            }
+            Format::Human => {
+                if let Err(error) = outcome {
+                    diagnostics::print_error(error, self.colour);
+                    if self.verbose {
+                        for context in error.context() {
+                            eprintln!("  detail: {context}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn build_value(summary: &Summary, warnings: &[Warning], comparison: Option<&Comparison>) -> Value {
+    let build = &summary.build;
+    let output = |file: &stapler::compress::Output| {
+        json!({
+            "name": file.name,
+            "bytes": file.bytes,
+            "gzip_bytes": file.gzip_bytes,
+            "brotli_bytes": file.brotli_bytes,
+        })
+    };
+    let (bytes, gzip) = summary.bytes_out();
+    let pairs = |list: &[(std::path::PathBuf, String)]| -> Vec<Value> {
+        list.iter()
+            .map(|(file, reason)| json!({"file": file.display().to_string(), "reason": reason}))
+            .collect()
+    };
+    let skipped: Vec<(std::path::PathBuf, String)> = summary
+        .skipped
+        .iter()
+        .map(|skipped| (skipped.template.clone(), skipped.reason.clone()))
+        .collect();
+    json!({
+        "templates": {
+            "scanned": summary.templates,
+            "skipped": pairs(&skipped),
+            "rendered_by_django": pairs(&summary.by_django),
+        },
+        "blocks": {
+            "seen": build.blocks_seen,
+            "unique": build.unique_blocks,
+            "contexts": summary.contexts,
+        },
+        "sources": {
+            "read": build.sources,
+            "bytes": build.bytes_in,
+            "from_cache": build.cached,
+        },
+        "bundles": build.bundles.iter().map(output).collect::<Vec<_>>(),
+        "largest": report::largest(summary).into_iter().map(output).collect::<Vec<_>>(),
+        "assets": build.assets.iter().map(output).collect::<Vec<_>>(),
+        "totals": {"bundle_bytes": bytes, "gzip_bytes": gzip},
+        "warnings": warnings.iter().map(warning_value).collect::<Vec<_>>(),
+        "manifest": summary.manifest_path.display().to_string(),
+        "unchanged": summary.unchanged.map(|files| json!({"files_checked": files})),
+        "shared_cache": {
+            "fetched": build.shared_cache.fetched,
+            "uploaded": build.shared_cache.uploaded,
+            "culled": build.shared_cache.culled,
+        },
+        "comparison": comparison.and_then(|c| serde_json::to_value(c).ok()),
+        "timings": {
+            "total_seconds": summary.elapsed.as_secs_f64(),
+            "bridge_seconds": summary.bridge_time.map(|time| time.as_secs_f64()),
+        },
+    })
+}
+
+fn publish_value(report: &Report) -> Value {
+    json!({
+        "target": report.target,
+        "dry_run": report.dry_run,
+        "plan": report.dry_run.then_some(&report.plan_text),
+        "sent": report.sent,
+        "sent_bytes": report.sent_bytes,
+        "skipped": report.skipped,
+        "deleted": report.deleted,
+        "repaired": report.repaired,
+        "requests": report.requests,
+        "retries": report.retries,
+        "release": report.release,
+        "warnings": report.warnings.iter().map(|w| with_place(None, w)).collect::<Vec<_>>(),
+        "seconds": report.elapsed.as_secs_f64(),
+    })
+}
+
+fn print_totals(summary: &Summary) {
+    let build = &summary.build;
+    let (out, gzip) = summary.bytes_out();
+    println!(
+        "stapler: {} templates scanned ({} skipped), {} blocks in {} context(s), {} unique",
+        summary.templates,
+        summary.skipped.len(),
+        build.blocks_seen,
+        summary.contexts,
+        build.unique_blocks,
+    );
+    println!(
+        "         read {} distinct sources once ({}, {} minified from cache), wrote {} bundles ({}, gzip {}) and {} hashed assets in {:.2} s",
+        build.sources,
+        HumanBytes(build.bytes_in),
+        build.cached,
+        build.bundles.len(),
+        HumanBytes(out),
+        gzip.map_or_else(|| "not measured over 4 MiB".to_string(), |bytes| HumanBytes(bytes).to_string()),
+        build.assets.len(),
+        summary.elapsed.as_secs_f64(),
+    );
+    if let Some(spent) = summary.bridge_time {
+        println!(
+            "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included",
+            summary.by_django.len(),
+            spent.as_secs_f64()
+        );
+    }
+    if let Some(files) = summary.unchanged {
+        println!(
+            "         nothing changed since the last build ({files} files checked), so nothing was rebuilt"
+        );
+    }
+    println!("         manifest: {}", summary.manifest_path.display());
+    let shared = &build.shared_cache;
+    if shared.fetched > 0 || shared.uploaded > 0 || shared.culled > 0 {
+        println!(
+            "         shared cache: fetched {} entries, uploaded {}, culled {}",
+            shared.fetched, shared.uploaded, shared.culled
+        );
+    }
+}
+
+fn print_publish(report: &Report) {
+    let requests = match (report.target.starts_with("file://"), report.retries) {
+        (true, _) => String::new(),
+        (false, 0) => format!(", {} requests", report.requests),
+        (false, retries) => format!(", {} requests ({retries} retried)", report.requests),
+    };
+    let repaired = match report.repaired {
+        0 => String::new(),
+        count => format!(" ({count} damaged stored copies repaired)"),
+    };
+    println!(
+        "stapler: published to {}: sent {} files ({}){repaired}, skipped {} unchanged, deleted {}{requests}, {:.2} s",
+        report.target,
+        report.sent,
+        HumanBytes(report.sent_bytes),
+        report.skipped,
+        report.deleted,
+        report.elapsed.as_secs_f64()
+    );
+    if let Some(release) = &report.release {
+        println!("         release record: {release}");
+    }
+}
