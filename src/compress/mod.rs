@@ -11,6 +11,7 @@ pub mod css_minify;
 pub mod css_urls;
 pub mod html;
 pub mod js;
+mod origin;
 pub mod pack;
 pub mod plan;
 pub mod precompile;
