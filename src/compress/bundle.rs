@@ -12,6 +12,7 @@ use crate::block::{Block, Kind, Mode};
 use super::cache::Cache;
 use super::plan::{Group, Loading, Plan, SourceId};
 use super::source::Processed;
+use super::sri::{self, Integrity, Sri};
 
 /// One output file of a block, with its text when it has to be written.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub struct Bundle {
     pub size: u64,
     /// `None` when the cache knows an identical bundle is already on disk under `name`.
     pub content: Option<String>,
+    /// What the tag's `integrity` attribute says, when `sri_hashes` asks for one.
+    pub integrity: Option<Integrity>,
 }
 
 /// What a block renders to, element by element.
@@ -29,6 +32,7 @@ pub enum Tag {
     Stylesheet {
         url: String,
         media: String,
+        integrity: Option<Integrity>,
     },
     Style {
         media: String,
@@ -37,6 +41,7 @@ pub enum Tag {
     Script {
         url: String,
         loading: Loading,
+        integrity: Option<Integrity>,
     },
     InlineScript {
         text: String,
@@ -46,6 +51,7 @@ pub enum Tag {
         url: String,
         kind: Kind,
         module: bool,
+        integrity: Option<Integrity>,
     },
 }
 
@@ -53,9 +59,14 @@ impl Tag {
     /// The HTML django-compressor's templates produce for this output.
     pub fn render(&self) -> String {
         match self {
-            Tag::Stylesheet { url, media } => format!(
-                "<link rel=\"stylesheet\" href=\"{url}\" type=\"text/css\"{}>",
-                media_attribute(media)
+            Tag::Stylesheet {
+                url,
+                media,
+                integrity,
+            } => format!(
+                "<link rel=\"stylesheet\" href=\"{url}\" type=\"text/css\"{}{}>",
+                media_attribute(media),
+                sri::attributes(integrity)
             ),
             Tag::Style { media, text } => format!(
                 "<style type=\"text/css\"{}>{}</style>",
@@ -63,7 +74,11 @@ impl Tag {
                 // `\3c` is `<` to CSS, in strings, urls and identifiers alike.
                 escape_end_tag(text, "style", "\\3c/")
             ),
-            Tag::Script { url, loading } => {
+            Tag::Script {
+                url,
+                loading,
+                integrity,
+            } => {
                 let (module, loading) = match loading {
                     Loading::Blocking => ("", ""),
                     Loading::Async => ("", " async"),
@@ -71,7 +86,8 @@ impl Tag {
                     Loading::Module => (" type=\"module\"", ""),
                     Loading::AsyncModule => (" type=\"module\"", " async"),
                 };
-                format!("<script{module} src=\"{url}\"{loading}></script>")
+                let integrity = sri::attributes(integrity);
+                format!("<script{module} src=\"{url}\"{loading}{integrity}></script>")
             }
             Tag::InlineScript { text, module } => format!(
                 "<script{}>{}</script>",
@@ -80,14 +96,28 @@ impl Tag {
                 escape_end_tag(text, "script", "<\\/")
             ),
             Tag::Preload {
-                url, module: true, ..
-            } => format!("<link rel=\"modulepreload\" href=\"{url}\" />"),
-            Tag::Preload { url, kind, .. } => {
+                url,
+                module: true,
+                integrity,
+                ..
+            } => format!(
+                "<link rel=\"modulepreload\" href=\"{url}\"{} />",
+                sri::attributes(integrity)
+            ),
+            Tag::Preload {
+                url,
+                kind,
+                integrity,
+                ..
+            } => {
                 let what = match kind {
                     Kind::Css => "style",
                     Kind::Js => "script",
                 };
-                format!("<link rel=\"preload\" href=\"{url}\" as=\"{what}\" />")
+                format!(
+                    "<link rel=\"preload\" href=\"{url}\" as=\"{what}\"{} />",
+                    sri::attributes(integrity)
+                )
             }
         }
     }
@@ -127,13 +157,17 @@ pub struct Naming<'a> {
     pub reuse: bool,
     /// Whether a file of `name` and `size` is already under `root`.
     pub on_disk: &'a (dyn Fn(&str, u64) -> bool + Sync),
+    /// Which `integrity` attributes tags get.
+    pub sri: &'a Sri,
 }
 
-/// What the cache knows about a bundle: the name its content was given.
+/// What the cache knows about a bundle: the name its content was given, and its integrity.
 #[derive(Serialize, Deserialize)]
 struct KnownBundle {
     name: String,
     size: u64,
+    #[serde(default)]
+    integrity: Option<Integrity>,
 }
 
 /// What building one block gave.
@@ -202,18 +236,25 @@ pub fn build_block(
             (Mode::File | Mode::Preload, _) => {
                 let bundle = name_bundle(block, &parts, naming, concatenate);
                 let url = format!("{}{}", naming.url, bundle.name);
+                let integrity = bundle.integrity.clone();
                 bundles.push(bundle);
                 match (block.mode, group) {
                     (Mode::Preload, _) => Tag::Preload {
                         url,
                         kind: block.kind,
                         module,
+                        integrity,
                     },
                     (_, Group::Script(loading)) => Tag::Script {
                         url,
                         loading: *loading,
+                        integrity,
                     },
-                    (_, Group::Media(_)) => Tag::Stylesheet { url, media },
+                    (_, Group::Media(_)) => Tag::Stylesheet {
+                        url,
+                        media,
+                        integrity,
+                    },
                 }
             }
         };
@@ -309,6 +350,10 @@ fn name_bundle(
         naming.output_dir.as_bytes(),
     ];
     key_parts.extend(parts.iter().map(|done| done.digest.as_slice()));
+    let sri_setting = naming.sri.describe();
+    if naming.sri.is_on() {
+        key_parts.push(sri_setting.as_bytes());
+    }
     let key = Cache::key(&key_parts);
     let known: Option<KnownBundle> = if naming.reuse {
         naming.cache.get(&key, None)
@@ -321,6 +366,7 @@ fn name_bundle(
                 name: known.name.clone(),
                 size: known.size,
                 content: None,
+                integrity: known.integrity.clone(),
             };
         }
     }
@@ -333,8 +379,10 @@ fn name_bundle(
             name: known.name,
             size,
             content: Some(content),
+            integrity: known.integrity,
         };
     }
+    let integrity = naming.sri.integrity(content.as_bytes());
     let hash = hex::encode(Sha256::digest(content.as_bytes()));
     let name = format!("{}/{kind}/{base}.{}.{kind}", naming.output_dir, &hash[..12]);
     // Only meaningful beside this machine's outputs: never shared.
@@ -343,12 +391,14 @@ fn name_bundle(
         &KnownBundle {
             name: name.clone(),
             size,
+            integrity: integrity.clone(),
         },
     );
     Bundle {
         name,
         size,
         content: Some(content),
+        integrity,
     }
 }
 
@@ -400,6 +450,7 @@ mod tests {
                 Tag::Stylesheet {
                     url: "/s/a.css".into(),
                     media: "screen and (x<1)".into(),
+                    integrity: None,
                 },
                 "<link rel=\"stylesheet\" href=\"/s/a.css\" type=\"text/css\" media=\"screen and (x&lt;1)\">",
             ),
@@ -414,6 +465,7 @@ mod tests {
                 Tag::Script {
                     url: "/s/a.js".into(),
                     loading: Loading::Defer,
+                    integrity: None,
                 },
                 "<script src=\"/s/a.js\" defer></script>",
             ),
@@ -429,6 +481,7 @@ mod tests {
                     url: "/s/a.js".into(),
                     kind: Kind::Js,
                     module: false,
+                    integrity: None,
                 },
                 "<link rel=\"preload\" href=\"/s/a.js\" as=\"script\" />",
             ),
@@ -437,6 +490,7 @@ mod tests {
                     url: "/s/m.js".into(),
                     kind: Kind::Js,
                     module: true,
+                    integrity: None,
                 },
                 "<link rel=\"modulepreload\" href=\"/s/m.js\" />",
             ),
@@ -444,6 +498,7 @@ mod tests {
                 Tag::Script {
                     url: "/s/m.js".into(),
                     loading: Loading::AsyncModule,
+                    integrity: None,
                 },
                 "<script type=\"module\" src=\"/s/m.js\" async></script>",
             ),
@@ -458,6 +513,42 @@ mod tests {
         for (tag, html) in cases {
             assert_eq!(tag.render(), html);
         }
+    }
+
+    #[test]
+    fn integrity_follows_the_url_attribute() {
+        let integrity = Some(Integrity {
+            value: "sha384-abc".into(),
+            crossorigin: Some("anonymous".into()),
+        });
+        let script = Tag::Script {
+            url: "/s/a.js".into(),
+            loading: Loading::Defer,
+            integrity: integrity.clone(),
+        };
+        assert_eq!(
+            script.render(),
+            "<script src=\"/s/a.js\" defer integrity=\"sha384-abc\" crossorigin=\"anonymous\"></script>"
+        );
+        let link = Tag::Stylesheet {
+            url: "/s/a.css".into(),
+            media: "print".into(),
+            integrity: integrity.clone(),
+        };
+        assert_eq!(
+            link.render(),
+            "<link rel=\"stylesheet\" href=\"/s/a.css\" type=\"text/css\" media=\"print\" integrity=\"sha384-abc\" crossorigin=\"anonymous\">"
+        );
+        let preload = Tag::Preload {
+            url: "/s/a.css".into(),
+            kind: Kind::Css,
+            module: false,
+            integrity,
+        };
+        assert_eq!(
+            preload.render(),
+            "<link rel=\"preload\" href=\"/s/a.css\" as=\"style\" integrity=\"sha384-abc\" crossorigin=\"anonymous\" />"
+        );
     }
 
     #[test]
@@ -485,6 +576,7 @@ mod tests {
         let script = |url: &str| Tag::Script {
             url: url.into(),
             loading: Loading::Blocking,
+            integrity: None,
         };
         let block = BuiltBlock {
             key: String::new(),

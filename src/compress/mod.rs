@@ -18,6 +18,7 @@ pub mod precompile;
 pub mod resolve;
 pub mod sass;
 pub mod source;
+pub mod sri;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -181,6 +182,7 @@ pub fn build(
         cache: &cache,
         reuse: !force,
         on_disk: &|name, size| on_disk(&roots, name, size),
+        sri: &settings.sri,
     };
     for result in build_blocks(&plans, &texts, &naming, &roots, force) {
         let (built, written) = result?;

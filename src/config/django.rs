@@ -91,6 +91,20 @@ pub fn layer(
             }
         }
     }
+    let mut sri_hashes = Vec::new();
+    for name in &found.COMPRESS_SRI_HASHES {
+        match serde_json::from_value(serde_json::Value::String(name.to_ascii_lowercase())) {
+            Ok(algorithm) => sri_hashes.push(algorithm),
+            Err(_) => {
+                return Err(ConfigError {
+                    origin: format!("{origin}: COMPRESS_SRI_HASHES"),
+                    message: format!(
+                        "`{name}` is not a hash function browsers check; use \"sha256\", \"sha384\" or \"sha512\""
+                    ),
+                })
+            }
+        }
+    }
     if !found.COMPRESS_OFFLINE {
         notes.push(format!(
             "COMPRESS_OFFLINE is not True in {origin}: servers with these settings compress on each request and never read the manifest stapler writes"
@@ -127,6 +141,8 @@ pub fn layer(
             .is_none()
             .then_some(CssHashing::None),
         url_placeholder: Some(found.COMPRESS_URL_PLACEHOLDER.clone()),
+        sri_hashes: (!sri_hashes.is_empty()).then_some(sri_hashes),
+        sri_crossorigin: found.COMPRESS_SRI_CROSSORIGIN.clone(),
         language_code: Some(found.LANGUAGE_CODE.clone()),
         jinja2_autoescape: jinja.map(|engine| engine.autoescape),
         cache_dir: Some(project.dir.join(".stapler-cache")),

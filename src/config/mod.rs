@@ -180,6 +180,8 @@ pub struct CompressSettings {
     pub js_minify: JsMinify,
     /// What CSS a browser would throw away does to the build.
     pub css_errors: CssErrors,
+    /// The `integrity` and `crossorigin` attributes bundle tags get.
+    pub sri: crate::compress::sri::Sri,
     /// Where minified sources are cached between runs; `None` with `--no-cache`.
     pub cache_dir: Option<PathBuf>,
     /// A cache on an S3 prefix that CI runners share, behind the local one.

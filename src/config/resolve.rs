@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::precompilers;
 use super::settings::{ContextSetting, PublishSection, SharedCacheSection};
+use crate::compress::sri::{Sri, SriAlgorithm};
+
 use super::{
     CompressSettings, Config, ConfigError, ContextSource, CssErrors, CssHashing, Engine, JsMinify,
     ManifestSettings, OfflineContext, PublishSettings, RenderMode, S3Settings, Settings,
@@ -113,6 +115,7 @@ pub(super) fn resolve(
             css_hashing_method: settings.css_hashing_method.unwrap_or(CssHashing::Filename),
             js_minify: settings.js_minify.unwrap_or(JsMinify::Full),
             css_errors: settings.css_errors.unwrap_or(CssErrors::Error),
+            sri: resolve_sri(settings.sri_hashes, settings.sri_crossorigin, &origin)?,
             cache_dir,
             shared_cache,
             precompilers: precompilers::check(settings.precompilers.unwrap_or_default(), &origin)?,
@@ -120,6 +123,35 @@ pub(super) fn resolve(
             bridge: None,
         },
         publish,
+    })
+}
+
+/// `sri_hashes` and `sri_crossorigin`: the algorithms in the order given, each once.
+fn resolve_sri(
+    hashes: Option<Vec<SriAlgorithm>>,
+    crossorigin: Option<String>,
+    origin: &str,
+) -> Result<Sri, ConfigError> {
+    let mut algorithms: Vec<SriAlgorithm> = Vec::new();
+    for algorithm in hashes.unwrap_or_default() {
+        if !algorithms.contains(&algorithm) {
+            algorithms.push(algorithm);
+        }
+    }
+    let crossorigin = crossorigin.filter(|value| !value.is_empty());
+    if let Some(value) = &crossorigin {
+        if value != "anonymous" && value != "use-credentials" {
+            return Err(ConfigError {
+                origin: origin.to_string(),
+                message: format!(
+                    "`sri_crossorigin` is `{value}` but must be \"anonymous\" or \"use-credentials\" (the values browsers know)"
+                ),
+            });
+        }
+    }
+    Ok(Sri {
+        algorithms,
+        crossorigin,
     })
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, CssErrors, CssHashing, Engine, JsMinify, RenderMode};
+use crate::compress::sri::SriAlgorithm;
 
 /// One layer of settings.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -31,6 +32,10 @@ pub struct Settings {
     pub jinja2_autoescape: Option<bool>,
     pub js_minify: Option<JsMinify>,
     pub css_errors: Option<CssErrors>,
+    /// `COMPRESS_SRI_HASHES`: the hash functions of each bundle tag's `integrity` attribute.
+    pub sri_hashes: Option<Vec<SriAlgorithm>>,
+    /// `COMPRESS_SRI_CROSSORIGIN`: the `crossorigin` attribute that goes with it.
+    pub sri_crossorigin: Option<String>,
     pub cache_dir: Option<PathBuf>,
     pub shared_cache: Option<SharedCacheSection>,
     pub publish: Option<PublishSection>,

@@ -200,6 +200,15 @@ def storage_class():
     return cls.__module__ + "." + cls.__qualname__
 
 
+def sri_hashes(value):
+    """COMPRESS_SRI_HASHES as a list of names: one name or a list of them."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(name) for name in value]
+
+
 def settings_op(_request):
     from django.conf import settings as django_settings
     from django.utils import translation
@@ -230,6 +239,8 @@ def settings_op(_request):
         ),
         "COMPRESS_FILTERS": {kind: list(names) for kind, names in filters.items()},
         "COMPRESS_OFFLINE": bool(settings.COMPRESS_OFFLINE),
+        "COMPRESS_SRI_HASHES": sri_hashes(getattr(settings, "COMPRESS_SRI_HASHES", None)),
+        "COMPRESS_SRI_CROSSORIGIN": getattr(settings, "COMPRESS_SRI_CROSSORIGIN", None) or None,
         "LANGUAGE_CODE": str(django_settings.LANGUAGE_CODE),
         "STATICFILES_STORAGE": storage_class(),
         "LANGUAGE_BIDI": bool(translation.get_language_bidi()),

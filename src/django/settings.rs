@@ -23,6 +23,11 @@ pub struct DjangoSettings {
     /// `css` and `js` filter lists, by dotted path.
     pub COMPRESS_FILTERS: std::collections::BTreeMap<String, Vec<String>>,
     pub COMPRESS_OFFLINE: bool,
+    /// Hash function names for `integrity` attributes (django-compressor after 4.6).
+    #[serde(default)]
+    pub COMPRESS_SRI_HASHES: Vec<String>,
+    #[serde(default)]
+    pub COMPRESS_SRI_CROSSORIGIN: Option<String>,
     pub LANGUAGE_CODE: String,
     /// The dotted class of `staticfiles_storage`.
     pub STATICFILES_STORAGE: String,
