@@ -207,6 +207,7 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
         .bundles
         .iter()
         .chain(&build.assets)
+        .chain(&build.precompressed)
         .map(|file| (file.name.clone(), file.bytes))
         .collect();
     let record = Record {
@@ -231,6 +232,7 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
                 blocks_seen: build.blocks_seen,
                 bundles: build.bundles.clone(),
                 assets: build.assets.clone(),
+                precompressed: build.precompressed.clone(),
                 sources: build.sources,
                 bytes_in: build.bytes_in,
                 cached: build.cached,

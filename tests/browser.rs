@@ -39,7 +39,10 @@ fn page(manifest: &BTreeMap<String, String>, strip_integrity: bool) -> String {
 
 /// What the probe wrote.
 fn result(dom: &str) -> serde_json::Value {
-    let start = dom.find("<pre id=\"result\">").expect("the probe's element") + 17;
+    let start = dom
+        .find("<pre id=\"result\">")
+        .expect("the probe's element")
+        + 17;
     let end = start + dom[start..].find("</pre>").expect("closed");
     let text = htmlize::unescape(&dom[start..end]).into_owned();
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("the probe did not run: {dom}"))
@@ -64,10 +67,19 @@ fn tamper(dir: &Path, needle: &str, change: impl Fn(&str) -> String) -> Vec<Stri
             let differing = text.bytes().zip(tampered.bytes()).filter(|(a, b)| a != b);
             assert_eq!((differing.count(), tampered.len()), (1, text.len()));
             std::fs::write(&path, tampered).expect("write");
-            changed.push(path.file_name().expect("name").to_string_lossy().into_owned());
+            changed.push(
+                path.file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
-    assert!(!changed.is_empty(), "no bundle in {} has {needle}", dir.display());
+    assert!(
+        !changed.is_empty(),
+        "no bundle in {} has {needle}",
+        dir.display()
+    );
     changed
 }
 
@@ -88,8 +100,8 @@ fn a_browser_runs_bundles_whose_integrity_matches_and_refuses_one_changed_byte()
     .expect("manifest JSON");
     // Every tag that loads a bundle carries both hashes and the crossorigin attribute; inline
     // ones have nothing to check.
-    let tag = regex::Regex::new(r#"<(script src|link rel="[a-z]+" href)="[^"]+"[^>]*>"#)
-        .expect("regex");
+    let tag =
+        regex::Regex::new(r#"<(script src|link rel="[a-z]+" href)="[^"]+"[^>]*>"#).expect("regex");
     let mut tags = 0;
     for value in manifest.values() {
         for found in tag.find_iter(value) {

@@ -151,7 +151,12 @@ impl Printer {
             for (template, reason) in &summary.by_django {
                 eprintln!("django: {} ({reason})", template.display());
             }
-            for file in build.bundles.iter().chain(&build.assets) {
+            for file in build
+                .bundles
+                .iter()
+                .chain(&build.assets)
+                .chain(&build.precompressed)
+            {
                 eprintln!("wrote {} ({})", file.name, HumanBytes(file.bytes));
             }
         }
@@ -351,6 +356,7 @@ fn build_value(summary: &Summary, warnings: &[Warning], comparison: Option<&Comp
         "bundles": build.bundles.iter().map(output).collect::<Vec<_>>(),
         "largest": report::largest(summary).into_iter().map(output).collect::<Vec<_>>(),
         "assets": build.assets.iter().map(output).collect::<Vec<_>>(),
+        "precompressed": build.precompressed.iter().map(output).collect::<Vec<_>>(),
         "totals": {"bundle_bytes": bytes, "gzip_bytes": gzip},
         "warnings": warnings.iter().map(warning_value).collect::<Vec<_>>(),
         "manifest": summary.manifest_path.display().to_string(),
@@ -386,6 +392,30 @@ fn publish_value(report: &Report) -> Value {
     })
 }
 
+/// `precompressed 24 files beside them: 12 .gz (81.2 KiB) and 12 .br (70.4 KiB)`.
+fn precompressed_line(files: &[stapler::compress::Output]) -> String {
+    let mut parts = Vec::new();
+    for suffix in [".gz", ".br"] {
+        let of: Vec<u64> = files
+            .iter()
+            .filter(|file| file.name.ends_with(suffix))
+            .map(|file| file.bytes)
+            .collect();
+        if !of.is_empty() {
+            parts.push(format!(
+                "{} {suffix} ({})",
+                of.len(),
+                HumanBytes(of.iter().sum())
+            ));
+        }
+    }
+    format!(
+        "precompressed {} files beside them: {}",
+        files.len(),
+        parts.join(" and ")
+    )
+}
+
 fn print_totals(summary: &Summary) {
     let build = &summary.build;
     let (out, gzip) = summary.bytes_out();
@@ -408,6 +438,9 @@ fn print_totals(summary: &Summary) {
         build.assets.len(),
         summary.elapsed.as_secs_f64(),
     );
+    if !build.precompressed.is_empty() {
+        println!("         {}", precompressed_line(&build.precompressed));
+    }
     if let Some(spent) = summary.bridge_time {
         println!(
             "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included",

@@ -15,6 +15,7 @@ mod origin;
 pub mod pack;
 pub mod plan;
 pub mod precompile;
+pub mod precompress;
 pub mod resolve;
 pub mod sass;
 pub mod source;
@@ -68,6 +69,9 @@ pub struct Build {
     pub bundles: Vec<Output>,
     /// Content-hashed copies of images and fonts that stylesheets point at.
     pub assets: Vec<Output>,
+    /// `.gz` and `.br` files beside bundles and text assets (`precompress`).
+    #[serde(default)]
+    pub precompressed: Vec<Output>,
     /// Distinct source files and inline hunks read, and their bytes.
     pub sources: usize,
     pub bytes_in: u64,
@@ -200,6 +204,11 @@ pub fn build(
     build.reads_unlisted_files = sources
         .iter()
         .any(|source| matches!(source.treatment(), plan::Treatment::Precompiled { .. }));
+    if !settings.precompress.is_empty() {
+        let files: Vec<&Output> = build.bundles.iter().chain(&build.assets).collect();
+        build.precompressed =
+            precompress::precompress(&files, &settings.precompress, &roots, &cache, force)?;
+    }
     measure_gzip(&mut build.bundles, &roots);
     measure_largest(&mut build.bundles, &roots);
     build.shared_cache = cache.finish(fetched);

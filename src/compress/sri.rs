@@ -94,7 +94,10 @@ impl Integrity {
 
 /// The attributes for an optional integrity: nothing when there is none.
 pub fn attributes(integrity: &Option<Integrity>) -> String {
-    integrity.as_ref().map(Integrity::attributes).unwrap_or_default()
+    integrity
+        .as_ref()
+        .map(Integrity::attributes)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -89,6 +89,19 @@ pub enum JsMinify {
     Whitespace,
 }
 
+/// Whether bundles get source maps, and whether browsers are told where they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceMaps {
+    /// No maps: bundles exactly as django-compressor's.
+    #[default]
+    None,
+    /// `<bundle>.map` beside each bundle, which ends with a `sourceMappingURL` comment.
+    Linked,
+    /// The map without the comment, for error trackers that are sent the maps.
+    Hidden,
+}
+
 /// What happens to CSS a browser would throw away (a rule or declaration that does not parse,
 /// merge-conflict markers). Hacks old Internet Explorer read (`*zoom`) are kept either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +195,12 @@ pub struct CompressSettings {
     pub css_errors: CssErrors,
     /// The `integrity` and `crossorigin` attributes bundle tags get.
     pub sri: crate::compress::sri::Sri,
+    /// Source maps beside bundles.
+    pub source_maps: SourceMaps,
+    /// Whether maps carry the sources' text (`sourcesContent`).
+    pub source_maps_content: bool,
+    /// The encodings bundles and text assets are precompressed in, beside them.
+    pub precompress: Vec<crate::compress::precompress::Encoding>,
     /// Where minified sources are cached between runs; `None` with `--no-cache`.
     pub cache_dir: Option<PathBuf>,
     /// A cache on an S3 prefix that CI runners share, behind the local one.
@@ -248,6 +267,19 @@ pub struct PublishSettings {
     /// How long a publish may take before it gives up; by default two minutes and a second
     /// per MiB of the static root.
     pub timeout: Option<std::time::Duration>,
+    /// Whether the `.gz` and `.br` files beside bundles and assets are sent; by default to a
+    /// folder (a web server picks one per request) and not to S3 (which cannot).
+    pub precompressed: Option<bool>,
+    /// Whether source maps beside bundles are sent.
+    pub source_maps: bool,
+}
+
+impl PublishSettings {
+    /// Whether precompressed files go to the target.
+    pub fn sends_precompressed(&self) -> bool {
+        self.precompressed
+            .unwrap_or(matches!(self.target, Target::Dir(_)))
+    }
 }
 
 /// A place objects go: parsed once from `s3://bucket/prefix` or `file:///dir`.

@@ -10,7 +10,7 @@ use crate::compress::sri::{Sri, SriAlgorithm};
 use super::{
     CompressSettings, Config, ConfigError, ContextSource, CssErrors, CssHashing, Engine, JsMinify,
     ManifestSettings, OfflineContext, PublishSettings, RenderMode, S3Settings, Settings,
-    SharedCacheSettings, Target, TemplateSettings,
+    SharedCacheSettings, SourceMaps, Target, TemplateSettings,
 };
 
 const DEFAULT_HASHED_PATTERN: &str = r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$";
@@ -63,7 +63,12 @@ pub(super) fn resolve(
         Some(section) if !no_cache => Some(resolve_shared_cache(section, &origin)?),
         _ => None,
     };
-    let publish = resolve_publish(settings.publish.unwrap_or_default(), static_root, &origin)?;
+    let source_maps = settings.source_maps.unwrap_or_default();
+    let mut publish = resolve_publish(settings.publish.unwrap_or_default(), static_root, &origin)?;
+    publish.precompressed = settings.publish_precompressed;
+    publish.source_maps = settings
+        .publish_source_maps
+        .unwrap_or(source_maps != SourceMaps::Hidden);
     // By default beside the configuration file, else in the working directory.
     let cache_dir = (!no_cache).then(|| {
         settings.cache_dir.unwrap_or_else(|| {
@@ -116,6 +121,17 @@ pub(super) fn resolve(
             js_minify: settings.js_minify.unwrap_or(JsMinify::Full),
             css_errors: settings.css_errors.unwrap_or(CssErrors::Error),
             sri: resolve_sri(settings.sri_hashes, settings.sri_crossorigin, &origin)?,
+            source_maps,
+            source_maps_content: settings.source_maps_content.unwrap_or(true),
+            precompress: settings.precompress.unwrap_or_default().into_iter().fold(
+                Vec::new(),
+                |mut encodings, encoding| {
+                    if !encodings.contains(&encoding) {
+                        encodings.push(encoding);
+                    }
+                    encodings
+                },
+            ),
             cache_dir,
             shared_cache,
             precompilers: precompilers::check(settings.precompilers.unwrap_or_default(), &origin)?,
@@ -304,6 +320,8 @@ fn resolve_publish(
         keep,
         hashed_pattern,
         timeout: section.timeout.map(std::time::Duration::from_secs),
+        precompressed: None,
+        source_maps: true,
     })
 }
 

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, CssErrors, CssHashing, Engine, JsMinify, RenderMode};
+use super::{ConfigError, CssErrors, CssHashing, Engine, JsMinify, RenderMode, SourceMaps};
+use crate::compress::precompress::Encoding;
 use crate::compress::sri::SriAlgorithm;
 
 /// One layer of settings.
@@ -36,6 +37,16 @@ pub struct Settings {
     pub sri_hashes: Option<Vec<SriAlgorithm>>,
     /// `COMPRESS_SRI_CROSSORIGIN`: the `crossorigin` attribute that goes with it.
     pub sri_crossorigin: Option<String>,
+    /// `none`, `linked` or `hidden`: source maps beside bundles.
+    pub source_maps: Option<SourceMaps>,
+    /// Whether maps carry the sources' text, so a tracker needs nothing else (default true).
+    pub source_maps_content: Option<bool>,
+    /// Whether `publish` sends the maps (by default when they are linked).
+    pub publish_source_maps: Option<bool>,
+    /// `["gzip", "br"]`: compressed copies written beside bundles and hashed text assets.
+    pub precompress: Option<Vec<Encoding>>,
+    /// Whether `publish` sends the precompressed copies (by default to a folder, not to S3).
+    pub publish_precompressed: Option<bool>,
     pub cache_dir: Option<PathBuf>,
     pub shared_cache: Option<SharedCacheSection>,
     pub publish: Option<PublishSection>,

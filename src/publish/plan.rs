@@ -156,20 +156,49 @@ pub fn scan_static_root(
     }
     let output_prefix = format!("{}/", manifest.output_dir);
     // Bundles left by earlier builds that the current manifest no longer uses are not part of
-    // this release: they are neither sent nor recorded, so pruning can retire them.
+    // this release: they are neither sent nor recorded, so pruning can retire them. A bundle's
+    // map and precompressed copies go with it.
     if let Some(used) = outputs_in_use(manifest) {
         paths.retain(|(name, _)| {
-            !name.starts_with(&output_prefix) || *name == manifest.name || used.contains(name)
+            !name.starts_with(&output_prefix)
+                || *name == manifest.name
+                || used.contains(companion_of(name).unwrap_or(name))
         });
     }
+    // Companions the settings keep at home: precompressed copies (S3 cannot choose one per
+    // request) and maps, when asked.
+    let names: HashSet<&str> = paths.iter().map(|(name, _)| name.as_str()).collect();
+    let excluded: HashSet<String> = paths
+        .iter()
+        .filter(|(name, _)| {
+            let Some(of) = companion_of(name) else {
+                return false;
+            };
+            names.contains(of)
+                && if name.ends_with(".map") {
+                    !settings.source_maps
+                } else {
+                    !settings.sends_precompressed()
+                        || (name.ends_with(".map.gz") || name.ends_with(".map.br"))
+                            && !settings.source_maps
+                }
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    paths.retain(|(name, _)| !excluded.contains(name));
     let staticfiles = django_manifest_values(root);
     paths
         .par_iter()
         .map(|(name, path)| {
             let file = LocalFile::hash(path)?;
+            // A precompressed copy of a content-hashed file is as immutable as the file.
+            let precompressed_of = companion_of(name).filter(|_| !name.ends_with(".map"));
             let hashed = (name.starts_with(&output_prefix) && *name != manifest.name)
                 || staticfiles.contains(name)
-                || settings.hashed_pattern.is_match(name);
+                || settings.hashed_pattern.is_match(name)
+                || precompressed_of.is_some_and(|of| {
+                    staticfiles.contains(of) || settings.hashed_pattern.is_match(of)
+                });
             Ok(LocalObject {
                 name: name.clone(),
                 file,
@@ -177,6 +206,18 @@ pub fn scan_static_root(
             })
         })
         .collect()
+}
+
+/// The file a companion stands beside: `a.js` for `a.js.map`, `a.js.gz`, `a.js.br`,
+/// `a.js.map.gz` and `a.js.map.br`.
+pub fn companion_of(name: &str) -> Option<&str> {
+    let uncompressed = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".br"));
+    match uncompressed.unwrap_or(name).strip_suffix(".map") {
+        Some(of) => Some(of),
+        None => uncompressed,
+    }
 }
 
 /// Temporary files a killed build or publish left behind.
@@ -296,4 +337,22 @@ pub fn make_plan(
         plan.release = Some(this.clone());
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::companion_of;
+
+    #[test]
+    fn companions_name_the_file_they_stand_beside() {
+        assert_eq!(
+            companion_of("CACHE/js/a.0123456789ab.js.map"),
+            Some("CACHE/js/a.0123456789ab.js")
+        );
+        assert_eq!(companion_of("css/a.css.gz"), Some("css/a.css"));
+        assert_eq!(companion_of("css/a.css.br"), Some("css/a.css"));
+        assert_eq!(companion_of("js/a.js.map.br"), Some("js/a.js"));
+        assert_eq!(companion_of("js/a.js"), None);
+        assert_eq!(companion_of("data/world.json"), None);
+    }
 }

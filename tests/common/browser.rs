@@ -55,7 +55,9 @@ pub fn dump_dom(url: &str) -> String {
                 .output()
                 .is_ok_and(|out| out.status.success())
         })
-        .expect("the browser tests need Chromium: `apt-get install chromium` (.ci/run installs it)");
+        .expect(
+            "the browser tests need Chromium: `apt-get install chromium` (.ci/run installs it)",
+        );
     let profile = tempfile::tempdir().expect("tempdir");
     let out = Command::new(binary)
         .args([
