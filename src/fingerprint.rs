@@ -208,6 +208,7 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
         .iter()
         .chain(&build.assets)
         .chain(&build.precompressed)
+        .chain(&build.source_maps)
         .map(|file| (file.name.clone(), file.bytes))
         .collect();
     let record = Record {
@@ -233,6 +234,7 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
                 bundles: build.bundles.clone(),
                 assets: build.assets.clone(),
                 precompressed: build.precompressed.clone(),
+                source_maps: build.source_maps.clone(),
                 sources: build.sources,
                 bytes_in: build.bytes_in,
                 cached: build.cached,

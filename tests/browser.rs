@@ -20,13 +20,11 @@ const PROBE_BODY: &str = r#"<p class="banner" id="banner">banner</p><pre id="res
 fn page(manifest: &BTreeMap<String, String>, strip_integrity: bool) -> String {
     let mut head = String::new();
     let mut body = String::new();
+    let integrity = regex::Regex::new(r#" integrity="[^"]*" crossorigin="[^"]*""#).expect("regex");
     for value in manifest.values() {
         let mut html = value.replace(PLACEHOLDER, "/static/");
         if strip_integrity {
-            html = regex::Regex::new(r#" integrity="[^"]*" crossorigin="[^"]*""#)
-                .expect("regex")
-                .replace_all(&html, "")
-                .into_owned();
+            html = integrity.replace_all(&html, "").into_owned();
         }
         if html.starts_with("<script") {
             body.push_str(&html);
@@ -103,18 +101,14 @@ fn a_browser_runs_bundles_whose_integrity_matches_and_refuses_one_changed_byte()
     let tag =
         regex::Regex::new(r#"<(script src|link rel="[a-z]+" href)="[^"]+"[^>]*>"#).expect("regex");
     let mut tags = 0;
+    let attributes = regex::Regex::new(
+        r#" integrity="sha384-[A-Za-z0-9+/]{64} sha512-[A-Za-z0-9+/]{86}==" crossorigin="anonymous""#,
+    )
+    .expect("regex");
     for value in manifest.values() {
         for found in tag.find_iter(value) {
             tags += 1;
-            assert!(
-                regex::Regex::new(
-                    r#" integrity="sha384-[A-Za-z0-9+/]{64} sha512-[A-Za-z0-9+/]{86}==" crossorigin="anonymous""#
-                )
-                .expect("regex")
-                .is_match(found.as_str()),
-                "{}",
-                found.as_str()
-            );
+            assert!(attributes.is_match(found.as_str()), "{}", found.as_str());
         }
     }
     assert!(tags >= 10, "{tags} tags");

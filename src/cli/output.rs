@@ -357,6 +357,7 @@ fn build_value(summary: &Summary, warnings: &[Warning], comparison: Option<&Comp
         "largest": report::largest(summary).into_iter().map(output).collect::<Vec<_>>(),
         "assets": build.assets.iter().map(output).collect::<Vec<_>>(),
         "precompressed": build.precompressed.iter().map(output).collect::<Vec<_>>(),
+        "source_maps": build.source_maps.iter().map(output).collect::<Vec<_>>(),
         "totals": {"bundle_bytes": bytes, "gzip_bytes": gzip},
         "warnings": warnings.iter().map(warning_value).collect::<Vec<_>>(),
         "manifest": summary.manifest_path.display().to_string(),
@@ -438,6 +439,14 @@ fn print_totals(summary: &Summary) {
         build.assets.len(),
         summary.elapsed.as_secs_f64(),
     );
+    if !build.source_maps.is_empty() {
+        let bytes: u64 = build.source_maps.iter().map(|map| map.bytes).sum();
+        println!(
+            "         wrote {} source maps beside the bundles ({})",
+            build.source_maps.len(),
+            HumanBytes(bytes)
+        );
+    }
     if !build.precompressed.is_empty() {
         println!("         {}", precompressed_line(&build.precompressed));
     }

@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::block::{Block, Kind, Mode};
+use crate::config::SourceMaps;
 
 use super::cache::Cache;
 use super::plan::{Group, Loading, Plan, SourceId};
 use super::source::Processed;
+use super::sourcemap;
 use super::sri::{self, Integrity, Sri};
 
 /// One output file of a block, with its text when it has to be written.
@@ -24,6 +26,9 @@ pub struct Bundle {
     pub content: Option<String>,
     /// What the tag's `integrity` attribute says, when `sri_hashes` asks for one.
     pub integrity: Option<Integrity>,
+    /// The bundle's source map (`<name>.map`), with `content`, when maps are made.
+    pub map: Option<Vec<u8>>,
+    pub map_size: Option<u64>,
 }
 
 /// What a block renders to, element by element.
@@ -159,6 +164,10 @@ pub struct Naming<'a> {
     pub on_disk: &'a (dyn Fn(&str, u64) -> bool + Sync),
     /// Which `integrity` attributes tags get.
     pub sri: &'a Sri,
+    /// Whether bundles get maps, and a comment pointing at them.
+    pub maps: SourceMaps,
+    /// Whether maps carry their sources' text.
+    pub sources_content: bool,
 }
 
 /// What the cache knows about a bundle: the name its content was given, and its integrity.
@@ -168,6 +177,8 @@ struct KnownBundle {
     size: u64,
     #[serde(default)]
     integrity: Option<Integrity>,
+    #[serde(default)]
+    map_size: Option<u64>,
 }
 
 /// What building one block gave.
@@ -219,6 +230,12 @@ pub fn build_block(
     let mut bundles = Vec::new();
     for (group, parts) in runs {
         let concatenate = || concatenate(block.kind, &parts);
+        let with_map = || {
+            let text = concatenate();
+            let map = (naming.maps != SourceMaps::None)
+                .then(|| join_maps(&parts, naming.sources_content));
+            (text, map)
+        };
         let media = match group {
             Group::Media(media) => media.clone(),
             Group::Script(_) => String::new(),
@@ -234,7 +251,7 @@ pub fn build_block(
                 module,
             },
             (Mode::File | Mode::Preload, _) => {
-                let bundle = name_bundle(block, &parts, naming, concatenate);
+                let bundle = name_bundle(block, &parts, naming, with_map);
                 let url = format!("{}{}", naming.url, bundle.name);
                 let integrity = bundle.integrity.clone();
                 bundles.push(bundle);
@@ -318,6 +335,29 @@ fn concatenate(kind: Kind, parts: &[&Processed]) -> String {
     }
 }
 
+/// The map of parts joined as [`concatenate`] joins them: one below another, each moved down
+/// by the lines of those before it (a script's `;` stays on its last line).
+fn join_maps(parts: &[&Processed], sources_content: bool) -> Vec<u8> {
+    let mut placed = Vec::new();
+    let mut line = 0;
+    for done in parts {
+        if let Some(map) = &done.map {
+            placed.push((line, map));
+        }
+        line += sourcemap::line_count(&done.text);
+    }
+    sourcemap::join(&placed, sources_content)
+}
+
+/// The comment that tells a browser where a bundle's map is, relative to the bundle.
+fn map_comment(kind: Kind, name: &str) -> String {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    match kind {
+        Kind::Css => format!("\n/*# sourceMappingURL={file}.map */"),
+        Kind::Js => format!("\n//# sourceMappingURL={file}.map"),
+    }
+}
+
 /// The base of a bundle's file name: the block's name without folder and extension, or `output`.
 fn base_name(block: &Block) -> String {
     block
@@ -333,13 +373,14 @@ fn base_name(block: &Block) -> String {
         .unwrap_or_else(|| "output".to_string())
 }
 
-/// The bundle for one run of parts: named by the sha256 of its content, which is only built when
-/// the cache does not already know an identical bundle that is still on disk.
+/// The bundle for one run of parts: named by the sha256 of its content (and of its map, so a
+/// map's name changes whenever it does), which is only built when the cache does not already
+/// know an identical bundle that is still on disk.
 fn name_bundle(
     block: &Block,
     parts: &[&Processed],
     naming: &Naming<'_>,
-    concatenate: impl FnOnce() -> String,
+    build: impl FnOnce() -> (String, Option<Vec<u8>>),
 ) -> Bundle {
     let base = base_name(block);
     let kind = block.kind.as_str();
@@ -354,6 +395,10 @@ fn name_bundle(
     if naming.sri.is_on() {
         key_parts.push(sri_setting.as_bytes());
     }
+    let maps_setting = format!("{:?} {}", naming.maps, naming.sources_content);
+    if naming.maps != SourceMaps::None {
+        key_parts.push(maps_setting.as_bytes());
+    }
     let key = Cache::key(&key_parts);
     let known: Option<KnownBundle> = if naming.reuse {
         naming.cache.get(&key, None)
@@ -361,30 +406,53 @@ fn name_bundle(
         None
     };
     if let Some(known) = &known {
-        if (naming.on_disk)(&known.name, known.size) {
+        let map_there = known
+            .map_size
+            .is_none_or(|size| (naming.on_disk)(&format!("{}.map", known.name), size));
+        if map_there && (naming.on_disk)(&known.name, known.size) {
             return Bundle {
                 name: known.name.clone(),
                 size: known.size,
                 content: None,
                 integrity: known.integrity.clone(),
+                map: None,
+                map_size: known.map_size,
             };
         }
     }
-    let content = concatenate();
-    let size = content.len() as u64;
+    let (mut content, map) = build();
+    let comment = |name: &str| match naming.maps {
+        SourceMaps::Linked => map_comment(block.kind, name),
+        SourceMaps::None | SourceMaps::Hidden => String::new(),
+    };
+    let map_size = map.as_ref().map(|map| map.len() as u64);
     // The parts' digests determine the content, so a verified cache entry also gives its name:
     // no need to hash the whole bundle again.
-    if let Some(known) = known.filter(|known| known.size == size) {
+    let known = known.filter(|known| {
+        known.size == (content.len() + comment(&known.name).len()) as u64
+            && known.map_size == map_size
+    });
+    if let Some(known) = known {
+        content.push_str(&comment(&known.name));
         return Bundle {
             name: known.name,
-            size,
+            size: content.len() as u64,
             content: Some(content),
             integrity: known.integrity,
+            map,
+            map_size,
         };
     }
-    let integrity = naming.sri.integrity(content.as_bytes());
-    let hash = hex::encode(Sha256::digest(content.as_bytes()));
+    let mut hasher = Sha256::new();
+    hasher.update(content.as_bytes());
+    if let Some(map) = &map {
+        hasher.update(map);
+    }
+    let hash = hex::encode(hasher.finalize());
     let name = format!("{}/{kind}/{base}.{}.{kind}", naming.output_dir, &hash[..12]);
+    content.push_str(&comment(&name));
+    let size = content.len() as u64;
+    let integrity = sri::integrity(naming.sri, content.as_bytes());
     // Only meaningful beside this machine's outputs: never shared.
     naming.cache.put_local(
         &key,
@@ -392,6 +460,7 @@ fn name_bundle(
             name: name.clone(),
             size,
             integrity: integrity.clone(),
+            map_size,
         },
     );
     Bundle {
@@ -399,6 +468,8 @@ fn name_bundle(
         size,
         content: Some(content),
         integrity,
+        map,
+        map_size,
     }
 }
 

@@ -30,6 +30,9 @@ pub struct MinifiedCss {
     pub problems: Vec<Problem>,
     /// Why lightningcss was not used for a stylesheet it could parse, if it was not.
     pub note: Option<String>,
+    /// From positions in `code` to positions in `css`, when asked for and lightningcss
+    /// minified it (a conservative minification keeps no positions).
+    pub map: Option<swc_sourcemap::SourceMap>,
 }
 
 /// Blocks nested deeper than this are not given to lightningcss, whose printer counts
@@ -37,11 +40,12 @@ pub struct MinifiedCss {
 const LIGHTNINGCSS_MAX_BLOCK_DEPTH: usize = 100;
 
 /// Minifies a structurally sound stylesheet.
-pub fn minify(name: &str, css: &str) -> MinifiedCss {
+pub fn minify(name: &str, css: &str, map: bool) -> MinifiedCss {
     let conservatively = |problems, note| MinifiedCss {
         code: minify_conservatively(css),
         problems,
         note,
+        map: None,
     };
     if block_depth(css) > LIGHTNINGCSS_MAX_BLOCK_DEPTH {
         return conservatively(
@@ -53,13 +57,14 @@ pub fn minify(name: &str, css: &str) -> MinifiedCss {
     }
     // A panic inside the minifier is a bug of its own; the stylesheet is still bundled.
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        minify_with_lightningcss(name, css)
+        minify_with_lightningcss(name, css, map)
     }));
     match attempt {
-        Ok(Ok(code)) => MinifiedCss {
+        Ok(Ok((code, map))) => MinifiedCss {
             code,
             problems: Vec::new(),
             note: None,
+            map,
         },
         Ok(Err(problems)) => conservatively(problems, None),
         Err(_) => conservatively(Vec::new(), Some("lightningcss failed on it".into())),
@@ -96,10 +101,15 @@ fn block_depth(css: &str) -> usize {
     deepest
 }
 
-fn minify_with_lightningcss(name: &str, css: &str) -> Result<String, Vec<Problem>> {
+type WithMap = (String, Option<swc_sourcemap::SourceMap>);
+
+fn minify_with_lightningcss(name: &str, css: &str, map: bool) -> Result<WithMap, Vec<Problem>> {
     let warnings = Arc::new(RwLock::new(Vec::new()));
+    let mut source_map = map.then(|| parcel_sourcemap::SourceMap::new("/"));
+    let source_index = source_map.as_mut().map_or(0, |map| map.add_source(name));
     let options = ParserOptions {
         filename: name.to_string(),
+        source_index,
         error_recovery: true,
         warnings: Some(warnings.clone()),
         ..ParserOptions::default()
@@ -126,10 +136,15 @@ fn minify_with_lightningcss(name: &str, css: &str) -> Result<String, Vec<Problem
     let printed = sheet
         .to_css(PrinterOptions {
             minify: true,
+            source_map: source_map.as_mut(),
             ..PrinterOptions::default()
         })
         .map_err(|error| whole(error.to_string()))?;
-    Ok(printed.code)
+    // A map that cannot be written or read back leaves the text without one, never broken.
+    let map = source_map
+        .and_then(|mut map| map.to_json(None).ok())
+        .and_then(|json| swc_sourcemap::SourceMap::from_slice(json.as_bytes()).ok());
+    Ok((printed.code, map))
 }
 
 /// A lightningcss warning as a problem at a 1-based place (lightningcss counts lines from 0),
@@ -227,6 +242,7 @@ mod tests {
         let out = minify(
             "a.css",
             "a { color: red }\n.b { *zoom: 1; color: red }\n<<<<<<< HEAD\nc { color: blue }\n",
+            false,
         );
         let found: Vec<(usize, usize, bool)> = out
             .problems
@@ -246,7 +262,7 @@ mod tests {
             "@media screen{".repeat(200),
             "}".repeat(200)
         );
-        let out = minify("a.css", &deep);
+        let out = minify("a.css", &deep, false);
         assert!(out.problems.is_empty());
         assert!(out.note.is_some());
         assert_eq!(out.code, deep);
@@ -255,7 +271,11 @@ mod tests {
 
     #[test]
     fn lightningcss_minifies_clean_css() {
-        let out = minify("a.css", "a {\n  color: #ff0000;\n  margin: 0px 0px;\n}\n");
+        let out = minify(
+            "a.css",
+            "a {\n  color: #ff0000;\n  margin: 0px 0px;\n}\n",
+            false,
+        );
         assert!(out.problems.is_empty());
         assert_eq!(out.code, "a{color:red;margin:0}");
     }
@@ -263,7 +283,7 @@ mod tests {
     #[test]
     fn ie_hacks_are_kept() {
         let css = ".clearfix { *zoom: 1; filter: progid:DXImageTransform.Microsoft.gradient(startColorstr='#80000000', endColorstr='#80000000'); }";
-        let out = minify("a.css", css);
+        let out = minify("a.css", css, false);
         assert!(
             out.code.contains("*zoom:1") || out.code.contains("*zoom: 1"),
             "{}",

@@ -61,6 +61,8 @@ pub struct Minified {
     pub strict: bool,
     /// Relative import specifiers left as written, for want of a URL to resolve them against.
     pub unresolved_imports: Vec<String>,
+    /// From positions in `code` to positions in the source, when asked for.
+    pub map: Option<swc_sourcemap::SourceMap>,
 }
 
 /// Parses `source` as a classic script; returns whether it is strict, or its first syntax error.
@@ -102,6 +104,7 @@ pub fn minify(
     level: JsMinify,
     dialect: Dialect,
     base: Option<&str>,
+    map: bool,
 ) -> Result<Minified, JsError> {
     let cm: Lrc<SourceMap> = Lrc::default();
     let comments = SingleThreadedComments::default();
@@ -138,10 +141,12 @@ pub fn minify(
         };
         let program = optimize(program, cm.clone(), Some(&comments), None, &options, &extra);
         let program = program.apply(fixer(Some(&comments)));
-        emit(&cm, &comments, &program).map(|code| Minified {
+        let mut mappings = map.then(Vec::new);
+        emit(&cm, &comments, &program, mappings.as_mut()).map(|code| Minified {
             code,
             strict,
             unresolved_imports: imports.unresolved,
+            map: mappings.map(|mappings| cm.build_source_map(&mappings, None, MapNames)),
         })
     })
 }
@@ -297,14 +302,34 @@ fn mangle_options(module: bool) -> MangleOptions {
         .unwrap_or_else(|_| unreachable!("{config} is a valid mangle config"))
 }
 
+/// How the maps swc builds name their source: as it was given (the caller renames it), with
+/// no text of their own.
+struct MapNames;
+
+impl swc_core::common::source_map::SourceMapGenConfig for MapNames {
+    fn file_name_to_source(&self, file: &FileName) -> String {
+        file.to_string()
+    }
+
+    fn inline_sources_content(&self, _: &FileName) -> bool {
+        false
+    }
+}
+
 fn emit(
     cm: &Lrc<SourceMap>,
     comments: &SingleThreadedComments,
     program: &Program,
+    mappings: Option<
+        &mut Vec<(
+            swc_core::common::BytePos,
+            swc_core::common::source_map::LineCol,
+        )>,
+    >,
 ) -> Result<String, JsError> {
     let mut buffer = Vec::new();
     {
-        let writer = JsWriter::new(cm.clone(), "\n", &mut buffer, None);
+        let writer = JsWriter::new(cm.clone(), "\n", &mut buffer, mappings);
         let mut emitter = Emitter {
             cfg: CodegenConfig::default()
                 .with_minify(true)
@@ -380,7 +405,7 @@ mod tests {
 
     #[test]
     fn locals_are_mangled_but_globals_kept() {
-        let out = minify("a.js", "function hello(longName) { var other = longName + 1; return other; }\nvar counter = 1;", JsMinify::Full, Dialect::SCRIPT, None).expect("minifies").code;
+        let out = minify("a.js", "function hello(longName) { var other = longName + 1; return other; }\nvar counter = 1;", JsMinify::Full, Dialect::SCRIPT, None, false).expect("minifies").code;
         assert!(out.contains("function hello("), "{out}");
         assert!(out.contains("counter"), "{out}");
         assert!(!out.contains("longName"), "{out}");
@@ -394,6 +419,7 @@ mod tests {
             JsMinify::Full,
             Dialect::SCRIPT,
             None,
+            false,
         )
         .expect("minifies")
         .code;
@@ -409,6 +435,7 @@ mod tests {
             JsMinify::Full,
             Dialect::SCRIPT,
             None,
+            false,
         )
         .expect_err("broken");
         let JsError::Syntax { line, column, .. } = error else {
@@ -425,6 +452,7 @@ mod tests {
             JsMinify::Full,
             Dialect::SCRIPT,
             None,
+            false,
         )
         .expect("minifies")
         .code;
@@ -439,6 +467,7 @@ mod tests {
             JsMinify::Whitespace,
             Dialect::SCRIPT,
             None,
+            false,
         )
         .expect("minifies")
         .code;
@@ -452,7 +481,7 @@ mod tests {
             module: false,
         };
         let source = "interface Point { x: number }\nenum Colour { Red = 1 }\nfunction norm(p: Point): number { return p.x as number; }\nwindow.out = norm({ x: Colour.Red });\n";
-        let out = minify("a.ts", source, JsMinify::Full, ts, None)
+        let out = minify("a.ts", source, JsMinify::Full, ts, None, false)
             .expect("compiles")
             .code;
         assert!(
@@ -475,6 +504,7 @@ mod tests {
             JsMinify::Full,
             module,
             Some("/static/js/app/"),
+            false,
         )
         .expect("compiles");
         assert!(
@@ -491,7 +521,7 @@ mod tests {
         assert!(out.code.contains("https://cdn/c.js"), "{}", out.code);
         assert!(out.code.contains("export"), "{}", out.code);
         assert!(out.strict && out.unresolved_imports.is_empty());
-        let inline = minify("m.js", source, JsMinify::Full, module, None).expect("compiles");
+        let inline = minify("m.js", source, JsMinify::Full, module, None, false).expect("compiles");
         assert_eq!(
             inline.unresolved_imports,
             ["./util.js", "../lib/b.js", "./lazy.js"]
@@ -532,6 +562,7 @@ mod tests {
             JsMinify::Full,
             Dialect::SCRIPT,
             None,
+            false,
         )
         .expect("minifies");
         assert!(minified.strict);

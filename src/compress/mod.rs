@@ -19,6 +19,7 @@ pub mod precompress;
 pub mod resolve;
 pub mod sass;
 pub mod source;
+pub mod sourcemap;
 pub mod sri;
 
 use std::collections::{HashMap, HashSet};
@@ -72,6 +73,9 @@ pub struct Build {
     /// `.gz` and `.br` files beside bundles and text assets (`precompress`).
     #[serde(default)]
     pub precompressed: Vec<Output>,
+    /// Each bundle's source map (`source_maps`), `<bundle>.map`.
+    #[serde(default)]
+    pub source_maps: Vec<Output>,
     /// Distinct source files and inline hunks read, and their bytes.
     pub sources: usize,
     pub bytes_in: u64,
@@ -145,6 +149,7 @@ pub fn build(
         minifying: Minifying {
             js: settings.js_minify,
             css_errors: settings.css_errors,
+            maps: settings.source_maps != crate::config::SourceMaps::None,
         },
         precompilers: &precompilers,
         cache: &cache,
@@ -187,14 +192,18 @@ pub fn build(
         reuse: !force,
         on_disk: &|name, size| on_disk(&roots, name, size),
         sri: &settings.sri,
+        maps: settings.source_maps,
+        sources_content: settings.source_maps_content,
     };
     for result in build_blocks(&plans, &texts, &naming, &roots, force) {
-        let (built, written) = result?;
+        let (built, written, maps) = result?;
         build.blocks.push(built.block);
         build.bundles.extend(written);
+        build.source_maps.extend(maps);
         build.warnings.extend(built.warning);
     }
     build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
+    build.source_maps.sort_by(|a, b| a.name.cmp(&b.name));
     build.unique_blocks = build.blocks.len();
     build.lookups = roots.lookups();
     for paths in [&mut build.also_read, &mut build.looked_for] {
@@ -205,7 +214,12 @@ pub fn build(
         .iter()
         .any(|source| matches!(source.treatment(), plan::Treatment::Precompiled { .. }));
     if !settings.precompress.is_empty() {
-        let files: Vec<&Output> = build.bundles.iter().chain(&build.assets).collect();
+        let files: Vec<&Output> = build
+            .bundles
+            .iter()
+            .chain(&build.assets)
+            .chain(&build.source_maps)
+            .collect();
         build.precompressed =
             precompress::precompress(&files, &settings.precompress, &roots, &cache, force)?;
     }
@@ -220,6 +234,9 @@ fn on_disk(roots: &Roots, name: &str, size: u64) -> bool {
     std::fs::metadata(roots.output_path(name)).is_ok_and(|meta| meta.len() == size)
 }
 
+/// A built block with the bundles and maps it wrote.
+type BlockOutputs = (Built, Vec<Output>, Vec<Output>);
+
 /// Builds every distinct block in parallel, writing each bundle as soon as it is built, so
 /// memory holds only the bundles in flight, not every bundle of the site. A bundle two blocks
 /// share is written once.
@@ -229,13 +246,20 @@ fn build_blocks(
     naming: &Naming<'_>,
     roots: &Roots,
     force: bool,
-) -> Vec<Result<(Built, Vec<Output>)>> {
+) -> Vec<Result<BlockOutputs>> {
     let claimed: Mutex<HashSet<String>> = Mutex::default();
+    let output = |name: String, bytes: u64| Output {
+        name,
+        bytes,
+        gzip_bytes: None,
+        brotli_bytes: None,
+    };
     plans
         .par_iter()
         .map(|plan| {
             let mut built = bundle::build_block(plan, texts, naming);
             let mut written = Vec::new();
+            let mut maps = Vec::new();
             for bundle in std::mem::take(&mut built.bundles) {
                 let first = claimed
                     .lock()
@@ -244,20 +268,27 @@ fn build_blocks(
                 if !first {
                     continue;
                 }
+                let map_name = format!("{}.map", bundle.name);
                 if let Some(content) = &bundle.content {
+                    // The map first: a bundle on disk whose map is missing is rebuilt, while
+                    // a map without its bundle is never pointed at.
+                    if let Some(map) = &bundle.map {
+                        if force || !on_disk(roots, &map_name, map.len() as u64) {
+                            let path = roots.output_path(&map_name);
+                            output::write_atomic(&path, map, Durability::Buffered)?;
+                        }
+                    }
                     if force || !on_disk(roots, &bundle.name, bundle.size) {
                         let path = roots.output_path(&bundle.name);
                         output::write_atomic(&path, content.as_bytes(), Durability::Buffered)?;
                     }
                 }
-                written.push(Output {
-                    name: bundle.name,
-                    bytes: bundle.size,
-                    gzip_bytes: None,
-                    brotli_bytes: None,
-                });
+                if let Some(size) = bundle.map_size {
+                    maps.push(output(map_name, size));
+                }
+                written.push(output(bundle.name, bundle.size));
             }
-            Ok((built, written))
+            Ok((built, written, maps))
         })
         .collect()
 }

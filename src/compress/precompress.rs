@@ -16,17 +16,17 @@ use super::cache::Cache;
 use super::resolve::Roots;
 use super::Output;
 
-/// A `Content-Encoding` a file is precompressed for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    Gzip,
-    Br,
+pub use crate::config::Encoding;
+
+/// What the encodings write.
+trait Compress {
+    fn suffix(self) -> &'static str;
+    fn compress(self, bytes: &[u8]) -> Option<Vec<u8>>;
 }
 
-impl Encoding {
+impl Compress for Encoding {
     /// The suffix of the compressed file's name.
-    pub fn suffix(self) -> &'static str {
+    fn suffix(self) -> &'static str {
         match self {
             Encoding::Gzip => ".gz",
             Encoding::Br => ".br",

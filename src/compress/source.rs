@@ -19,6 +19,7 @@ use super::js::{self, Dialect};
 use super::plan::{SourceId, Treatment};
 use super::precompile::{self, Precompilers};
 use super::sass::{self, Sass};
+use super::sourcemap::{self, PartMap};
 
 pub use super::origin::Origin;
 
@@ -27,6 +28,8 @@ pub use super::origin::Origin;
 pub struct Minifying {
     pub js: JsMinify,
     pub css_errors: CssErrors,
+    /// Whether each source's map is made with its minified text.
+    pub maps: bool,
 }
 
 /// What reading a source needs besides the source.
@@ -56,6 +59,11 @@ pub struct Prepared {
     dialect: Dialect,
     /// The URL of the folder a module file is served from, for its relative imports.
     base: Option<String>,
+    /// How a source map names it: its URL, or its place in a template.
+    map_name: String,
+    /// The text as written, when maps are made and it differs from `text` (a stylesheet whose
+    /// urls were rewritten): what a map shows as the source.
+    original: Option<String>,
     /// The cache key of the minified result.
     pub key: String,
     /// Bytes read.
@@ -84,6 +92,9 @@ pub struct Minified {
     pub warning: Option<Note>,
     /// A script that starts with a `"use strict"` directive.
     pub strict: bool,
+    /// From positions in `text` to the source's, when maps are made.
+    #[serde(default)]
+    pub map: Option<PartMap>,
 }
 
 /// A note about a source's text: the line it is about (0 for the whole text) and what it says.
@@ -106,7 +117,9 @@ pub struct Processed {
     pub text: String,
     /// A script that starts with a `"use strict"` directive.
     pub strict: bool,
-    /// sha256 of `text`: what a bundle's cache key is made of.
+    /// From positions in `text` to the source's, when maps are made.
+    pub map: Option<PartMap>,
+    /// sha256 of `text` (and of the map): what a bundle's cache key is made of.
     pub digest: [u8; 32],
     pub bytes_in: u64,
     pub assets: Vec<AssetCopy>,
@@ -118,10 +131,16 @@ pub struct Processed {
 
 impl Processed {
     pub fn new(prepared: Prepared, minified: Minified) -> Processed {
+        let mut digest = Sha256::new();
+        digest.update(minified.text.as_bytes());
+        if let Some(map) = &minified.map {
+            digest.update(serde_json::to_vec(map).unwrap_or_default());
+        }
         Processed {
-            digest: Sha256::digest(minified.text.as_bytes()).into(),
+            digest: digest.finalize().into(),
             label: prepared.label,
             strict: minified.strict,
+            map: minified.map,
             text: minified.text,
             bytes_in: prepared.bytes_in,
             assets: prepared.assets,
@@ -183,7 +202,14 @@ pub fn prepare(
         SourceId::File { path, .. } => Some(path.as_path()),
         SourceId::Inline { .. } => None,
     };
+    let written = minifying.maps.then(|| text.clone());
     let (text, depends) = precompiled(treatment, kind, text, file, &origin, reading)?;
+    let map_name = match relative {
+        // What a compiler made from the file has no URL of its own.
+        Some(relative) if compiled => format!("{}{relative}.{}", urls.url, kind.as_str()),
+        Some(relative) => format!("{}{relative}", urls.url),
+        None => label.display().to_string(),
+    };
     let dialect = match treatment {
         Treatment::Script(dialect) => *dialect,
         _ => Dialect::SCRIPT,
@@ -215,7 +241,13 @@ pub fn prepare(
                 u8::from(as_is),
                 u8::from(compiled),
             ];
-            let key = Cache::key(&[b"css", &mode, rewritten.as_bytes()]);
+            let key = Cache::key(&[
+                b"css",
+                &mode,
+                &[u8::from(minifying.maps)],
+                map_name.as_bytes(),
+                rewritten.as_bytes(),
+            ]);
             (rewritten, is_min_file, key)
         }
         Kind::Js => {
@@ -229,14 +261,22 @@ pub fn prepare(
                     u8::from(as_is),
                     u8::from(dialect.typescript),
                     u8::from(dialect.module),
+                    u8::from(minifying.maps),
                 ],
+                if minifying.maps {
+                    map_name.as_bytes()
+                } else {
+                    b""
+                },
                 base.as_deref().unwrap_or("").as_bytes(),
                 text.as_bytes(),
             ]);
             (text, passthrough, key)
         }
     };
+    let original = written.filter(|written| !compiled && *written != text);
     Ok(Prepared {
+        original,
         origin,
         label,
         kind,
@@ -246,6 +286,7 @@ pub fn prepare(
         compiled,
         dialect,
         base,
+        map_name,
         key,
         bytes_in,
         assets,
@@ -343,8 +384,28 @@ fn rewrite_css(
     }
 }
 
-/// Minifies a prepared source.
+/// Minifies a prepared source, with its map when maps are made.
 pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
+    let mut minified = minify_text(prepared, minifying)?;
+    if !minifying.maps {
+        return Ok(minified);
+    }
+    let content = Some(prepared.original.as_deref().unwrap_or(&prepared.text));
+    let name = prepared.map_name.as_str();
+    let map = minified.map.take().unwrap_or_else(|| match prepared.kind {
+        // Text kept as written keeps its lines.
+        Kind::Js => PartMap::lines(&minified.text, name, content),
+        Kind::Css => PartMap::whole(name, content),
+    });
+    // A compiler that embedded its map gets it followed, into the files it compiled from.
+    minified.map = Some(match sourcemap::embedded(&prepared.text) {
+        Some(earlier) if prepared.compiled => map.through(&earlier),
+        _ => map,
+    });
+    Ok(minified)
+}
+
+fn minify_text(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
     let level = minifying.js;
     let name = prepared.label.display().to_string();
     let text = &prepared.text;
@@ -355,18 +416,21 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
             text: css_minify::minify_conservatively(text),
             warning: None,
             strict: false,
+            map: None,
         }),
         Kind::Js if prepared.as_is => Ok(Minified {
             text: keep_as_is(text),
             warning: None,
             strict: false,
+            map: None,
         }),
         Kind::Css if prepared.passthrough => Ok(Minified {
             text: strip_source_map_comments(text).trim_end().to_string(),
             warning: None,
             strict: false,
+            map: None,
         }),
-        Kind::Css => minify_css(prepared, &name, minifying.css_errors),
+        Kind::Css => minify_css(prepared, &name, minifying),
         Kind::Js if too_deep && prepared.dialect != Dialect::SCRIPT => Err(Error::input(
             prepared.origin.at(0),
             format!(
@@ -381,6 +445,7 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
                 js::MAX_NESTING
             )),
             strict: false,
+            map: None,
         }),
         Kind::Js if prepared.passthrough => {
             let strict = js::check(&name, text)
@@ -389,6 +454,7 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
                 text: keep_as_is(text),
                 warning: None,
                 strict,
+                map: None,
             })
         }
         Kind::Js => match js::minify(
@@ -397,17 +463,23 @@ pub fn minify(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
             level,
             prepared.dialect,
             prepared.base.as_deref(),
+            minifying.maps,
         ) {
             Ok(script) => Ok(Minified {
                 warning: unresolved_imports_note(&script.unresolved_imports),
                 text: script.code,
                 strict: script.strict,
+                map: script.map.as_ref().map(|map| {
+                    let content = prepared.original.as_deref().unwrap_or(&prepared.text);
+                    PartMap::from_map(map, &prepared.map_name, Some(content))
+                }),
             }),
             Err(js::JsError::Print { message }) if prepared.dialect == Dialect::SCRIPT => {
                 Ok(Minified {
                     text: text.clone(),
                     warning: Note::whole(format!("kept unminified: {message}")),
                     strict: js::check(&name, text).unwrap_or(false),
+                    map: None,
                 })
             }
             Err(error) => Err(js_error(&prepared.origin, prepared.dialect, error)),
@@ -427,8 +499,9 @@ fn unresolved_imports_note(specifiers: &[String]) -> Option<Note> {
 
 /// Minifies a stylesheet with lightningcss; what it cannot parse is an error, unless it is an
 /// old IE hack or `css_errors = "warn"`, and then the stylesheet is minified conservatively.
-fn minify_css(prepared: &Prepared, name: &str, css_errors: CssErrors) -> Result<Minified> {
-    let out = css_minify::minify(name, &prepared.text);
+fn minify_css(prepared: &Prepared, name: &str, minifying: Minifying) -> Result<Minified> {
+    let css_errors = minifying.css_errors;
+    let out = css_minify::minify(name, &prepared.text, minifying.maps);
     let dropped: Vec<&css_minify::Problem> = out.problems.iter().filter(|p| !p.hack).collect();
     // What a precompiler wrote is not a file anyone edits, and its line numbers are not the
     // source's: django-compressor bundles it as it is, and so does stapler, with a warning.
@@ -455,10 +528,15 @@ fn minify_css(prepared: &Prepared, name: &str, css_errors: CssErrors) -> Result<
         out.note
             .and_then(|note| Note::whole(format!("{note}; minified conservatively instead")))
     });
+    let content = prepared.original.as_deref().unwrap_or(&prepared.text);
     Ok(Minified {
         text: out.code,
         warning,
         strict: false,
+        map: out
+            .map
+            .as_ref()
+            .map(|map| PartMap::from_map(map, &prepared.map_name, Some(content))),
     })
 }
 

@@ -5,42 +5,17 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-/// A hash function browsers accept in `integrity`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SriAlgorithm {
-    Sha256,
-    Sha384,
-    Sha512,
-}
+pub use crate::config::{Sri, SriAlgorithm};
 
-impl SriAlgorithm {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SriAlgorithm::Sha256 => "sha256",
-            SriAlgorithm::Sha384 => "sha384",
-            SriAlgorithm::Sha512 => "sha512",
-        }
-    }
-
-    /// `sha384-<base64 digest>`.
-    fn token(self, bytes: &[u8]) -> String {
-        let digest = match self {
-            SriAlgorithm::Sha256 => Sha256::digest(bytes).to_vec(),
-            SriAlgorithm::Sha384 => Sha384::digest(bytes).to_vec(),
-            SriAlgorithm::Sha512 => Sha512::digest(bytes).to_vec(),
-        };
-        let encoded = base64::engine::general_purpose::STANDARD.encode(digest);
-        format!("{}-{encoded}", self.as_str())
-    }
-}
-
-/// What `sri_hashes` and `sri_crossorigin` ask for; no algorithms means no attributes.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sri {
-    pub algorithms: Vec<SriAlgorithm>,
-    /// `anonymous` or `use-credentials`.
-    pub crossorigin: Option<String>,
+/// `sha384-<base64 digest>`.
+fn token(algorithm: SriAlgorithm, bytes: &[u8]) -> String {
+    let digest = match algorithm {
+        SriAlgorithm::Sha256 => Sha256::digest(bytes).to_vec(),
+        SriAlgorithm::Sha384 => Sha384::digest(bytes).to_vec(),
+        SriAlgorithm::Sha512 => Sha512::digest(bytes).to_vec(),
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(digest);
+    format!("{}-{encoded}", algorithm.as_str())
 }
 
 /// The attributes one bundle's tag carries.
@@ -51,32 +26,16 @@ pub struct Integrity {
     pub crossorigin: Option<String>,
 }
 
-impl Sri {
-    pub fn is_on(&self) -> bool {
-        !self.algorithms.is_empty()
+/// The attributes for a file of these bytes, or `None` when SRI is off.
+pub fn integrity(sri: &Sri, bytes: &[u8]) -> Option<Integrity> {
+    if !sri.is_on() {
+        return None;
     }
-
-    /// The attributes for a file of these bytes, or `None` when SRI is off.
-    pub fn integrity(&self, bytes: &[u8]) -> Option<Integrity> {
-        if !self.is_on() {
-            return None;
-        }
-        let tokens: Vec<String> = self.algorithms.iter().map(|a| a.token(bytes)).collect();
-        Some(Integrity {
-            value: tokens.join(" "),
-            crossorigin: self.crossorigin.clone(),
-        })
-    }
-
-    /// What distinguishes one setting from another in cache keys.
-    pub fn describe(&self) -> String {
-        let names: Vec<&str> = self.algorithms.iter().map(|a| a.as_str()).collect();
-        format!(
-            "{}|{}",
-            names.join(","),
-            self.crossorigin.as_deref().unwrap_or("")
-        )
-    }
+    let tokens: Vec<String> = sri.algorithms.iter().map(|a| token(*a, bytes)).collect();
+    Some(Integrity {
+        value: tokens.join(" "),
+        crossorigin: sri.crossorigin.clone(),
+    })
 }
 
 impl Integrity {
@@ -111,33 +70,33 @@ mod tests {
             algorithms: vec![SriAlgorithm::Sha384],
             crossorigin: None,
         };
-        let integrity = sri.integrity(b"alert(1)").map(|i| i.value);
+        let value = integrity(&sri, b"alert(1)").map(|i| i.value);
         assert_eq!(
-            integrity.as_deref(),
+            value.as_deref(),
             Some("sha384-HT2E9NfWiuQ/w1PRai+hTyqW16NIoCGA/m8VQDUopfAtcz6YQjtsMmQd5uRbVDpW")
         );
         let both = Sri {
             algorithms: vec![SriAlgorithm::Sha256, SriAlgorithm::Sha512],
             crossorigin: Some("anonymous".into()),
         };
-        let integrity = both.integrity(b"").expect("on");
+        let attributes = integrity(&both, b"").expect("on");
         assert_eq!(
-            integrity.value,
+            attributes.value,
             "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= \
              sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="
         );
         assert_eq!(
-            integrity.attributes(),
+            attributes.attributes(),
             format!(
                 " integrity=\"{}\" crossorigin=\"anonymous\"",
-                integrity.value
+                attributes.value
             )
         );
     }
 
     #[test]
     fn off_means_no_attributes() {
-        assert_eq!(Sri::default().integrity(b"x"), None);
+        assert_eq!(integrity(&Sri::default(), b"x"), None);
         assert_eq!(attributes(&None), "");
     }
 }

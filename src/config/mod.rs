@@ -89,6 +89,57 @@ pub enum JsMinify {
     Whitespace,
 }
 
+/// A hash function browsers accept in `integrity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SriAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl SriAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SriAlgorithm::Sha256 => "sha256",
+            SriAlgorithm::Sha384 => "sha384",
+            SriAlgorithm::Sha512 => "sha512",
+        }
+    }
+}
+
+/// What `sri_hashes` and `sri_crossorigin` ask for; no algorithms means no attributes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sri {
+    pub algorithms: Vec<SriAlgorithm>,
+    /// `anonymous` or `use-credentials`.
+    pub crossorigin: Option<String>,
+}
+
+impl Sri {
+    pub fn is_on(&self) -> bool {
+        !self.algorithms.is_empty()
+    }
+
+    /// What distinguishes one setting from another in cache keys.
+    pub fn describe(&self) -> String {
+        let names: Vec<&str> = self.algorithms.iter().map(|a| a.as_str()).collect();
+        format!(
+            "{}|{}",
+            names.join(","),
+            self.crossorigin.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// A `Content-Encoding` files are precompressed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Gzip,
+    Br,
+}
+
 /// Whether bundles get source maps, and whether browsers are told where they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -194,13 +245,13 @@ pub struct CompressSettings {
     /// What CSS a browser would throw away does to the build.
     pub css_errors: CssErrors,
     /// The `integrity` and `crossorigin` attributes bundle tags get.
-    pub sri: crate::compress::sri::Sri,
+    pub sri: Sri,
     /// Source maps beside bundles.
     pub source_maps: SourceMaps,
     /// Whether maps carry the sources' text (`sourcesContent`).
     pub source_maps_content: bool,
     /// The encodings bundles and text assets are precompressed in, beside them.
-    pub precompress: Vec<crate::compress::precompress::Encoding>,
+    pub precompress: Vec<Encoding>,
     /// Where minified sources are cached between runs; `None` with `--no-cache`.
     pub cache_dir: Option<PathBuf>,
     /// A cache on an S3 prefix that CI runners share, behind the local one.

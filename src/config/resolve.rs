@@ -5,12 +5,10 @@ use std::path::{Path, PathBuf};
 
 use super::precompilers;
 use super::settings::{ContextSetting, PublishSection, SharedCacheSection};
-use crate::compress::sri::{Sri, SriAlgorithm};
-
 use super::{
     CompressSettings, Config, ConfigError, ContextSource, CssErrors, CssHashing, Engine, JsMinify,
     ManifestSettings, OfflineContext, PublishSettings, RenderMode, S3Settings, Settings,
-    SharedCacheSettings, SourceMaps, Target, TemplateSettings,
+    SharedCacheSettings, SourceMaps, Sri, SriAlgorithm, Target, TemplateSettings,
 };
 
 const DEFAULT_HASHED_PATTERN: &str = r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$";

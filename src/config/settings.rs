@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, CssErrors, CssHashing, Engine, JsMinify, RenderMode, SourceMaps};
-use crate::compress::precompress::Encoding;
-use crate::compress::sri::SriAlgorithm;
+use super::{
+    ConfigError, CssErrors, CssHashing, Encoding, Engine, JsMinify, RenderMode, SourceMaps,
+    SriAlgorithm,
+};
 
 /// One layer of settings.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
