@@ -388,6 +388,7 @@ fn publish_value(report: &Report) -> Value {
         "requests": report.requests,
         "retries": report.retries,
         "release": report.release,
+        "earlier_keys": report.earlier_keys.map(|(keys, releases)| json!({"keys": keys, "releases": releases})),
         "warnings": report.warnings.iter().map(|w| with_place(None, w)).collect::<Vec<_>>(),
         "seconds": report.elapsed.as_secs_f64(),
     })
@@ -493,5 +494,10 @@ fn print_publish(report: &Report) {
     );
     if let Some(release) = &report.release {
         println!("         release record: {release}");
+    }
+    if let Some((keys, releases)) = report.earlier_keys {
+        println!(
+            "         the manifest also holds {keys} keys only the {releases} earlier release(s) kept by `manifest_keep` use"
+        );
     }
 }

@@ -323,6 +323,8 @@ pub struct PublishSettings {
     pub precompressed: Option<bool>,
     /// Whether source maps beside bundles are sent.
     pub source_maps: bool,
+    /// How many releases' keys the published manifest holds (1: this one's only).
+    pub manifest_keep: usize,
 }
 
 impl PublishSettings {

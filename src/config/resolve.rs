@@ -62,11 +62,10 @@ pub(super) fn resolve(
         _ => None,
     };
     let source_maps = settings.source_maps.unwrap_or_default();
-    let mut publish = resolve_publish(settings.publish.unwrap_or_default(), static_root, &origin)?;
-    publish.precompressed = settings.publish_precompressed;
-    publish.source_maps = settings
-        .publish_source_maps
-        .unwrap_or(source_maps != SourceMaps::Hidden);
+    let section = settings.publish.unwrap_or_default();
+    let sends_maps = section.source_maps;
+    let mut publish = resolve_publish(section, static_root, &origin)?;
+    publish.source_maps = sends_maps.unwrap_or(source_maps != SourceMaps::Hidden);
     // By default beside the configuration file, else in the working directory.
     let cache_dir = (!no_cache).then(|| {
         settings.cache_dir.unwrap_or_else(|| {
@@ -298,6 +297,12 @@ fn resolve_publish(
             )));
         }
     }
+    let manifest_keep = section.manifest_keep.unwrap_or(1);
+    if manifest_keep == 0 {
+        return Err(bad(
+            "`manifest_keep` must be at least 1 (this release's own keys)".into(),
+        ));
+    }
     let pattern = section
         .hashed_pattern
         .unwrap_or_else(|| DEFAULT_HASHED_PATTERN.into());
@@ -315,11 +320,13 @@ fn resolve_publish(
             .cache_control_hashed
             .unwrap_or_else(|| "public, max-age=31536000, immutable".into()),
         headers,
-        keep,
+        // Pruning keeps every release whose keys the published manifest still holds.
+        keep: keep.max(manifest_keep),
         hashed_pattern,
         timeout: section.timeout.map(std::time::Duration::from_secs),
-        precompressed: None,
+        precompressed: section.precompressed,
         source_maps: true,
+        manifest_keep,
     })
 }
 

@@ -42,12 +42,8 @@ pub struct Settings {
     pub source_maps: Option<SourceMaps>,
     /// Whether maps carry the sources' text, so a tracker needs nothing else (default true).
     pub source_maps_content: Option<bool>,
-    /// Whether `publish` sends the maps (by default when they are linked).
-    pub publish_source_maps: Option<bool>,
     /// `["gzip", "br"]`: compressed copies written beside bundles and hashed text assets.
     pub precompress: Option<Vec<Encoding>>,
-    /// Whether `publish` sends the precompressed copies (by default to a folder, not to S3).
-    pub publish_precompressed: Option<bool>,
     pub cache_dir: Option<PathBuf>,
     pub shared_cache: Option<SharedCacheSection>,
     pub publish: Option<PublishSection>,
@@ -114,6 +110,12 @@ pub struct PublishSection {
     pub multipart_threshold: Option<u64>,
     /// Seconds a publish may take before it gives up with the previous release live.
     pub timeout: Option<u64>,
+    /// Whether the source maps beside bundles are sent (by default when they are linked).
+    pub source_maps: Option<bool>,
+    /// Whether the precompressed copies are sent (by default to a folder, not to S3).
+    pub precompressed: Option<bool>,
+    /// The published manifest holds the keys of this many releases, this one included.
+    pub manifest_keep: Option<usize>,
 }
 
 /// `offline_context`: one table or a list of them.

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod plan;
 mod prune;
 pub mod release;
+pub mod rolling;
 mod send;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,9 @@ pub struct Report {
     pub plan_text: String,
     /// What a person should know although the publish succeeded.
     pub warnings: Vec<String>,
+    /// With `manifest_keep`: the keys the published manifest holds only for earlier releases,
+    /// and how many releases they come from.
+    pub earlier_keys: Option<(usize, usize)>,
 }
 
 /// A publish may take this long, plus a second per MiB it sends, unless `timeout` says otherwise.
@@ -90,7 +94,7 @@ impl Clock {
 /// Publishes the scanned static root to `store`.
 async fn publish_to(
     store: &impl Store,
-    local: Vec<LocalObject>,
+    mut local: Vec<LocalObject>,
     settings: &PublishSettings,
     manifest: &ManifestSettings,
     options: RunFlags,
@@ -102,7 +106,6 @@ async fn publish_to(
         dry_run: options.dry_run,
         ..Report::default()
     };
-    let this = plan::this_release(&manifest.name, &local);
     let local_bytes: u64 = local.iter().map(|object| object.file.size).sum();
     let budget = settings
         .timeout
@@ -128,6 +131,16 @@ async fn publish_to(
     .await
     .unwrap_or_else(|_| Err(out_of_time_planning(&clock)));
     let (remote, latest) = looked?;
+    // Held until the publish ends: the merged manifest lives in it.
+    let rolled = if settings.manifest_keep > 1 {
+        rolling::merge_earlier(store, &remote, &mut local, manifest, settings.manifest_keep).await?
+    } else {
+        None
+    };
+    report.earlier_keys = rolled
+        .as_ref()
+        .map(|rolled| (rolled.earlier_keys, rolled.earlier_releases));
+    let this = plan::this_release(&manifest.name, &local);
     let mut plan = plan::make_plan(
         &manifest.name,
         &local,
