@@ -9,8 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::block::{self, Kind};
-use crate::config::ManifestSettings;
+use crate::config::{ManifestSettings, S3Settings};
 use crate::error::{Error, Location, Result};
+use crate::store::s3::S3Store;
+use crate::store::Store;
 
 /// A loaded manifest, with what is needed to look blocks up the way the runtime does.
 #[derive(Debug, Clone)]
@@ -56,6 +58,68 @@ impl Manifest {
             )
         })?;
         Manifest::parse(&text, settings)
+    }
+
+    /// Reads the manifest at `location`: a path, or `s3://bucket/key` (the published one, as
+    /// `s3://assets/site/CACHE/manifest.json`), fetched with the AWS SDK's credential chain
+    /// (`AWS_ACCESS_KEY_ID`, profiles, instance roles) from AWS or from `endpoint_url`. Values
+    /// are read with `settings`' URLs, as [`Manifest::load`] reads them.
+    pub async fn load_from(
+        location: &str,
+        endpoint_url: Option<&str>,
+        settings: &ManifestSettings,
+    ) -> Result<Manifest> {
+        let Some(rest) = location.strip_prefix("s3://") else {
+            let settings = ManifestSettings {
+                path: location.into(),
+                ..settings.clone()
+            };
+            return Manifest::load(&settings);
+        };
+        let unreadable = |message: String| Error::input(Location::file(location), message);
+        let (bucket, key) = rest
+            .split_once('/')
+            .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
+            .ok_or_else(|| {
+                unreadable("names no object; write s3://bucket/path/to/manifest.json".into())
+            })?;
+        let location_settings = S3Settings {
+            bucket: bucket.to_string(),
+            prefix: String::new(),
+            endpoint_url: endpoint_url.map(str::to_string),
+            region: None,
+            path_style: endpoint_url.is_some(),
+            multipart_threshold: u64::MAX,
+        };
+        let fetched = async {
+            let store = S3Store::connect(&location_settings).await?;
+            store.get(key).await
+        };
+        let bytes = fetched.await.map_err(|error| {
+            unreadable(format!(
+                "cannot read the manifest ({error}); check that it was published there and that these credentials may read it"
+            ))
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| unreadable("is not UTF-8 text; publish the manifest again".into()))?;
+        let settings = ManifestSettings {
+            path: location.into(),
+            ..settings.clone()
+        };
+        Manifest::parse(&text, &settings)
+    }
+
+    /// [`Manifest::load_from`] for code that is not async: runs it on a runtime of its own.
+    pub fn load_from_blocking(
+        location: &str,
+        endpoint_url: Option<&str>,
+        settings: &ManifestSettings,
+    ) -> Result<Manifest> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| Error::io(Path::new(location), "starting a runtime for", error))?;
+        runtime.block_on(Manifest::load_from(location, endpoint_url, settings))
     }
 
     /// Reads a manifest's text; mistakes name the manifest the settings point at.
