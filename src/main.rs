@@ -258,6 +258,7 @@ fn publish_flags(args: &cli::PublishArgs) -> RunFlags {
         dry_run: args.publish.dry_run,
         prune: args.publish.prune,
         break_lock: args.publish.break_lock,
+        wait: args.publish.wait,
         strict: false,
     }
 }

@@ -130,6 +130,9 @@ pub struct PublishFlags {
     /// left by a publish that was killed.
     #[arg(long)]
     pub break_lock: bool,
+    /// With `cloudfront_distribution_id`: wait until CloudFront has finished invalidating.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]

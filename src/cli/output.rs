@@ -388,6 +388,7 @@ fn publish_value(report: &Report) -> Value {
         "requests": report.requests,
         "retries": report.retries,
         "release": report.release,
+        "invalidation": report.invalidated.as_ref().map(|done| json!({"ids": done.ids, "paths": done.paths, "completed": done.completed})),
         "earlier_keys": report.earlier_keys.map(|(keys, releases)| json!({"keys": keys, "releases": releases})),
         "warnings": report.warnings.iter().map(|w| with_place(None, w)).collect::<Vec<_>>(),
         "seconds": report.elapsed.as_secs_f64(),
@@ -494,6 +495,24 @@ fn print_publish(report: &Report) {
     );
     if let Some(release) = &report.release {
         println!("         release record: {release}");
+    }
+    if let Some(invalidated) = &report.invalidated {
+        let state = if invalidated.paths.is_empty() {
+            "nothing to invalidate: no name that is not content-hashed changed".to_string()
+        } else {
+            format!(
+                "invalidated {} path(s) in {} request(s) ({}), {}",
+                invalidated.paths.len(),
+                invalidated.ids.len(),
+                invalidated.ids.join(", "),
+                if invalidated.completed {
+                    "completed"
+                } else {
+                    "in progress (--wait waits for it)"
+                }
+            )
+        };
+        println!("         CloudFront: {state}");
     }
     if let Some((keys, releases)) = report.earlier_keys {
         println!(

@@ -325,6 +325,18 @@ pub struct PublishSettings {
     pub source_maps: bool,
     /// How many releases' keys the published manifest holds (1: this one's only).
     pub manifest_keep: usize,
+    /// The CloudFront distribution to invalidate after a publish, if any.
+    pub cloudfront: Option<CloudFrontSettings>,
+}
+
+/// `[publish] cloudfront_*`: which distribution serves the target, and how its paths map.
+#[derive(Debug, Clone)]
+pub struct CloudFrontSettings {
+    pub distribution_id: String,
+    /// The URL path the target's prefix is served at; `None`: `/` and the prefix.
+    pub path_prefix: Option<String>,
+    pub max_paths: usize,
+    pub endpoint_url: Option<String>,
 }
 
 impl PublishSettings {
@@ -381,6 +393,8 @@ pub struct RunFlags {
     pub strict: bool,
     /// Take the publish lock even though another run holds it.
     pub break_lock: bool,
+    /// Wait until the CDN's invalidations have completed.
+    pub wait: bool,
 }
 
 /// Where the settings come from, besides the environment.

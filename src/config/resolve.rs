@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use super::precompilers;
 use super::settings::{ContextSetting, PublishSection, SharedCacheSection};
 use super::{
-    CompressSettings, Config, ConfigError, ContextSource, CssErrors, CssHashing, Engine, JsMinify,
-    ManifestSettings, OfflineContext, PublishSettings, RenderMode, S3Settings, Settings,
-    SharedCacheSettings, SourceMaps, Sri, SriAlgorithm, Target, TemplateSettings,
+    CloudFrontSettings, CompressSettings, Config, ConfigError, ContextSource, CssErrors,
+    CssHashing, Engine, JsMinify, ManifestSettings, OfflineContext, PublishSettings, RenderMode,
+    S3Settings, Settings, SharedCacheSettings, SourceMaps, Sri, SriAlgorithm, Target,
+    TemplateSettings,
 };
 
 const DEFAULT_HASHED_PATTERN: &str = r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$";
@@ -297,6 +298,24 @@ fn resolve_publish(
             )));
         }
     }
+    let max_paths = section.invalidation_max_paths.unwrap_or(300);
+    if max_paths == 0 {
+        return Err(bad(
+            "`invalidation_max_paths` must be at least 1 (past it, one wildcard is sent)".into(),
+        ));
+    }
+    let cloudfront = match section.cloudfront_distribution_id.clone() {
+        Some(id) if id.trim().is_empty() => {
+            return Err(bad("`cloudfront_distribution_id` is empty; give the distribution's id (E2QWRUHEXAMPLE) or remove the setting".into()))
+        }
+        Some(distribution_id) => Some(CloudFrontSettings {
+            distribution_id,
+            path_prefix: section.cloudfront_path_prefix.clone(),
+            max_paths,
+            endpoint_url: section.cloudfront_endpoint_url.clone(),
+        }),
+        None => None,
+    };
     let manifest_keep = section.manifest_keep.unwrap_or(1);
     if manifest_keep == 0 {
         return Err(bad(
@@ -327,6 +346,7 @@ fn resolve_publish(
         precompressed: section.precompressed,
         source_maps: true,
         manifest_keep,
+        cloudfront,
     })
 }
 

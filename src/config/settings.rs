@@ -116,6 +116,15 @@ pub struct PublishSection {
     pub precompressed: Option<bool>,
     /// The published manifest holds the keys of this many releases, this one included.
     pub manifest_keep: Option<usize>,
+    /// The CloudFront distribution in front of the target: changed names that are not
+    /// content-hashed are invalidated once the manifest is up.
+    pub cloudfront_distribution_id: Option<String>,
+    /// The URL path the distribution serves the target's prefix at (default `/` and the prefix).
+    pub cloudfront_path_prefix: Option<String>,
+    /// Past this many changed names, one wildcard for the prefix is invalidated instead.
+    pub invalidation_max_paths: Option<usize>,
+    /// A CloudFront API endpoint other than AWS's.
+    pub cloudfront_endpoint_url: Option<String>,
 }
 
 /// `offline_context`: one table or a list of them.

@@ -52,6 +52,11 @@ pub struct Report {
     /// With `manifest_keep`: the keys the published manifest holds only for earlier releases,
     /// and how many releases they come from.
     pub earlier_keys: Option<(usize, usize)>,
+    /// Names sent that were there before with other content and are not content-hashed: what
+    /// a CDN may still serve stale.
+    pub changed_unhashed: Vec<String>,
+    /// What CloudFront was asked to invalidate.
+    pub invalidated: Option<crate::store::cloudfront::Invalidated>,
 }
 
 /// A publish may take this long, plus a second per MiB it sends, unless `timeout` says otherwise.
@@ -71,10 +76,56 @@ pub async fn publish(
     let started = Instant::now();
     let local = plan::scan_static_root(settings, manifest)?;
     let store = AnyStore::open(&settings.target).await?;
-    publish_to(
+    let mut report = publish_to(
         &store, local, settings, manifest, options, progress, started,
     )
-    .await
+    .await?;
+    if let Some(cloudfront) = &settings.cloudfront {
+        if !options.dry_run {
+            report.invalidated = Some(invalidate(cloudfront, settings, &report, options).await?);
+        }
+    }
+    Ok(report)
+}
+
+/// How long `--wait` waits for CloudFront.
+const INVALIDATION_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Tells CloudFront to forget the changed names that are not content-hashed, once the manifest
+/// is up. A failure leaves the release live, and says how to finish by hand.
+async fn invalidate(
+    cloudfront: &crate::config::CloudFrontSettings,
+    settings: &PublishSettings,
+    report: &Report,
+    options: RunFlags,
+) -> Result<crate::store::cloudfront::Invalidated> {
+    let prefix = match &settings.target {
+        crate::config::Target::S3(s3) => s3.prefix.clone(),
+        crate::config::Target::Dir(_) => String::new(),
+    };
+    let invalidator = crate::store::cloudfront::Invalidator {
+        distribution_id: cloudfront.distribution_id.clone(),
+        path_prefix: cloudfront.path_prefix.clone().unwrap_or(prefix),
+        max_paths: cloudfront.max_paths,
+        endpoint_url: cloudfront.endpoint_url.clone(),
+        region: None,
+    };
+    let names = &report.changed_unhashed;
+    invalidator
+        .invalidate(names, options.wait, INVALIDATION_WAIT)
+        .await
+        .map_err(|error| {
+            let paths = invalidator.paths(names);
+            Error::PartlyPublished {
+                message: format!(
+                    "{error}. The release is live, but the CDN may serve the old copies of {} name(s) until their cache time runs out; invalidate them by hand: aws cloudfront create-invalidation --distribution-id {} --paths {}",
+                    names.len(),
+                    cloudfront.distribution_id,
+                    paths.join(" ")
+                ),
+                context: Vec::new(),
+            }
+        })
 }
 
 /// One run's view of time: when it started and when it must have given up.
@@ -165,6 +216,15 @@ async fn publish_to(
         plan.deletes = decision.deletes;
         report.warnings = decision.warnings;
     }
+    let changed_unhashed: Vec<String> = plan
+        .uploads
+        .iter()
+        .chain(&plan.manifests)
+        .filter(|(object, reason)| {
+            !object.hashed && matches!(reason, plan::Reason::Changed | plan::Reason::Forced)
+        })
+        .map(|(object, _)| object.name.clone())
+        .collect();
     let nothing_to_do =
         plan.uploads.is_empty() && plan.manifests.is_empty() && plan.release.is_none();
     if options.dry_run || (nothing_to_do && !options.prune) {
@@ -193,6 +253,9 @@ async fn publish_to(
         pending_name: &pending_name,
     };
     let locked = locked_phase(store, &run, &holder, &mut report).await;
+    if locked.is_ok() {
+        report.changed_unhashed = changed_unhashed;
+    }
     report.requests = store.requests();
     report.retries = store.retries();
     report.elapsed = clock.started.elapsed();

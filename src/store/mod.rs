@@ -2,6 +2,7 @@
 //! local directory laid out like a bucket ([`dir`]), and the typed errors they fail with.
 //! Publishing and the shared build cache both sit on it; nothing else talks to the network.
 
+pub mod cloudfront;
 pub mod dir;
 pub mod s3;
 
@@ -163,6 +164,12 @@ pub enum StoreError {
         detail: String,
         /// How many objects were deleted before the refusal.
         deleted: usize,
+    },
+    /// CloudFront refused or failed an invalidation.
+    #[error("CloudFront distribution {distribution} did not take the invalidation: {message}")]
+    Invalidation {
+        distribution: String,
+        message: String,
     },
     /// A local file changed between planning and sending.
     #[error("{}: changed while publishing; rerun `stapler publish`", path.display())]
