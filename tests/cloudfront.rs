@@ -165,4 +165,31 @@ fn only_changed_names_that_are_not_content_hashed_are_invalidated() {
     publish(site.path(), &to, &[]);
     let batches = boto(&moto, "list", distribution);
     assert_eq!(batches[1], serde_json::json!(["/static/*"]), "{batches}");
+
+    // A distribution CloudFront does not know: the release is live (exit 5) and the message
+    // gives the command that finishes the job.
+    std::fs::write(&config, settings.replace(distribution, "ENOSUCHDIST")).expect("config");
+    std::fs::write(&robots, "User-agent: *\nDisallow: /\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_stapler"))
+        .args(["publish", "--to", &to])
+        .current_dir(site.path())
+        .env_remove("CI")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run stapler");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let message = text(&out.stderr);
+    assert!(
+        message.contains("ENOSUCHDIST")
+            && message.contains("The release is live")
+            && message.contains("aws cloudfront create-invalidation --distribution-id ENOSUCHDIST --paths /static/robots.txt"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(published.path().join("robots.txt")).expect("published"),
+        "User-agent: *\nDisallow: /\n"
+    );
 }

@@ -220,8 +220,14 @@ pub fn build(
             .chain(&build.assets)
             .chain(&build.source_maps)
             .collect();
-        build.precompressed =
-            precompress::precompress(&files, &settings.precompress, &roots, &cache, force)?;
+        build.precompressed = precompress::precompress(
+            &files,
+            &settings.precompress,
+            settings.brotli_quality,
+            &roots,
+            &cache,
+            force,
+        )?;
     }
     measure_gzip(&mut build.bundles, &roots);
     measure_largest(&mut build.bundles, &roots);

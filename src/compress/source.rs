@@ -245,7 +245,11 @@ pub fn prepare(
                 b"css",
                 &mode,
                 &[u8::from(minifying.maps)],
-                map_name.as_bytes(),
+                if minifying.maps {
+                    map_name.as_bytes()
+                } else {
+                    b""
+                },
                 rewritten.as_bytes(),
             ]);
             (rewritten, is_min_file, key)

@@ -252,6 +252,8 @@ pub struct CompressSettings {
     pub source_maps_content: bool,
     /// The encodings bundles and text assets are precompressed in, beside them.
     pub precompress: Vec<Encoding>,
+    /// The Brotli quality of `.br` files, 0 to 11.
+    pub brotli_quality: u32,
     /// Where minified sources are cached between runs; `None` with `--no-cache`.
     pub cache_dir: Option<PathBuf>,
     /// A cache on an S3 prefix that CI runners share, behind the local one.

@@ -121,6 +121,15 @@ pub(super) fn resolve(
             sri: resolve_sri(settings.sri_hashes, settings.sri_crossorigin, &origin)?,
             source_maps,
             source_maps_content: settings.source_maps_content.unwrap_or(true),
+            brotli_quality: match settings.brotli_quality.unwrap_or(9) {
+                quality @ 0..=11 => quality,
+                other => {
+                    return Err(ConfigError {
+                        origin: origin.clone(),
+                        message: format!("`brotli_quality` is {other} but Brotli's qualities are 0 to 11; 9 is the default, 11 the smallest and slowest"),
+                    })
+                }
+            },
             precompress: settings.precompress.unwrap_or_default().into_iter().fold(
                 Vec::new(),
                 |mut encodings, encoding| {

@@ -44,6 +44,8 @@ pub struct Settings {
     pub source_maps_content: Option<bool>,
     /// `["gzip", "br"]`: compressed copies written beside bundles and hashed text assets.
     pub precompress: Option<Vec<Encoding>>,
+    /// The Brotli quality of precompressed `.br` files, 0 to 11 (default 9).
+    pub brotli_quality: Option<u32>,
     pub cache_dir: Option<PathBuf>,
     pub shared_cache: Option<SharedCacheSection>,
     pub publish: Option<PublishSection>,
