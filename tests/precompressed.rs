@@ -195,3 +195,62 @@ print(json.dumps(result))
         "{served}"
     );
 }
+
+/// S3 returns the object asked for and cannot choose an encoding per request: the
+/// precompressed files stay home unless `[publish] precompressed = true`.
+#[test]
+fn an_s3_target_gets_the_precompressed_files_only_when_asked() {
+    use common::seaweed::{self, ACCESS_KEY, SECRET_KEY};
+    let server = seaweed::server();
+    let bucket = seaweed::bucket("precompressed");
+    let site = example_site();
+    enable(site.path(), "precompress = [\"gzip\", \"br\"]\n");
+    let publish = |prefix: &str| {
+        let to = format!("s3://{bucket}/{prefix}");
+        let out = Command::new(env!("CARGO_BIN_EXE_stapler"))
+            .args(["deploy", "--to", &to, "--endpoint-url", &server.endpoint])
+            .current_dir(site.path())
+            .env_remove("CI")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("run stapler");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listed = runtime
+            .block_on(
+                seaweed::client(&server.endpoint)
+                    .list_objects_v2()
+                    .bucket(&bucket)
+                    .prefix(format!("{prefix}/"))
+                    .send(),
+            )
+            .expect("list");
+        listed
+            .contents()
+            .iter()
+            .filter_map(|object| object.key().map(str::to_string))
+            .collect::<Vec<String>>()
+    };
+    let default = publish("plain");
+    assert!(
+        default.iter().any(|key| key.ends_with(".js")),
+        "{default:?}"
+    );
+    assert!(
+        !default
+            .iter()
+            .any(|key| key.ends_with(".gz") || key.ends_with(".br")),
+        "{default:?}"
+    );
+    enable(site.path(), "[publish]\nprecompressed = true\n");
+    let asked = publish("asked");
+    assert!(asked.iter().any(|key| key.ends_with(".js.br")), "{asked:?}");
+    assert!(asked.iter().any(|key| key.ends_with(".js.gz")), "{asked:?}");
+}

@@ -231,7 +231,7 @@ fn hidden_maps_are_written_without_the_comment_and_stay_home_when_published() {
         .any(|path| path.extension().is_some_and(|e| e == "map")));
 
     // Asked for, they go with the bundles.
-    configure(site.path(), "publish_source_maps = true\n");
+    configure(site.path(), "[publish]\nsource_maps = true\n");
     let out = stapler(site.path(), &["publish", "--to", &to]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let maps_sent = walkdir::WalkDir::new(published.path())
