@@ -7,6 +7,8 @@
 
 use std::io::Write;
 
+use base64::Engine as _;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -88,11 +90,12 @@ pub fn is_compressible(name: &str) -> bool {
     )
 }
 
-/// What compressing one file gave, as the cache keeps it: the compressed size, or `None` when
-/// it was not smaller.
+/// What compressing one file gave, as the cache keeps it: the compressed bytes (base64), or
+/// `None` when they were not smaller. A build whose outputs are gone but whose cache is kept (a
+/// CI runner with a restored cache) writes them again without compressing.
 #[derive(Serialize, Deserialize)]
 struct Compressed {
-    bytes: Option<u64>,
+    data: Option<String>,
 }
 
 /// Writes the compressed companions of `files` (names under the output root) and returns them.
@@ -152,12 +155,16 @@ fn companion(
     };
     if !force {
         if let Some(known) = cache.get::<Compressed>(&key, None) {
-            match known.bytes {
-                None => return Ok(None),
-                Some(bytes) if std::fs::metadata(&path).is_ok_and(|meta| meta.len() == bytes) => {
-                    return Ok(Some(output(bytes)))
+            let Some(data) = known.data else {
+                return Ok(None);
+            };
+            let decoded = base64::engine::general_purpose::STANDARD.decode(data).ok();
+            if let Some(compressed) = decoded {
+                let bytes = compressed.len() as u64;
+                if !std::fs::metadata(&path).is_ok_and(|meta| meta.len() == bytes) {
+                    output::write_atomic(&path, &compressed, Durability::Buffered)?;
                 }
-                Some(_) => {}
+                return Ok(Some(output(bytes)));
             }
         }
     }
@@ -176,7 +183,9 @@ fn companion(
             let _ = std::fs::remove_file(&path);
         }
     }
-    cache.put_local(&key, &Compressed { bytes });
+    let data =
+        compressed.map(|compressed| base64::engine::general_purpose::STANDARD.encode(compressed));
+    cache.put_local(&key, &Compressed { data });
     Ok(bytes.map(output))
 }
 
