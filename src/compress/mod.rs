@@ -21,6 +21,7 @@ pub mod sass;
 pub mod source;
 pub mod sourcemap;
 pub mod sri;
+pub mod tag;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;

@@ -11,6 +11,7 @@ mod origins;
 pub mod precompilers;
 mod resolve;
 pub mod settings;
+mod targets;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
