@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{browser, example_site, stapler};
+use common::{append_config, browser, example_site, stapler};
 
 const PLACEHOLDER: &str = "/__compressor_url_placeholder__/";
 
@@ -84,10 +84,10 @@ fn tamper(dir: &Path, needle: &str, change: impl Fn(&str) -> String) -> Vec<Stri
 #[test]
 fn a_browser_runs_bundles_whose_integrity_matches_and_refuses_one_changed_byte() {
     let site = example_site();
-    let config = site.path().join("stapler.toml");
-    let mut settings = std::fs::read_to_string(&config).expect("config");
-    settings.push_str("sri_hashes = [\"sha384\", \"sha512\"]\nsri_crossorigin = \"anonymous\"\n");
-    std::fs::write(&config, settings).expect("config");
+    append_config(
+        site.path(),
+        "sri_hashes = [\"sha384\", \"sha512\"]\nsri_crossorigin = \"anonymous\"\n",
+    );
     let out = stapler(site.path(), &["compress", "-q"]);
     assert!(out.status.success(), "{}", common::text(&out.stderr));
 

@@ -87,16 +87,23 @@ else:
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
-fn publish(site: &Path, to: &str, extra: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_stapler"))
-        .args(["deploy", "--to", to])
-        .args(extra)
+/// stapler in `site` with credentials moto takes.
+fn stapler_command(site: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stapler"));
+    command
         .current_dir(site)
         .env_remove("CI")
         .env_remove("AWS_PROFILE")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
+
+fn publish(site: &Path, to: &str, extra: &[&str]) -> String {
+    let out = stapler_command(site)
+        .args(["deploy", "--to", to])
+        .args(extra)
         .output()
         .expect("run stapler");
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -170,14 +177,8 @@ fn only_changed_names_that_are_not_content_hashed_are_invalidated() {
     // gives the command that finishes the job.
     std::fs::write(&config, settings.replace(distribution, "ENOSUCHDIST")).expect("config");
     std::fs::write(&robots, "User-agent: *\nDisallow: /\n").expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_stapler"))
+    let out = stapler_command(site.path())
         .args(["publish", "--to", &to])
-        .current_dir(site.path())
-        .env_remove("CI")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("run stapler");
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));

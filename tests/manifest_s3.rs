@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 
 use common::seaweed::{self, ACCESS_KEY, SECRET_KEY};
@@ -28,15 +27,8 @@ fn the_published_manifest_is_read_from_the_bucket_and_renders_blocks() {
     let bucket = seaweed::bucket("manifest-at-runtime");
     let site = example_site();
     let to = format!("s3://{bucket}/site");
-    let out = Command::new(env!("CARGO_BIN_EXE_stapler"))
+    let out = seaweed::stapler_command(site.path())
         .args(["deploy", "--to", &to, "--endpoint-url", &server.endpoint])
-        .current_dir(site.path())
-        .env_remove("CI")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("run stapler");
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -7,14 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{example_site, stapler, text};
-
-fn enable(site: &Path, extra: &str) {
-    let config = site.join("stapler.toml");
-    let mut settings = std::fs::read_to_string(&config).expect("config");
-    settings.push_str(extra);
-    std::fs::write(&config, settings).expect("config");
-}
+use common::{append_config, example_site, stapler, text};
 
 fn files(root: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(root)
@@ -45,7 +38,7 @@ fn decompressed(path: &Path) -> Vec<u8> {
 #[test]
 fn every_precompressed_file_decompresses_to_its_original_and_is_smaller() {
     let site = example_site();
-    enable(site.path(), "precompress = [\"gzip\", \"br\"]\n");
+    append_config(site.path(), "precompress = [\"gzip\", \"br\"]\n");
     let out = stapler(site.path(), &["compress"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
@@ -120,7 +113,7 @@ fn every_precompressed_file_decompresses_to_its_original_and_is_smaller() {
 #[test]
 fn whitenoise_serves_the_brotli_file_to_a_browser_that_accepts_it() {
     let site = example_site();
-    enable(site.path(), "precompress = [\"gzip\", \"br\"]\n");
+    append_config(site.path(), "precompress = [\"gzip\", \"br\"]\n");
     let out = stapler(site.path(), &["compress", "-q"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let root = site.path().join("build/static");
@@ -200,22 +193,15 @@ print(json.dumps(result))
 /// precompressed files stay home unless `[publish] precompressed = true`.
 #[test]
 fn an_s3_target_gets_the_precompressed_files_only_when_asked() {
-    use common::seaweed::{self, ACCESS_KEY, SECRET_KEY};
+    use common::seaweed;
     let server = seaweed::server();
     let bucket = seaweed::bucket("precompressed");
     let site = example_site();
-    enable(site.path(), "precompress = [\"gzip\", \"br\"]\n");
+    append_config(site.path(), "precompress = [\"gzip\", \"br\"]\n");
     let publish = |prefix: &str| {
         let to = format!("s3://{bucket}/{prefix}");
-        let out = Command::new(env!("CARGO_BIN_EXE_stapler"))
+        let out = seaweed::stapler_command(site.path())
             .args(["deploy", "--to", &to, "--endpoint-url", &server.endpoint])
-            .current_dir(site.path())
-            .env_remove("CI")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
             .expect("run stapler");
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -249,7 +235,7 @@ fn an_s3_target_gets_the_precompressed_files_only_when_asked() {
             .any(|key| key.ends_with(".gz") || key.ends_with(".br")),
         "{default:?}"
     );
-    enable(site.path(), "[publish]\nprecompressed = true\n");
+    append_config(site.path(), "[publish]\nprecompressed = true\n");
     let asked = publish("asked");
     assert!(asked.iter().any(|key| key.ends_with(".js.br")), "{asked:?}");
     assert!(asked.iter().any(|key| key.ends_with(".js.gz")), "{asked:?}");

@@ -58,10 +58,7 @@ fn publish(site: &Path, to: &str, prune: bool) {
 #[test]
 fn servers_on_the_previous_release_find_their_keys_in_the_new_manifest() {
     let site = example_site();
-    let config = site.path().join("stapler.toml");
-    let mut settings = std::fs::read_to_string(&config).expect("config");
-    settings.push_str("[publish]\nmanifest_keep = 2\nkeep = 1\n");
-    std::fs::write(&config, settings).expect("config");
+    append_config(site.path(), "[publish]\nmanifest_keep = 2\nkeep = 1\n");
     let published = tempfile::tempdir().expect("tempdir");
     let to = format!("file://{}", published.path().display());
 

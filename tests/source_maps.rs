@@ -6,15 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{example_site, node, small_site, stapler, text};
+use common::{append_config, example_site, node, small_site, stapler, text};
 use swc_sourcemap::SourceMap;
-
-fn configure(site: &Path, extra: &str) {
-    let config = site.join("stapler.toml");
-    let mut settings = std::fs::read_to_string(&config).expect("config");
-    settings.push_str(extra);
-    std::fs::write(&config, settings).expect("config");
-}
 
 fn bundles(root: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = walkdir::WalkDir::new(root.join("CACHE"))
@@ -66,7 +59,7 @@ fn original_of(root: &Path, needle: &str) -> (String, u32, u32) {
 #[test]
 fn the_example_sites_maps_lead_back_to_the_files_lines_and_columns() {
     let site = example_site();
-    configure(site.path(), "source_maps = \"linked\"\n");
+    append_config(site.path(), "source_maps = \"linked\"\n");
     let out = stapler(site.path(), &["compress"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let root = site.path().join("build/static");
@@ -147,7 +140,7 @@ fn node_reports_the_original_line_of_an_error_thrown_in_a_minified_bundle() {
             ("js/second.js", second.as_bytes()),
         ],
     );
-    configure(
+    append_config(
         site.path(),
         "source_maps = \"linked\"\nsource_maps_content = false\n",
     );
@@ -202,7 +195,7 @@ fn node_reports_the_original_line_of_an_error_thrown_in_a_minified_bundle() {
 #[test]
 fn hidden_maps_are_written_without_the_comment_and_stay_home_when_published() {
     let site = example_site();
-    configure(site.path(), "source_maps = \"hidden\"\n");
+    append_config(site.path(), "source_maps = \"hidden\"\n");
     let out = stapler(site.path(), &["compress", "-q"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let root = site.path().join("build/static");
@@ -231,7 +224,7 @@ fn hidden_maps_are_written_without_the_comment_and_stay_home_when_published() {
         .any(|path| path.extension().is_some_and(|e| e == "map")));
 
     // Asked for, they go with the bundles.
-    configure(site.path(), "[publish]\nsource_maps = true\n");
+    append_config(site.path(), "[publish]\nsource_maps = true\n");
     let out = stapler(site.path(), &["publish", "--to", &to]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let maps_sent = walkdir::WalkDir::new(published.path())

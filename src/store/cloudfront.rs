@@ -98,12 +98,7 @@ impl Invalidator {
                 .invalidation_batch(request)
                 .send()
                 .await
-                .map_err(|error| {
-                    failed(
-                        &self.distribution_id,
-                        aws_sdk_cloudfront::error::DisplayErrorContext(error).to_string(),
-                    )
-                })?;
+                .map_err(|error| self.sdk_failed(error))?;
             if let Some(id) = created.invalidation().map(|i| i.id().to_string()) {
                 done.ids.push(id);
             }
@@ -129,12 +124,7 @@ impl Invalidator {
                     .id(id)
                     .send()
                     .await
-                    .map_err(|error| {
-                        failed(
-                            &self.distribution_id,
-                            aws_sdk_cloudfront::error::DisplayErrorContext(error).to_string(),
-                        )
-                    })?;
+                    .map_err(|error| self.sdk_failed(error))?;
                 let status = got.invalidation().map(|i| i.status().to_string());
                 if status
                     .as_deref()
@@ -149,6 +139,13 @@ impl Invalidator {
             }
         }
         Ok(true)
+    }
+
+    fn sdk_failed(&self, error: impl std::error::Error) -> StoreError {
+        failed(
+            &self.distribution_id,
+            aws_sdk_cloudfront::error::DisplayErrorContext(error).to_string(),
+        )
     }
 
     async fn client(&self) -> Client {

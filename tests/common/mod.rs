@@ -65,6 +65,14 @@ pub fn write_files(root: &Path, files: &[(&str, &[u8])]) {
     }
 }
 
+/// Appends `extra` to the site's stapler.toml.
+pub fn append_config(site: &Path, extra: &str) {
+    let config = site.join("stapler.toml");
+    let mut settings = std::fs::read_to_string(&config).expect("config");
+    settings.push_str(extra);
+    std::fs::write(&config, settings).expect("config");
+}
+
 /// A minimal site: a config, one template per entry of `templates`, and the given static files.
 pub fn small_site(templates: &[(&str, &str)], statics: &[(&str, &[u8])]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -99,6 +99,20 @@ fn wait_until_ready(endpoint: &str, data: &tempfile::TempDir) {
     }
 }
 
+/// stapler run in `dir` with the test server's credentials in the environment.
+pub fn stapler_command(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stapler"));
+    command
+        .current_dir(dir)
+        .env_remove("CI")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
+
 /// An SDK client for checking what the server holds.
 pub fn client(endpoint: &str) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::config::Builder::new()
