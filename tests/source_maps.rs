@@ -190,6 +190,15 @@ fn node_reports_the_original_line_of_an_error_thrown_in_a_minified_bundle() {
     );
     assert_eq!(token.get_src_line(), 2);
     assert_eq!(map.get_source_contents(0), None);
+    // Renamed locals keep the names they were written with, for trackers that show them.
+    let names: Vec<String> = map.names().map(|name| name.to_string()).collect();
+    for local in ["reason", "message", "shape"] {
+        assert!(
+            names.iter().any(|name| name == local),
+            "{local} in {names:?}"
+        );
+        assert!(!code.contains(local), "{local} was renamed in the bundle");
+    }
 }
 
 #[test]

@@ -17,7 +17,7 @@ use swc_core::ecma::minifier::option::{ExtraOptions, MangleOptions, MinifyOption
 use swc_core::ecma::parser::{EsSyntax, Parser, StringInput, Syntax, TsSyntax};
 use swc_core::ecma::transforms::base::{fixer::fixer, resolver};
 use swc_core::ecma::transforms::typescript::strip;
-use swc_core::ecma::visit::{VisitMut, VisitMutWith};
+use swc_core::ecma::visit::{Visit, VisitMut, VisitMutWith, VisitWith};
 
 use crate::config::JsMinify;
 
@@ -118,6 +118,11 @@ pub fn minify(
         program.visit_mut_with(&mut imports);
     }
     keep_only_licence_comments(&comments);
+    // Each identifier as written, by where it starts: the map names what the minifier renamed.
+    let mut names = MapNames::default();
+    if map {
+        program.visit_with(&mut names);
+    }
     GLOBALS.set(&Globals::new(), || {
         let unresolved_mark = Mark::new();
         let top_level_mark = Mark::new();
@@ -146,7 +151,7 @@ pub fn minify(
             code,
             strict,
             unresolved_imports: imports.unresolved,
-            map: mappings.map(|mappings| cm.build_source_map(&mappings, None, MapNames)),
+            map: mappings.map(|mappings| cm.build_source_map(&mappings, None, names)),
         })
     })
 }
@@ -302,13 +307,27 @@ fn mangle_options(module: bool) -> MangleOptions {
         .unwrap_or_else(|_| unreachable!("{config} is a valid mangle config"))
 }
 
-/// How the maps swc builds name their source: as it was given (the caller renames it), with
-/// no text of their own.
-struct MapNames;
+/// How the maps swc builds name their source (as it was given: the caller renames it, with no
+/// text of its own) and the identifiers at each mapped place, so a stack trace through a
+/// renamed local shows the name it was written with.
+#[derive(Default)]
+struct MapNames {
+    names: std::collections::HashMap<swc_core::common::BytePos, swc_core::ecma::atoms::Atom>,
+}
+
+impl Visit for MapNames {
+    fn visit_ident(&mut self, ident: &swc_core::ecma::ast::Ident) {
+        self.names.insert(ident.span.lo, ident.sym.clone());
+    }
+}
 
 impl swc_core::common::source_map::SourceMapGenConfig for MapNames {
     fn file_name_to_source(&self, file: &FileName) -> String {
         file.to_string()
+    }
+
+    fn name_for_bytepos(&self, position: swc_core::common::BytePos) -> Option<&str> {
+        self.names.get(&position).map(|name| name.as_str())
     }
 
     fn inline_sources_content(&self, _: &FileName) -> bool {
