@@ -143,6 +143,14 @@ fn only_changed_names_that_are_not_content_hashed_are_invalidated() {
     script.push_str("\nwindow.RELEASE = 2;\n");
     std::fs::write(&app, script).expect("script");
     std::fs::write(&robots, "User-agent: *\nDisallow: /admin/\n").expect("write");
+    let planned = publish(site.path(), &to, &["--dry-run"]);
+    assert!(
+        planned.contains(&format!(
+            "CloudFront {distribution}: would invalidate /static/CACHE/manifest.json /static/robots.txt"
+        )),
+        "{planned}"
+    );
+    assert_eq!(boto(&moto, "list", distribution), serde_json::json!([]));
     let second = publish(site.path(), &to, &["--wait"]);
     assert!(
         second.contains("CloudFront: invalidated 2 path(s) in 1 request(s)"),

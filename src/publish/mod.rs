@@ -81,11 +81,41 @@ pub async fn publish(
     )
     .await?;
     if let Some(cloudfront) = &settings.cloudfront {
-        if !options.dry_run {
-            report.invalidated = Some(invalidate(cloudfront, settings, &report, options).await?);
+        let invalidator = invalidator(cloudfront, settings);
+        if options.dry_run {
+            let paths = invalidator.paths(&report.changed_unhashed);
+            report.plan_text.push_str(&format!(
+                "CloudFront {}: would invalidate {}\n",
+                cloudfront.distribution_id,
+                if paths.is_empty() {
+                    "nothing (no name that is not content-hashed changes)".to_string()
+                } else {
+                    paths.join(" ")
+                }
+            ));
+        } else {
+            report.invalidated = Some(invalidate(&invalidator, &report, options).await?);
         }
     }
     Ok(report)
+}
+
+/// The CloudFront client's settings for this target.
+fn invalidator(
+    cloudfront: &crate::config::CloudFrontSettings,
+    settings: &PublishSettings,
+) -> crate::store::cloudfront::Invalidator {
+    let prefix = match &settings.target {
+        crate::config::Target::S3(s3) => s3.prefix.clone(),
+        crate::config::Target::Dir(_) => String::new(),
+    };
+    crate::store::cloudfront::Invalidator {
+        distribution_id: cloudfront.distribution_id.clone(),
+        path_prefix: cloudfront.path_prefix.clone().unwrap_or(prefix),
+        max_paths: cloudfront.max_paths,
+        endpoint_url: cloudfront.endpoint_url.clone(),
+        region: None,
+    }
 }
 
 /// How long `--wait` waits for CloudFront.
@@ -94,22 +124,10 @@ const INVALIDATION_WAIT: Duration = Duration::from_secs(15 * 60);
 /// Tells CloudFront to forget the changed names that are not content-hashed, once the manifest
 /// is up. A failure leaves the release live, and says how to finish by hand.
 async fn invalidate(
-    cloudfront: &crate::config::CloudFrontSettings,
-    settings: &PublishSettings,
+    invalidator: &crate::store::cloudfront::Invalidator,
     report: &Report,
     options: RunFlags,
 ) -> Result<crate::store::cloudfront::Invalidated> {
-    let prefix = match &settings.target {
-        crate::config::Target::S3(s3) => s3.prefix.clone(),
-        crate::config::Target::Dir(_) => String::new(),
-    };
-    let invalidator = crate::store::cloudfront::Invalidator {
-        distribution_id: cloudfront.distribution_id.clone(),
-        path_prefix: cloudfront.path_prefix.clone().unwrap_or(prefix),
-        max_paths: cloudfront.max_paths,
-        endpoint_url: cloudfront.endpoint_url.clone(),
-        region: None,
-    };
     let names = &report.changed_unhashed;
     invalidator
         .invalidate(names, options.wait, INVALIDATION_WAIT)
@@ -120,7 +138,7 @@ async fn invalidate(
                 message: format!(
                     "{error}. The release is live, but the CDN may serve the old copies of {} name(s) until their cache time runs out; invalidate them by hand: aws cloudfront create-invalidation --distribution-id {} --paths {}",
                     names.len(),
-                    cloudfront.distribution_id,
+                    invalidator.distribution_id,
                     paths.join(" ")
                 ),
                 context: Vec::new(),
@@ -228,6 +246,9 @@ async fn publish_to(
     let nothing_to_do =
         plan.uploads.is_empty() && plan.manifests.is_empty() && plan.release.is_none();
     if options.dry_run || (nothing_to_do && !options.prune) {
+        if options.dry_run {
+            report.changed_unhashed = changed_unhashed;
+        }
         report.plan_text = plan.describe();
         report.skipped = plan.unchanged.len();
         report.requests = store.requests();
