@@ -8,6 +8,10 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use aws_sdk_cloudfront::Client;
 
+use aws_sdk_cloudfront::config::http::HttpResponse;
+use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
+
+use super::sdk::short_detail;
 use super::StoreError;
 
 /// Paths per invalidation request: CloudFront accepts 3,000 paths in progress per
@@ -141,11 +145,11 @@ impl Invalidator {
         Ok(true)
     }
 
-    fn sdk_failed(&self, error: impl std::error::Error) -> StoreError {
-        failed(
-            &self.distribution_id,
-            aws_sdk_cloudfront::error::DisplayErrorContext(error).to_string(),
-        )
+    fn sdk_failed<E>(&self, error: SdkError<E, HttpResponse>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        failed(&self.distribution_id, short_detail(&error))
     }
 
     async fn client(&self) -> Client {

@@ -5,6 +5,7 @@
 pub mod cloudfront;
 pub mod dir;
 pub mod s3;
+mod sdk;
 
 use std::collections::BTreeMap;
 use std::future::Future;
