@@ -11,9 +11,9 @@ use super::Skipped;
 pub(super) type Found = (String, PathBuf);
 
 /// Template names and paths; a name found in two directories is
-/// taken from the first, as Django's loader does. A template file that is a symbolic link is
-/// read like any other when it points inside its template folder; one that leaves the folder is
-/// refused, and listed with the skipped templates.
+/// taken from the first, as Django's loader does. A template file that is a symbolic link to a
+/// file is read like any other, wherever it points, as Django reads it; a broken link is listed
+/// with the skipped templates.
 pub(super) fn find_templates(config: &TemplateSettings) -> Result<(Vec<Found>, Vec<Skipped>)> {
     let mut found: Vec<Found> = Vec::new();
     let mut refused = Vec::new();
@@ -25,7 +25,6 @@ pub(super) fn find_templates(config: &TemplateSettings) -> Result<(Vec<Found>, V
                 "is listed in `template_dirs` but is not a directory; fix the path (relative paths are relative to the config file)",
             ));
         }
-        let canonical_dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
         let mut names = Vec::new();
         for entry in walkdir::WalkDir::new(dir).follow_links(config.follow_links) {
             let entry = entry.map_err(|error| {
@@ -51,24 +50,16 @@ pub(super) fn find_templates(config: &TemplateSettings) -> Result<(Vec<Found>, V
                 continue;
             }
             if entry.file_type().is_symlink() {
-                match std::fs::canonicalize(entry.path()) {
-                    Ok(target) if !target.is_file() => continue,
-                    Ok(target) if target.starts_with(&canonical_dir) => {}
-                    Ok(target) => {
-                        refused.push(Skipped {
-                            template: entry.path().to_path_buf(),
-                            reason: format!(
-                                "a symbolic link to {}, outside {}; stapler reads no template outside the template folders (pass --follow-links to follow links anywhere)",
-                                target.display(),
-                                dir.display()
-                            ),
-                        });
-                        continue;
-                    }
+                // Django opens a template that is a link wherever the link points, as
+                // django-compressor's offline walk lists it; only links to folders wait for
+                // --follow-links.
+                match std::fs::metadata(entry.path()) {
+                    Ok(target) if target.is_file() => {}
+                    Ok(_) => continue,
                     Err(error) => {
                         refused.push(Skipped {
                             template: entry.path().to_path_buf(),
-                            reason: format!("a symbolic link that cannot be followed ({error})"),
+                            reason: format!("a symbolic link that cannot be followed ({error}); Django cannot load it either"),
                         });
                         continue;
                     }
