@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use crate::error::Location;
 
 /// What a compress block bundles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     Css,
     Js,

@@ -229,6 +229,7 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
             departures: summary.departures.clone(),
             build: Build {
                 blocks: Vec::new(),
+                parts: Vec::new(),
                 unique_blocks: build.unique_blocks,
                 blocks_seen: build.blocks_seen,
                 bundles: build.bundles.clone(),

@@ -1,6 +1,8 @@
-//! Compatibility with the real django-compressor 4.6 on Django 5.2: the same manifest keys, and
-//! Django rendering every page from stapler's manifest. The peer comes from PyPI into
-//! `target/compat-venv` (or `COMPAT_PYTHON` names a Python that has it).
+//! Compatibility with the real django-compressor: the same manifest keys, the same parts in
+//! every block, and Django rendering every page from stapler's manifest. The reference peer
+//! (django-compressor 4.7 on Django 5.2) comes from PyPI into `target/compat-venv`;
+//! `COMPAT_PYTHON` names another Python that has a peer (`.ci/run` also runs these tests with
+//! django-compressor 4.6 on Django 4.2, and 4.7 on Django 6).
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::process::Command;
 use common::*;
 
 /// The peer's pinned versions, installed from PyPI.
-const PEER: [&str; 3] = ["django==5.2.*", "django-compressor==4.6", "jinja2==3.1.*"];
+const PEER: [&str; 3] = ["django==5.2.*", "django-compressor==4.7.*", "jinja2==3.1.*"];
 
 /// A Python with the peer installed: `COMPAT_PYTHON` if set, else a virtualenv made once under
 /// `target/compat-venv` with the pinned versions from PyPI.
@@ -206,4 +208,216 @@ fn urls_to_missing_files_are_left_as_the_peer_leaves_them() {
         "{}",
         css_in(&site.path().join("build"))
     );
+}
+
+fn split_parts_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/compat/split_parts.py")
+}
+
+/// The parts django-compressor's own parser (`split_contents`) makes of each block stapler
+/// built, as stapler's JSON report lists them: (source, file or text hash, attributes), with
+/// the block's template and line for messages.
+fn peer_parts(site: &Path, report: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let blocks: Vec<serde_json::Value> = report["build"]["parts"]
+        .as_array()
+        .expect("build.parts")
+        .iter()
+        .map(|block| {
+            serde_json::json!({"key": block["key"], "kind": block["kind"], "body": block["body"]})
+        })
+        .collect();
+    let request = serde_json::json!({
+        "static_root": site.join("build"),
+        "static_url": "/static/",
+        "staticfiles_dirs": [site.join("static")],
+        "blocks": blocks,
+    });
+    let mut child = Command::new(python())
+        .arg(split_parts_script())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run split_parts.py");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(request.to_string().as_bytes())
+            .expect("request");
+    }
+    let done = child.wait_with_output().expect("split_parts.py");
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    let answers: Vec<serde_json::Value> =
+        serde_json::from_slice(&done.stdout).expect("split_parts.py answers JSON");
+    answers
+        .into_iter()
+        .map(|answer| (answer["key"].as_str().unwrap_or("").to_string(), answer))
+        .collect()
+}
+
+/// A part as both sides describe it: the real path of a file or the hash of a text, and the
+/// attributes as Python's `dict(attrs)` has them.
+fn comparable(part: &serde_json::Value) -> String {
+    let what = match part["source"].as_str() {
+        Some("file") => std::fs::canonicalize(part["path"].as_str().unwrap_or(""))
+            .map(|path| path.display().to_string())
+            .unwrap_or_else(|_| format!("missing {}", part["path"])),
+        _ => format!("inline {}", part["sha256"]),
+    };
+    let attrs: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_value(part["attrs"].clone()).unwrap_or_default();
+    format!(
+        "{what} {}",
+        serde_json::to_string(&attrs).unwrap_or_default()
+    )
+}
+
+/// Block bodies as real projects write them, and as browsers read them differently from
+/// Python's `html.parser`: stapler bundles exactly the parts django-compressor's parser finds.
+#[test]
+fn every_block_bundles_the_parts_django_compressors_parser_finds() {
+    let js =
+        |body: &str| format!("{{% load compress %}}{{% compress js %}}{body}{{% endcompress %}}");
+    let css =
+        |body: &str| format!("{{% load compress %}}{{% compress css %}}{body}{{% endcompress %}}");
+    let bodies = [
+        js("<script src=\"/static/js/a.js\" />\n<script type=\"text/javascript\" src=\"/static/js/b.js\"/>\n<script src=\"/static/js/c.js\"></script>\n"),
+        js("<SCRIPT SRC=\"/static/js/a.js\"></SCRIPT><Script Type=\"text/javascript\" src=/static/js/b.js></Script>"),
+        js("<script src=/static/js/a.js defer></script><script async src=/static/js/b.js></script><script async=\"async\" src='/static/js/c.js'></script>"),
+        js("<!--[if lt IE 9]><script src=\"/static/js/ie.js\"></script><![endif]--><script src=\"/static/js/a.js\"></script><!-- <script src=\"/static/js/b.js\"></script> -->"),
+        js("<noscript><p>no</p></noscript><template><script src=\"/static/js/a.js\"></script></template>"),
+        js("<![CDATA[ <script src=\"/static/js/ie.js\"></script> ]]><script src=\"/static/js/b.js\"></script>"),
+        js("<script src=\"/static/js/a.js?v=1&amp;x=2\"></script><script src=\"/static/js/../js/b.js\"></script><script src=\"/static/./js/c.js\"></script>"),
+        js("<script>var s = \"</div>\"; var t = '<script>';</script ><script src=\"/static/js/ie.js\" src=\"/static/js/a.js\"></script>"),
+        js("<script src=\"/static/js/a.js\"></script>\n<script>var open = 1;\n"),
+        css("<link rel=\"stylesheet\" href=\"/static/css/a.css\" /><link rel=stylesheet href=/static/css/b.css media=print><style>p{color:red}</style>"),
+        css("<link rel=\"preload stylesheet\" href=\"/static/css/a.css\"><link rel=\"StyleSheet\" href=\"/static/css/b.css\"><link rel=\"icon\" href=\"/static/css/a.css\">"),
+        css("<!-- <link rel=\"stylesheet\" href=\"/static/css/b.css\"> --><noscript><LINK REL=\"stylesheet\" HREF=\"/static/css/a.css\" MEDIA=\"screen\"></noscript>"),
+    ];
+    let templates: Vec<(String, String)> = bodies
+        .iter()
+        .enumerate()
+        .map(|(index, body)| (format!("case{index:02}.html"), body.clone()))
+        .collect();
+    let template_refs: Vec<(&str, &str)> = templates
+        .iter()
+        .map(|(name, body)| (name.as_str(), body.as_str()))
+        .collect();
+    let site = small_site(
+        &template_refs,
+        &[
+            ("js/a.js", b"var a = 1;\n"),
+            ("js/b.js", b"var b = 2;\n"),
+            ("js/c.js", b"var c = 3;\n"),
+            ("js/ie.js", b"var ie = 4;\n"),
+            ("css/a.css", b"a { color: blue }\n"),
+            ("css/b.css", b"b { color: green }\n"),
+        ],
+    );
+    let run = stapler(site.path(), &["compress", "--offline", "--format", "json"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json report");
+    let theirs: std::collections::HashMap<String, serde_json::Value> =
+        peer_parts(site.path(), &report).into_iter().collect();
+    let blocks = report["build"]["parts"].as_array().expect("parts");
+    assert_eq!(blocks.len(), bodies.len(), "one distinct block per case");
+    let mut differences = Vec::new();
+    for block in blocks {
+        let key = block["key"].as_str().expect("key");
+        let place = format!("{}:{}", block["template"], block["line"]);
+        let answer = &theirs[key];
+        let Some(peer) = answer["parts"].as_array() else {
+            differences.push(format!(
+                "{place}: django-compressor failed: {}",
+                answer["error"]
+            ));
+            continue;
+        };
+        let ours: Vec<String> = block["parts"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .map(comparable)
+            .collect();
+        let peer: Vec<String> = peer.iter().map(comparable).collect();
+        if ours != peer {
+            differences.push(format!(
+                "{place}:\n  stapler:           {ours:?}\n  django-compressor: {peer:?}"
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "parts differ:\n{}",
+        differences.join("\n")
+    );
+    let (ours, theirs) = keys_of_both(site.path());
+    assert_eq!(ours, theirs);
+}
+
+/// Input django-compressor builds and stapler objects to (CSS a browser ignores, a url with a
+/// doubled slash, a script that redeclares a parameter) builds with warnings and the peer's
+/// keys; the url is found as the peer finds it.
+#[test]
+fn input_the_peer_builds_is_built_with_warnings() {
+    let block = "{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static 'css/theme.css' %}\">{% endcompress %}{% compress js %}<script src=\"{% static 'js/cart.js' %}\"></script>{% endcompress %}";
+    let site = small_site(
+        &[("t.html", block)],
+        &[
+            (
+                "css/theme.css",
+                b"a { color: red; @apply: underline; }\n@font-face { src: url(/static//fonts/icons.woff) }\n",
+            ),
+            ("fonts/icons.woff", b"wOFF"),
+            ("js/cart.js", b"function total(items) {\n  const items = [];\n  return items.length;\n}\n"),
+        ],
+    );
+    let run = stapler(site.path(), &["compress", "--offline"]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("css/theme.css:1:")
+            && stderr.contains("CSS that browsers would drop")
+            && stderr.contains("js/cart.js:2:")
+            && stderr.contains("Identifier 'items' has already been declared"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("fonts/icons"),
+        "the doubled slash finds the file: {stderr}"
+    );
+    let css = outputs(&site.path().join("build"), "css");
+    let css = std::fs::read_to_string(&css[0]).expect("css");
+    assert!(
+        css.contains("/static/fonts/icons.") && css.contains("@apply"),
+        "{css}"
+    );
+    let (ours, theirs) = keys_of_both(site.path());
+    assert_eq!(ours, theirs);
+}
+
+/// With `COMPRESS_ENABLED = False`, `manage.py compress` writes each element to a file of its
+/// own; so does stapler, and the keys agree.
+#[test]
+fn compression_disabled_gives_each_element_its_own_file() {
+    let block = "{% load static compress %}{% compress js %}<script src=\"{% static 'a.js' %}\"></script><script src=\"{% static 'b.js' %}\"></script><script>var c = 3;</script>{% endcompress %}";
+    let site = small_site(
+        &[("t.html", block)],
+        &[("a.js", b"var a = 1;\n"), ("b.js", b"var b = 2;\n")],
+    );
+    append_config(site.path(), "enabled = false\n");
+    let (ours, theirs) = keys_of_both(site.path());
+    assert_eq!(ours, theirs);
+    let count = |root: &Path| {
+        std::fs::read_dir(root.join("CACHE/js"))
+            .expect("js")
+            .count()
+    };
+    assert_eq!(
+        count(&site.path().join("django-root")),
+        3,
+        "the peer's files"
+    );
+    assert_eq!(count(&site.path().join("build")), 3, "stapler's files");
 }

@@ -368,6 +368,7 @@ fn build_value(summary: &Summary, warnings: &[Warning], comparison: Option<&Comp
             "culled": build.shared_cache.culled,
         },
         "comparison": comparison.and_then(|c| serde_json::to_value(c).ok()),
+        "parts": serde_json::to_value(&build.parts).unwrap_or_default(),
         "timings": {
             "total_seconds": summary.elapsed.as_secs_f64(),
             "bridge_seconds": summary.bridge_time.map(|time| time.as_secs_f64()),

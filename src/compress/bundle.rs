@@ -92,7 +92,7 @@ pub fn build_block(
         let module = matches!(part.group, Group::Script(loading) if loading.is_module());
         match runs.last_mut() {
             // Each module is a scope of its own: modules are never concatenated.
-            _ if module => runs.push((&part.group, vec![done])),
+            _ if module || plan.separate => runs.push((&part.group, vec![done])),
             Some((group, parts)) if **group == part.group && parts[0].strict == done.strict => {
                 parts.push(done)
             }

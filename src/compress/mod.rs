@@ -16,6 +16,7 @@ pub mod pack;
 pub mod plan;
 pub mod precompile;
 pub mod precompress;
+mod redeclared;
 pub mod resolve;
 pub mod sass;
 pub mod source;
@@ -67,6 +68,9 @@ pub struct Build {
     pub unique_blocks: usize,
     /// Blocks seen, counting each context and template separately.
     pub blocks_seen: usize,
+    /// What each distinct block was made of.
+    #[serde(skip)]
+    pub parts: Vec<plan::BlockParts>,
     /// Bundles written (or found already written), one per distinct output, by name.
     pub bundles: Vec<Output>,
     /// Content-hashed copies of images and fonts that stylesheets point at.
@@ -118,7 +122,8 @@ pub fn build(
         cacheable: settings.cacheable_precompilers.clone(),
         bridge: settings.bridge.clone(),
     };
-    let (plans, plan_warnings) = plan::plan_blocks(blocks, &roots, &precompilers)?;
+    let (plans, plan_warnings) =
+        plan::plan_blocks(blocks, &roots, &precompilers, !settings.enabled)?;
     let mut sources: Vec<&SourceId> = plans
         .iter()
         .flat_map(|plan| plan.parts.iter().map(|part| &part.source))
@@ -165,6 +170,7 @@ pub fn build(
 
     let mut build = Build {
         blocks_seen: blocks.len(),
+        parts: plans.iter().map(plan::BlockParts::of).collect(),
         sources: sources.len(),
         cached: hits,
         warnings: plan_warnings,

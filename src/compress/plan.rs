@@ -4,6 +4,9 @@
 
 use std::path::PathBuf;
 
+use serde::Serialize;
+use sha2::Digest;
+
 use crate::block::{Block, Kind};
 use crate::error::{Error, Location, Result, Warning};
 
@@ -106,12 +109,78 @@ pub struct Part {
     pub group: Group,
     /// Where the element starts in its template.
     pub location: Location,
+    /// The element's attributes as django-compressor's parser reads them (`None`: no value).
+    pub attrs: Vec<(String, Option<String>)>,
+}
+
+/// What one distinct block was made of, for reports that compare it with django-compressor's
+/// own reading of the block.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockParts {
+    pub key: String,
+    pub kind: Kind,
+    pub template: String,
+    pub line: usize,
+    pub body: String,
+    pub parts: Vec<PartSummary>,
+}
+
+/// One part: a file (its path) or an inline text (its sha256), with the element's attributes.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartSummary {
+    pub source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub attrs: serde_json::Map<String, serde_json::Value>,
+}
+
+impl BlockParts {
+    pub fn of(plan: &Plan<'_>) -> BlockParts {
+        let block = plan.block;
+        BlockParts {
+            key: block.key.clone(),
+            kind: block.kind,
+            template: block.location.file.display().to_string(),
+            line: block.location.line,
+            body: block.body.clone(),
+            parts: plan
+                .parts
+                .iter()
+                .map(|part| {
+                    let attrs = part
+                        .attrs
+                        .iter()
+                        .map(|(name, value)| (name.clone(), serde_json::json!(value)))
+                        .collect();
+                    match &part.source {
+                        SourceId::File { path, .. } => PartSummary {
+                            source: "file",
+                            path: Some(std::path::absolute(path).unwrap_or_else(|_| path.clone())),
+                            sha256: None,
+                            attrs,
+                        },
+                        SourceId::Inline { text, .. } => PartSummary {
+                            source: "inline",
+                            path: None,
+                            sha256: Some(hex::encode(sha2::Sha256::digest(text.as_bytes()))),
+                            attrs,
+                        },
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A distinct block and the parts its output is made of.
 pub struct Plan<'b> {
     pub block: &'b Block,
     pub parts: Vec<Part>,
+    /// Each part gets an output of its own, as django-compressor writes them with
+    /// `COMPRESS_ENABLED = False`.
+    pub separate: bool,
 }
 
 /// Plans every distinct block (by key); reports every block that cannot be planned. Elements
@@ -120,6 +189,7 @@ pub fn plan_blocks<'b>(
     blocks: &'b [Block],
     roots: &Roots,
     precompilers: &Precompilers,
+    separate: bool,
 ) -> Result<(Vec<Plan<'b>>, Vec<Warning>)> {
     let mut seen = std::collections::HashSet::new();
     let mut plans = Vec::new();
@@ -130,7 +200,11 @@ pub fn plan_blocks<'b>(
             continue;
         }
         match plan_block(block, roots, precompilers, &mut warnings) {
-            Ok(parts) => plans.push(Plan { block, parts }),
+            Ok(parts) => plans.push(Plan {
+                block,
+                parts,
+                separate,
+            }),
             Err(error) => errors.push(error),
         }
     }
@@ -140,18 +214,21 @@ pub fn plan_blocks<'b>(
     }
 }
 
-/// How a `<link>` in a CSS block is taken, by its `rel` (a list of words, any case).
+/// How a `<link>` in a CSS block is taken, by its `rel`: django-compressor takes exactly
+/// `rel="stylesheet"` (any case, nothing else in it) and leaves every other link out.
 fn link_role(rel: Option<&str>) -> LinkRole {
+    let rel = rel.unwrap_or("");
+    if rel.to_lowercase() == "stylesheet" {
+        return LinkRole::Stylesheet;
+    }
     let words: Vec<String> = rel
-        .unwrap_or("")
         .split_ascii_whitespace()
         .map(str::to_ascii_lowercase)
         .collect();
     let has = |word: &str| words.iter().any(|w| w == word);
-    match words.as_slice() {
-        [only] if only == "stylesheet" => LinkRole::Stylesheet,
-        _ if has("stylesheet") && !has("alternate") => LinkRole::StylesheetAmong,
-        _ => LinkRole::Dropped,
+    match has("stylesheet") && !has("alternate") {
+        true => LinkRole::StylesheetToBrowsers,
+        false => LinkRole::Dropped,
     }
 }
 
@@ -159,9 +236,9 @@ fn link_role(rel: Option<&str>) -> LinkRole {
 enum LinkRole {
     /// `rel="stylesheet"`: what django-compressor takes.
     Stylesheet,
-    /// `rel="preload stylesheet"` and the like: a stylesheet to browsers, dropped by
-    /// django-compressor.
-    StylesheetAmong,
+    /// `rel="preload stylesheet"`, `rel=" stylesheet"` and the like: a stylesheet to browsers,
+    /// left out by django-compressor, so the page loses it.
+    StylesheetToBrowsers,
     /// Anything else (`icon`, `alternate stylesheet`): left out, as django-compressor does.
     Dropped,
 }
@@ -178,18 +255,35 @@ fn plan_block(
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<Part>> {
     let mut parts = Vec::new();
-    for element in html::elements(&block.body) {
+    let elements = html::elements(&block.body).map_err(|unreadable| {
+        Error::input(
+            Location::new(&block.location.file, block.location.line + unreadable.line),
+            format!(
+                "{}; fix the HTML of this {{% compress %}} block",
+                unreadable.message
+            ),
+        )
+    })?;
+    for element in elements {
         let location = element_location(block, &element);
+        let attrs: Vec<(String, Option<String>)> = element
+            .attrs
+            .iter()
+            .map(|attr| (attr.name.clone(), attr.value.clone()))
+            .collect();
         let media = || Group::Media(element.attr("media").unwrap_or("").to_string());
         let part = match (block.kind, element.tag.as_str()) {
             (Kind::Css, "link") => {
                 let rel = element.attr("rel");
                 match link_role(rel) {
                     LinkRole::Stylesheet => {}
-                    LinkRole::StylesheetAmong => warnings.push(Warning::at(location.clone(), format!(
-                        "<link rel=\"{}\"> is bundled as the stylesheet it is; django-compressor would leave it out, taking only rel=\"stylesheet\"",
-                        rel.unwrap_or_default()
-                    ))),
+                    LinkRole::StylesheetToBrowsers => {
+                        warnings.push(Warning::at(location.clone(), format!(
+                            "<link rel=\"{}\"> is left out of the block's output, as django-compressor leaves out every link whose rel is not exactly \"stylesheet\": the page will not load it; write rel=\"stylesheet\" to bundle it",
+                            rel.unwrap_or_default()
+                        )));
+                        continue;
+                    }
                     LinkRole::Dropped => {
                         warnings.push(Warning::at(location.clone(), format!(
                             "<link rel=\"{}\"> is not a stylesheet, so it is left out of the block's output, as django-compressor leaves it out; move it outside the {{% compress %}} block to keep it",
@@ -213,6 +307,7 @@ fn plan_block(
                     source: file_source(href, Kind::Css, treatment, roots, &location)?,
                     group: media(),
                     location,
+                    attrs,
                 }
             }
             (Kind::Css, "style") => {
@@ -226,6 +321,7 @@ fn plan_block(
                     },
                     group: media(),
                     location,
+                    attrs,
                 }
             }
             (Kind::Js, "script") => {
@@ -233,11 +329,11 @@ fn plan_block(
                 let treatment =
                     treatment(&element, Kind::Js, src, precompilers, &location, warnings);
                 let module = matches!(treatment, Treatment::Script(Dialect { module: true, .. }));
-                let loading = match (module, element.attr("async").is_some()) {
+                let loading = match (module, element.has("async")) {
                     (true, true) => Loading::AsyncModule,
                     (true, false) => Loading::Module,
                     (false, true) => Loading::Async,
-                    (false, false) if element.attr("defer").is_some() => Loading::Defer,
+                    (false, false) if element.has("defer") => Loading::Defer,
                     (false, false) => Loading::Blocking,
                 };
                 let source = match src {
@@ -252,6 +348,7 @@ fn plan_block(
                     source,
                     group: Group::Script(loading),
                     location,
+                    attrs,
                 }
             }
             (kind, tag) => {
@@ -335,7 +432,7 @@ fn treatment(
             attrs: element
                 .attrs
                 .iter()
-                .map(|attr| (attr.name.clone(), attr.value.clone()))
+                .map(|attr| (attr.name.clone(), attr.value.clone().unwrap_or_default()))
                 .collect(),
         },
         None => {
@@ -361,7 +458,17 @@ fn file_source(
             format!("`{url}` is not under `url` ({}), so it cannot be compressed; use {{% static %}} or a URL starting with {}", roots.url(), roots.url()),
         )
     })?;
-    let path = roots.find(relative).map_err(|why| {
+    // `./` and `..` resolve as Django's storage resolves them, but never above the root.
+    let normalized = match relative.starts_with('/') {
+        true => None,
+        false => super::css_urls::normalize_path(relative),
+    };
+    let relative = normalized.as_deref().unwrap_or(relative);
+    let found = match normalized {
+        Some(_) => roots.find(relative),
+        None => Err(Unresolved::Outside),
+    };
+    let path = found.map_err(|why| {
         let message = match why {
             Unresolved::NotUnderUrl => format!("`{url}` is not under `url` ({})", roots.url()),
             Unresolved::Outside => format!("`{url}` points outside the static roots; only files under {} can be used", roots.describe()),
@@ -390,11 +497,11 @@ mod tests {
         assert_eq!(link_role(Some("StyleSheet")), LinkRole::Stylesheet);
         assert_eq!(
             link_role(Some("preload  stylesheet")),
-            LinkRole::StylesheetAmong
+            LinkRole::StylesheetToBrowsers
         );
         assert_eq!(
-            link_role(Some("stylesheet preload")),
-            LinkRole::StylesheetAmong
+            link_role(Some(" stylesheet")),
+            LinkRole::StylesheetToBrowsers
         );
         assert_eq!(link_role(Some("alternate stylesheet")), LinkRole::Dropped);
         assert_eq!(link_role(Some("icon")), LinkRole::Dropped);

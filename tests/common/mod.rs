@@ -184,3 +184,13 @@ pub fn node() -> Command {
     );
     Command::new("node")
 }
+
+/// The output files of one kind (`css`, `js`) under a static root's `CACHE/`, sorted.
+pub fn outputs(root: &Path, kind: &str) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(root.join("CACHE").join(kind))
+        .expect("output folder")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+}

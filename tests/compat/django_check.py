@@ -43,7 +43,7 @@ def configure(site, static_root, offline):
                 "APP_DIRS": True,
             }
         ],
-        COMPRESS_ENABLED=True,
+        COMPRESS_ENABLED=config.get("enabled", True),
         COMPRESS_OFFLINE=offline,
         COMPRESS_OFFLINE_CONTEXT=contexts,
     )
