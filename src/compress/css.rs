@@ -14,6 +14,53 @@ pub struct CssError {
 /// refused rather than crash it. No browser-bound stylesheet comes near.
 pub const MAX_NESTING: usize = 10_000;
 
+/// Rewrites urls as django-compressor's `CssAbsoluteFilter` finds them, by pattern, with no
+/// regard for comments and strings: `url(…)` (quoted alike on both sides, or not at all), then
+/// `src='…'`/`src="…"`. For stylesheets too broken to read structurally, whose urls the peer
+/// still rewrites.
+pub fn rewrite_urls_by_pattern<E>(
+    css: &str,
+    mut rewrite: impl FnMut(&str, usize) -> Result<String, E>,
+) -> Result<String, E> {
+    static URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"url\(\s*(?:"(.*?)"|'(.*?)'|(.*?))\s*\)"#)
+            .unwrap_or_else(|_| unreachable!("the pattern is valid"))
+    });
+    static SRC: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"src=(?:"(.*?)"|'(.*?)')"#)
+            .unwrap_or_else(|_| unreachable!("the pattern is valid"))
+    });
+    let mut pass = |text: &str, pattern: &regex::Regex, prefix: &str| -> Result<String, E> {
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        for found in pattern.captures_iter(text) {
+            let (Some(whole), Some((index, url))) = (
+                found.get(0),
+                (1..=3).find_map(|index| found.get(index).map(|url| (index, url))),
+            ) else {
+                continue;
+            };
+            let quote = match index {
+                1 => "\"",
+                2 => "'",
+                _ => "",
+            };
+            let line = text[..whole.start()].matches('\n').count() + 1;
+            let rewritten = rewrite(url.as_str(), line)?;
+            out.push_str(&text[copied..whole.start()]);
+            out.push_str(&format!("{prefix}{quote}{rewritten}{quote}"));
+            if prefix == "url(" {
+                out.push(')');
+            }
+            copied = whole.end();
+        }
+        out.push_str(&text[copied..]);
+        Ok(out)
+    };
+    let urls = pass(css, &URL, "url(")?;
+    pass(&urls, &SRC, "src=")
+}
+
 /// Calls `rewrite(url, line)` for every URL reference and returns the text with each replaced.
 /// Also checks the file's structure and reports the first broken construct. One pass over the
 /// bytes with one `match`: comments, strings, brackets and urls must be told apart at the same
@@ -398,5 +445,24 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn broken_stylesheets_have_their_urls_found_by_pattern() {
+        let mut seen = Vec::new();
+        let out = rewrite_urls_by_pattern::<()>(
+            "a { b: url( 'x.png' ) }\nc { d: url(y.png); e: url(\"z.png\")\nf { filter: x(src='i.png') ",
+            |url, line| {
+                seen.push((url.to_string(), line));
+                Ok(format!("/s/{url}"))
+            },
+        )
+        .expect("rewrites");
+        assert_eq!(
+            out,
+            "a { b: url('/s/x.png') }\nc { d: url(/s/y.png); e: url(\"/s/z.png\")\nf { filter: x(src='/s/i.png') "
+        );
+        assert_eq!(seen[0], ("x.png".to_string(), 1));
+        assert_eq!(seen[3], ("i.png".to_string(), 3));
     }
 }

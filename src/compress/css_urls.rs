@@ -21,18 +21,22 @@ pub struct AssetCopy {
     pub relative: String,
 }
 
-/// Why a url cannot be rewritten.
+/// Why a url cannot be rewritten. Every problem but an unreadable file leaves the url as
+/// django-compressor writes it (`left_as`), unhashed, with a warning.
 #[derive(Debug)]
 pub enum UrlProblem {
     /// A relative url climbs above the static root.
-    AboveRoot,
-    NotUnderUrl,
-    Outside,
-    /// No root has the file; `absolute` is the url made absolute, which is what
-    /// django-compressor writes for it.
+    AboveRoot {
+        left_as: String,
+    },
+    /// The url, once made absolute, leads outside the static roots (by `..` or a link).
+    Outside {
+        left_as: String,
+    },
+    /// No root has the file.
     Missing {
         relative: String,
-        absolute: String,
+        left_as: String,
     },
     Unreadable {
         path: PathBuf,
@@ -41,20 +45,29 @@ pub enum UrlProblem {
 }
 
 impl UrlProblem {
+    /// What the url is written as instead, when the build goes on.
+    pub fn left_as(&self) -> Option<&str> {
+        match self {
+            UrlProblem::AboveRoot { left_as }
+            | UrlProblem::Outside { left_as }
+            | UrlProblem::Missing { left_as, .. } => Some(left_as),
+            UrlProblem::Unreadable { .. } => None,
+        }
+    }
+
     /// The message for the stylesheet's line that holds `url`.
     pub fn describe(&self, url: &str, roots: &Roots) -> String {
         match self {
-            UrlProblem::AboveRoot => format!(
-                "url({url}) points above the static root; only files under {} can be used",
+            UrlProblem::AboveRoot { left_as } => format!(
+                "url({url}) climbs above the static root, so stapler does not read it; left as {left_as}, unhashed (django-compressor writes the same url, with a ?hash if that path exists); only files under {} are read",
                 roots.describe()
             ),
-            UrlProblem::NotUnderUrl => format!("url({url}) is not under `url`"),
-            UrlProblem::Outside => format!(
-                "url({url}) points outside the static roots; only files under {} can be used",
+            UrlProblem::Outside { left_as } => format!(
+                "url({url}) leads outside the static roots, so stapler does not read it; left as {left_as}, unhashed (django-compressor would hash it, were the file there); only files under {} are read",
                 roots.describe()
             ),
-            UrlProblem::Missing { relative, .. } => format!(
-                "url({url}) refers to {relative}, which does not exist in {}; add the file or fix the url",
+            UrlProblem::Missing { relative, left_as } => format!(
+                "url({url}) refers to {relative}, which does not exist in {}; left as {left_as}, unhashed, as django-compressor leaves it",
                 roots.describe()
             ),
             UrlProblem::Unreadable { path, error } => {
@@ -134,8 +147,14 @@ impl UrlPolicy<'_> {
             } else {
                 format!("{directory}/{trimmed}")
             };
-            let normalized = normalize_path(&joined).ok_or(UrlProblem::AboveRoot)?;
-            format!("{}{normalized}", self.url)
+            match normalize_path(&joined) {
+                Some(normalized) => format!("{}{normalized}", self.url),
+                None => {
+                    return Err(UrlProblem::AboveRoot {
+                        left_as: climbed_url(self.url, &joined),
+                    })
+                }
+            }
         };
         let (without_fragment, fragment) = match absolute.split_once('#') {
             Some((head, fragment)) => (head, Some(fragment)),
@@ -145,17 +164,32 @@ impl UrlPolicy<'_> {
             Some((head, query)) => (head, Some(query)),
             None => (without_fragment, None),
         };
-        let relative = self
-            .roots
-            .relative(path_part)
-            .map_err(|_| UrlProblem::NotUnderUrl)?;
+        // As django-compressor finds the file: the path under `url`, its leading slashes
+        // dropped (`/static//img/a.png` is `img/a.png`), `.` and `..` resolved.
+        let under = path_part.get(self.url.len()..).unwrap_or("");
+        let relative = match normalize_path(under.trim_start_matches('/')) {
+            Some(relative) => relative,
+            None => {
+                return Err(UrlProblem::Outside {
+                    left_as: absolute.clone(),
+                })
+            }
+        };
+        let relative = relative.as_str();
         let file = self.roots.find(relative).map_err(|why| match why {
-            Unresolved::Outside => UrlProblem::Outside,
+            Unresolved::Outside => UrlProblem::Outside {
+                left_as: absolute.clone(),
+            },
             _ => UrlProblem::Missing {
                 relative: relative.to_string(),
-                absolute: absolute.clone(),
+                left_as: absolute.clone(),
             },
         })?;
+        // The url keeps the stylesheet's spelling of the path, whatever it was.
+        let path_part = match path_part.ends_with(relative) {
+            true => path_part.to_string(),
+            false => format!("{}{relative}", self.url),
+        };
         let (name, query) = match self.method {
             CssHashing::None => return Ok(absolute.clone()),
             CssHashing::Query => {
@@ -164,13 +198,16 @@ impl UrlPolicy<'_> {
                     Some(query) => format!("{query}&{hash}"),
                     None => hash,
                 };
-                (path_part.to_string(), Some(query))
+                (path_part.clone(), Some(query))
             }
             CssHashing::Filename => {
                 // The url keeps the stylesheet's spelling (`caf%C3%A9.png`); the copy is named
                 // as the server will decode it (`café.png`).
                 let hashed = hashed_name(relative, &self.hashes.hash12(&file)?);
-                let decoded = super::resolve::percent_decode(&hashed).ok_or(UrlProblem::Outside)?;
+                let decoded =
+                    super::resolve::percent_decode(&hashed).ok_or_else(|| UrlProblem::Outside {
+                        left_as: absolute.clone(),
+                    })?;
                 assets.push(AssetCopy {
                     from: file,
                     relative: decoded,
@@ -208,6 +245,32 @@ fn hashed_name(relative: &str, hash: &str) -> String {
     } else {
         format!("{directory}/{named}")
     }
+}
+
+/// What django-compressor writes for a relative url that climbs above the root: the url
+/// joined to the stylesheet's folder under `url`, normalized as a path that stops at `/`.
+fn climbed_url(url: &str, joined: &str) -> String {
+    let (origin, path) = match url.find("://") {
+        Some(scheme_end) => {
+            let host_end = url[scheme_end + 3..]
+                .find('/')
+                .map_or(url.len(), |slash| scheme_end + 3 + slash);
+            (&url[..host_end], &url[host_end..])
+        }
+        None => ("", url),
+    };
+    let full = format!("{}/{joined}", path.trim_end_matches('/'));
+    let mut parts: Vec<&str> = Vec::new();
+    for part in full.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("{origin}/{}", parts.join("/"))
 }
 
 /// `posixpath.normpath` for a relative path; `None` when it climbs above its start.
@@ -291,7 +354,25 @@ mod tests {
         }
         assert!(matches!(
             policy(CssHashing::Filename).rewrite("../../x.png", "css/site.css", &mut assets),
-            Err(UrlProblem::AboveRoot)
+            Err(UrlProblem::AboveRoot { left_as }) if left_as == "/x.png"
+        ));
+        // A doubled slash after the prefix, `.` and `..` find the file as django-compressor
+        // finds it; the url keeps its spelling.
+        assert_eq!(
+            rewrite(CssHashing::Query, "/static//img/a.png", &mut assets),
+            format!("/static//img/a.png?{hash}")
+        );
+        assert_eq!(
+            rewrite(CssHashing::Filename, "/static//img/./a.png#f", &mut assets),
+            format!("/static/img/a.{hash}.png#f")
+        );
+        assert_eq!(
+            rewrite(CssHashing::Query, "/static/css/../img/a.png", &mut assets),
+            format!("/static/css/../img/a.png?{hash}")
+        );
+        assert!(matches!(
+            policy(CssHashing::Filename).rewrite("/static/../etc/passwd", "css/site.css", &mut assets),
+            Err(UrlProblem::Outside { left_as }) if left_as == "/static/../etc/passwd"
         ));
         std::fs::write(dir.path().join("img/é.png"), b"png").expect("write");
         assets.clear();

@@ -190,6 +190,9 @@ fn parse(
     if let Some(error) = parser.take_errors().into_iter().next() {
         return Err(located(error.span(), error.kind().msg().into_owned()));
     }
+    if let Some((span, message)) = super::redeclared::first_redeclaration(&program) {
+        return Err(located(span, message));
+    }
     Ok(program)
 }
 

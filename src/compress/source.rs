@@ -14,7 +14,7 @@ use crate::error::{Error, Location, Result, Warning};
 use super::cache::Cache;
 use super::css;
 
-use super::css_urls::{AssetCopy, UrlPolicy, UrlProblem};
+use super::css_urls::{AssetCopy, UrlPolicy};
 use super::js::{self, Dialect};
 use super::plan::{SourceId, Treatment};
 use super::precompile::{self, Precompilers};
@@ -100,16 +100,31 @@ pub struct Minified {
     pub map: Option<PartMap>,
 }
 
-/// A note about a source's text: the line it is about (0 for the whole text) and what it says.
+/// A note about a source's text: the line it is about (0 for the whole text), the column (0
+/// when it names none) and what it says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Note {
     pub line: usize,
+    #[serde(default)]
+    pub column: usize,
     pub text: String,
 }
 
 impl Note {
     fn whole(text: String) -> Option<Note> {
-        Some(Note { line: 0, text })
+        Some(Note {
+            line: 0,
+            column: 0,
+            text,
+        })
+    }
+
+    /// Where the note is, in the source `origin` names.
+    fn place(&self, origin: &Origin) -> Location {
+        match self.column {
+            0 => origin.at(self.line),
+            column => origin.at_column(self.line, column),
+        }
     }
 }
 
@@ -154,7 +169,7 @@ impl Processed {
                 .chain(
                     minified
                         .warning
-                        .map(|note| Warning::at(prepared.origin.at(note.line), note.text)),
+                        .map(|note| Warning::at(note.place(&prepared.origin), note.text)),
                 )
                 .collect(),
         }
@@ -195,7 +210,7 @@ pub fn prepare(
     };
     let kind = source.kind();
     let treatment = source.treatment();
-    let as_is = *treatment == Treatment::AsIs;
+    let mut as_is = *treatment == Treatment::AsIs;
     let compiled = matches!(
         treatment,
         Treatment::Sass { .. } | Treatment::Precompiled { .. }
@@ -230,7 +245,7 @@ pub fn prepare(
     let mut notes = Vec::new();
     let (text, passthrough, key) = match kind {
         Kind::Css => {
-            let rewritten = rewrite_css(
+            let (rewritten, malformed) = rewrite_css(
                 &text,
                 &origin,
                 relative.map(String::as_str),
@@ -238,6 +253,7 @@ pub fn prepare(
                 &mut assets,
                 &mut notes,
             )?;
+            as_is |= malformed;
             let mode = [
                 u8::from(is_min_file),
                 minifying.css_errors as u8,
@@ -348,6 +364,8 @@ fn precompiled(
     }
 }
 
+/// A stylesheet's text with its urls rewritten, and whether its structure is broken (then its
+/// urls were found as django-compressor finds them, by pattern, and it is bundled as written).
 fn rewrite_css(
     text: &str,
     origin: &Origin,
@@ -355,39 +373,67 @@ fn rewrite_css(
     urls: &UrlPolicy<'_>,
     assets: &mut Vec<AssetCopy>,
     notes: &mut Vec<Warning>,
-) -> Result<String> {
-    let broken = |error: css::CssError| {
-        Error::input(
-            origin.at(error.line),
-            format!("malformed CSS: {}; fix the stylesheet", error.message),
-        )
-    };
-    match relative {
-        // Inline `<style>` is left alone, as django-compressor leaves it.
-        None => css::rewrite_urls(text, |url, _| Ok(url.to_string()), broken),
-        Some(relative) => css::rewrite_urls(
-            text,
-            |url, line| match urls.rewrite(url, relative, assets) {
-                Ok(rewritten) => Ok(rewritten),
-                // Real stylesheets point at files that are not shipped (vendor themes, stale
-                // rules): as django-compressor does, the url is made absolute and left unhashed.
-                Err(UrlProblem::Missing { relative, absolute }) => {
+) -> Result<(String, bool)> {
+    enum Stop {
+        Broken(css::CssError),
+        Url(Error),
+    }
+    let rewrite_one = |url: &str,
+                       line: usize,
+                       assets: &mut Vec<AssetCopy>,
+                       notes: &mut Vec<Warning>|
+     -> Result<String> {
+        let Some(relative) = relative else {
+            // Inline `<style>` is left alone, as django-compressor leaves it.
+            return Ok(url.to_string());
+        };
+        match urls.rewrite(url, relative, assets) {
+            Ok(rewritten) => Ok(rewritten),
+            // Real stylesheets point at files that are not shipped (vendor themes, stale
+            // rules) or that stapler will not read: the url is left as django-compressor
+            // writes it, unhashed, with a warning.
+            Err(problem) => match problem.left_as() {
+                Some(left_as) => {
+                    let left_as = left_as.to_string();
                     notes.push(Warning::at(
                         origin.at(line),
-                        format!(
-                            "url({url}) refers to {relative}, which does not exist in {}; left as {absolute}, unhashed, as django-compressor leaves it",
-                            urls.roots.describe()
-                        ),
+                        problem.describe(url, urls.roots),
                     ));
-                    Ok(absolute)
+                    Ok(left_as)
                 }
-                Err(problem) => Err(Error::input(
+                None => Err(Error::input(
                     origin.at(line),
                     problem.describe(url, urls.roots),
                 )),
             },
-            broken,
-        ),
+        }
+    };
+    let mut found = Vec::new();
+    let checked = css::rewrite_urls(
+        text,
+        |url, line| rewrite_one(url, line, assets, &mut found).map_err(Stop::Url),
+        Stop::Broken,
+    );
+    match checked {
+        Ok(rewritten) => {
+            notes.extend(found);
+            Ok((rewritten, false))
+        }
+        Err(Stop::Url(error)) => Err(error),
+        Err(Stop::Broken(error)) => {
+            notes.push(Warning::at(
+                origin.at(error.line),
+                format!(
+                    "malformed CSS: {}; bundled as written, with its urls rewritten as django-compressor rewrites them, and not minified; fix the stylesheet",
+                    error.message
+                ),
+            ));
+            assets.clear();
+            let rewritten = css::rewrite_urls_by_pattern(text, |url, line| {
+                rewrite_one(url, line, assets, notes)
+            })?;
+            Ok((rewritten, true))
+        }
     }
 }
 

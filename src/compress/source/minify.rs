@@ -73,16 +73,15 @@ fn minify_text(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
             strict: false,
             map: None,
         }),
-        Kind::Js if prepared.passthrough => {
-            let strict = js::check(&name, text)
-                .map_err(|error| js_error(&prepared.origin, Dialect::SCRIPT, error))?;
-            Ok(Minified {
+        Kind::Js if prepared.passthrough => match js::check(&name, text) {
+            Ok(strict) => Ok(Minified {
                 text: keep_as_is(text),
                 warning: None,
                 strict,
                 map: None,
-            })
-        }
+            }),
+            Err(error) => Ok(broken_script(text, Dialect::SCRIPT, error)),
+        },
         Kind::Js => match js::minify(
             &name,
             text,
@@ -108,8 +107,41 @@ fn minify_text(prepared: &Prepared, minifying: Minifying) -> Result<Minified> {
                     map: None,
                 })
             }
+            // What django-compressor bundles as text, stapler bundles too: a script it cannot
+            // parse, kept as written, with a warning. TypeScript is compiled, which it cannot be.
+            Err(error @ js::JsError::Syntax { .. }) if !prepared.dialect.typescript => {
+                Ok(broken_script(text, prepared.dialect, error))
+            }
             Err(error) => Err(js_error(&prepared.origin, prepared.dialect, error)),
         },
+    }
+}
+
+/// A script that does not parse, kept as written, with a warning at the error's place.
+fn broken_script(text: &str, dialect: Dialect, error: js::JsError) -> Minified {
+    let (line, column, message) = match error {
+        js::JsError::Syntax {
+            line,
+            column,
+            message,
+        } => (line, column, message),
+        js::JsError::Print { message } => (0, 0, message),
+    };
+    let parsed_as = match dialect.module {
+        true => "a module",
+        false => "a classic script",
+    };
+    Minified {
+        text: keep_as_is(text),
+        warning: Some(Note {
+            line,
+            column,
+            text: format!(
+                "JavaScript syntax error: {message} (parsed as {parsed_as}); bundled as written, unminified, as django-compressor bundles it, but browsers will refuse to run the whole bundle file it is in; fix the script"
+            ),
+        }),
+        strict: false,
+        map: None,
     }
 }
 
@@ -123,14 +155,15 @@ fn unresolved_imports_note(specifiers: &[String]) -> Option<Note> {
     ))
 }
 
-/// Minifies a stylesheet with lightningcss; what it cannot parse is an error, unless it is an
-/// old IE hack or `css_errors = "warn"`, and then the stylesheet is minified conservatively.
+/// Minifies a stylesheet with lightningcss. CSS a browser would drop (and old IE hacks) makes it
+/// minify the stylesheet conservatively instead, keeping every byte django-compressor keeps,
+/// with a warning; `css_errors = "error"` makes dropped CSS in a file as written an error.
 fn minify_css(prepared: &Prepared, name: &str, minifying: Minifying) -> Result<Minified> {
     let css_errors = minifying.css_errors;
     let out = css_minify::minify(name, &prepared.text, minifying.maps);
     let dropped: Vec<&css_minify::Problem> = out.problems.iter().filter(|p| !p.hack).collect();
     // What a precompiler wrote is not a file anyone edits, and its line numbers are not the
-    // source's: django-compressor bundles it as it is, and so does stapler, with a warning.
+    // source's: it is bundled as it is either way.
     if !dropped.is_empty() && css_errors == CssErrors::Error && !prepared.compiled {
         let errors = dropped
             .iter()
@@ -140,16 +173,31 @@ fn minify_css(prepared: &Prepared, name: &str, minifying: Minifying) -> Result<M
             Error::from_many(errors).unwrap_or_else(|| css_problem_error(prepared, dropped[0]))
         );
     }
-    let warning = out.problems.first().map(|first| Note {
-        line: if prepared.compiled { 0 } else { first.line },
-        text: if prepared.compiled && !dropped.is_empty() {
-            format!("the CSS compiled from it has CSS that browsers would drop at line {} of the compiled CSS ({}), bundled as it is, as django-compressor bundles it; minified conservatively", first.line, first.message)
-        } else if dropped.is_empty() {
-            format!("kept old Internet Explorer hacks (lightningcss would drop them: {}); minified conservatively instead", first.message)
-        } else {
-            format!("CSS that browsers would drop ({}), bundled as it is because `css_errors = \"warn\"`; minified conservatively", first.message)
-        },
-    });
+    let warning = match (dropped.first(), out.problems.first()) {
+        (Some(first), _) if prepared.compiled => Some(Note {
+            line: 0,
+            column: 0,
+            text: format!("the CSS compiled from it has CSS that browsers would drop at line {} of the compiled CSS ({}), bundled as it is, as django-compressor bundles it; minified conservatively", first.line, first.message),
+        }),
+        (Some(first), _) => Some(Note {
+            line: first.line,
+            column: first.column,
+            text: format!(
+                "CSS that browsers would drop ({}){}; bundled as written, as django-compressor bundles it, and minified conservatively",
+                first.message,
+                match dropped.len() {
+                    1 => String::new(),
+                    more => format!(", and {} more place(s) in this file", more - 1),
+                }
+            ),
+        }),
+        (None, Some(first)) => Some(Note {
+            line: if prepared.compiled { 0 } else { first.line },
+            column: 0,
+            text: format!("kept old Internet Explorer hacks (lightningcss would drop them: {}); minified conservatively instead", first.message),
+        }),
+        (None, None) => None,
+    };
     let warning = warning.or_else(|| {
         out.note
             .and_then(|note| Note::whole(format!("{note}; minified conservatively instead")))
@@ -176,7 +224,7 @@ fn css_problem_error(prepared: &Prepared, problem: &css_minify::Problem) -> Erro
     Error::input(
         prepared.origin.at_column(problem.line, problem.column),
         format!(
-            "CSS that browsers would drop ({}); fix the stylesheet, or set `css_errors = \"warn\"` to bundle it as it is\n{excerpt}",
+            "CSS that browsers would drop ({}); fix the stylesheet, or leave `css_errors` unset to bundle it as it is, as django-compressor does\n{excerpt}",
             problem.message
         ),
     )

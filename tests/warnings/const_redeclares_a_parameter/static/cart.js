@@ -1,0 +1,4 @@
+function total(items) {
+  const items = [];
+  return items.length;
+}
