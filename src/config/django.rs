@@ -4,7 +4,7 @@
 use crate::django::{self, DjangoSettings, Project};
 
 use super::settings::{ContextSetting, Settings, StaticDir};
-use super::{ConfigError, CssHashing, Engine};
+use super::{ConfigError, CssHashing, Engine, StaticStorage};
 
 /// The CSS and JS filters whose work stapler does its own way (and so may be listed).
 const FILTERS_STAPLER_DOES: &[&str] = &[
@@ -105,6 +105,18 @@ pub fn layer(
             }
         }
     }
+    if !matches!(
+        found.COMPRESS_PARSER.as_str(),
+        "" | "compressor.parser.AutoSelectParser"
+            | "compressor.parser.HtmlParser"
+            | "compressor.parser.DefaultHtmlParser"
+            | "compressor.parser.default_htmlparser.DefaultHtmlParser"
+    ) {
+        notes.push(format!(
+            "COMPRESS_PARSER is {} in {origin}; stapler reads blocks as django-compressor's default parser (Python's html.parser) does, which agrees with it on well-formed HTML but may not on broken markup",
+            found.COMPRESS_PARSER
+        ));
+    }
     if !found.COMPRESS_OFFLINE {
         notes.push(format!(
             "COMPRESS_OFFLINE is not True in {origin}: servers with these settings compress on each request and never read the manifest stapler writes"
@@ -146,6 +158,14 @@ pub fn layer(
         language_code: Some(found.LANGUAGE_CODE.clone()),
         jinja2_autoescape: jinja.map(|engine| engine.autoescape),
         cache_dir: Some(project.dir.join(".stapler-cache")),
+        enabled: Some(found.COMPRESS_ENABLED),
+        static_storage: match found.static_storage.kind.as_str() {
+            "plain" => Some(StaticStorage::Plain),
+            "manifest" => Some(StaticStorage::Manifest),
+            _ => Some(StaticStorage::Other),
+        },
+        manifest_strict: (found.static_storage.kind == "manifest")
+            .then_some(found.static_storage.manifest_strict),
         ..Settings::default()
     };
     Ok(FromDjango {

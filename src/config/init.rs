@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::settings::{ContextSetting, Settings, StaticDir};
-use super::{Config, ConfigError, ContextSource, CssHashing, RenderMode};
+use super::{Config, ConfigError, ContextSource, CssHashing, RenderMode, StaticStorage};
 
 /// The text of a `stapler.toml` that gives the same build as `config` with `render = "native"`,
 /// paths relative to `dir` (where the file goes) when they are inside it; and how many
@@ -68,6 +68,11 @@ pub fn settings_file(config: &Config, dir: &Path) -> Result<(String, usize), Con
         url_placeholder: Some(config.manifest.url_placeholder.clone()),
         language_code: Some(templates.language_code.clone()),
         render: Some(RenderMode::Native),
+        static_storage: templates.static_storage,
+        manifest_strict: (templates.static_storage == Some(StaticStorage::Manifest)
+            && !templates.manifest_strict)
+            .then_some(false),
+        enabled: (!compress.enabled).then_some(false),
         precompilers: (!compress.precompilers.is_empty()).then(|| compress.precompilers.clone()),
         cacheable_precompilers: (!compress.cacheable_precompilers.is_empty())
             .then(|| compress.cacheable_precompilers.clone()),

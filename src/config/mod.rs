@@ -56,6 +56,21 @@ pub enum RenderMode {
     Django,
 }
 
+/// How Django's static files storage makes `{% static %}` URLs, as the native renderer repeats
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StaticStorage {
+    /// `STATIC_URL` and the quoted path (`StaticFilesStorage`).
+    Plain,
+    /// The hashed name `collectstatic` wrote into `staticfiles.json` under `static_root`
+    /// (`ManifestStaticFilesStorage`, whitenoise's `CompressedManifestStaticFilesStorage`).
+    Manifest,
+    /// URLs only Django can make (another host, a remote storage): the native renderer refuses
+    /// `{% static %}`.
+    Other,
+}
+
 /// Where the offline contexts came from, which decides what the bridge renders with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContextSource {
@@ -218,6 +233,15 @@ pub struct TemplateSettings {
     /// Django's static files storage makes its own URLs (hashed names, another host): the
     /// renderer asks Django for each `{% static %}` URL.
     pub static_from_django: bool,
+    /// How the native renderer makes `{% static %}` URLs; `None` when nothing said, which is
+    /// `plain` unless `static_root` holds a `staticfiles.json`.
+    pub static_storage: Option<StaticStorage>,
+    /// A manifest storage's `manifest_strict`: a name missing from the manifest is an error.
+    pub manifest_strict: bool,
+    /// `static_root/staticfiles.json`, which a manifest storage's URLs come from.
+    pub static_manifest: PathBuf,
+    /// Django's `DEBUG`, when Django said: a manifest storage then makes plain URLs.
+    pub debug: bool,
     /// Jinja2 templates use Jinja2's own delimiters and whitespace rules (so a block body with
     /// no tags renders as its text without Django).
     pub jinja2_plain_syntax: bool,
@@ -266,6 +290,9 @@ pub struct CompressSettings {
     pub cacheable_precompilers: Vec<String>,
     /// Django, for precompilers that are Python classes.
     pub bridge: Option<Arc<Bridge>>,
+    /// `COMPRESS_ENABLED`: when false, each element of a block gets an output file of its own,
+    /// as `manage.py compress` (forced) writes them.
+    pub enabled: bool,
 }
 
 /// The `[shared_cache]` settings.
@@ -540,6 +567,15 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         .map(Arc::new);
     config.templates.static_from_django =
         !django::plain_static_storage(&django_settings.STATICFILES_STORAGE);
+    let storage = &django_settings.static_storage;
+    config.templates.debug = storage.debug;
+    if let Some(manifest) = storage
+        .manifest
+        .as_ref()
+        .filter(|_| storage.kind == "manifest")
+    {
+        config.templates.static_manifest = PathBuf::from(manifest);
+    }
     if contexts_from_django {
         config.templates.context_source = ContextSource::Django {
             opaque: found.opaque_contexts.is_some(),

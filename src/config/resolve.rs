@@ -60,6 +60,7 @@ pub(super) fn resolve(
     let source_maps = settings.source_maps.unwrap_or_default();
     let section = settings.publish.unwrap_or_default();
     let sends_maps = section.source_maps;
+    let static_manifest = static_root.join("staticfiles.json");
     let mut publish = resolve_publish(section, static_root, &origin)?;
     publish.source_maps = sends_maps.unwrap_or(source_maps != SourceMaps::Hidden);
     // By default beside the configuration file, else in the working directory.
@@ -91,6 +92,10 @@ pub(super) fn resolve(
             context_source: ContextSource::Settings,
             language_bidi: is_bidi(&language_code),
             static_from_django: false,
+            static_storage: settings.static_storage,
+            manifest_strict: settings.manifest_strict.unwrap_or(true),
+            static_manifest,
+            debug: false,
             jinja2_plain_syntax: true,
             tag_libraries: None,
             language_code,
@@ -112,7 +117,7 @@ pub(super) fn resolve(
             output_dir,
             css_hashing_method: settings.css_hashing_method.unwrap_or(CssHashing::Filename),
             js_minify: settings.js_minify.unwrap_or(JsMinify::Full),
-            css_errors: settings.css_errors.unwrap_or(CssErrors::Error),
+            css_errors: settings.css_errors.unwrap_or(CssErrors::Warn),
             sri: resolve_sri(settings.sri_hashes, settings.sri_crossorigin, &origin)?,
             source_maps,
             source_maps_content: settings.source_maps_content.unwrap_or(true),
@@ -139,6 +144,7 @@ pub(super) fn resolve(
             precompilers: precompilers::check(settings.precompilers.unwrap_or_default(), &origin)?,
             cacheable_precompilers: settings.cacheable_precompilers.unwrap_or_default(),
             bridge: None,
+            enabled: settings.enabled.unwrap_or(true),
         },
         publish,
     })

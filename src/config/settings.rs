@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ConfigError, CssErrors, CssHashing, Encoding, Engine, JsMinify, RenderMode, SourceMaps,
-    SriAlgorithm,
+    SriAlgorithm, StaticStorage,
 };
 
 /// One layer of settings.
@@ -55,6 +55,12 @@ pub struct Settings {
     pub python: Option<PathBuf>,
     /// Which templates Django renders through the bridge.
     pub render: Option<RenderMode>,
+    /// How `{% static %}` URLs are made without Python: `plain`, `manifest` or `other`.
+    pub static_storage: Option<StaticStorage>,
+    /// A manifest storage's `manifest_strict` (default true).
+    pub manifest_strict: Option<bool>,
+    /// `COMPRESS_ENABLED` (default true): false gives each element its own output file.
+    pub enabled: Option<bool>,
     /// Django's `LANGUAGE_CODE`: the language i18n tags render in offline, as
     /// `manage.py compress` renders them.
     pub language_code: Option<String>,

@@ -200,6 +200,41 @@ def storage_class():
     return cls.__module__ + "." + cls.__qualname__
 
 
+def static_storage():
+    """How the static files storage makes {% static %} URLs, as far as a build without Python
+    can repeat it: "plain" (STATIC_URL and the quoted path), "manifest" (hashed names from the
+    manifest collectstatic wrote) or "other"."""
+    from django.conf import settings as django_settings
+    from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+    from django.core.files.storage import FileSystemStorage
+
+    staticfiles_storage._setup()
+    storage = staticfiles_storage._wrapped
+    static_url = str(django_settings.STATIC_URL or "")
+    if isinstance(storage, ManifestFilesMixin):
+        manifest_storage = getattr(storage, "manifest_storage", storage)
+        try:
+            manifest_path = manifest_storage.path(storage.manifest_name)
+        except Exception:  # a remote manifest storage has no path
+            manifest_path = None
+        plain_base = str(storage.base_url or "") == static_url
+        return {
+            "kind": "manifest" if manifest_path and plain_base else "other",
+            "manifest": path(manifest_path) if manifest_path else None,
+            "manifest_strict": bool(storage.manifest_strict),
+            "debug": bool(django_settings.DEBUG),
+        }
+    if isinstance(storage, FileSystemStorage) and str(storage.base_url or "") == static_url:
+        probe = "stapler/probe file.css"
+        try:
+            plain = storage.url(probe) == static_url + "stapler/probe%20file.css"
+        except Exception:
+            plain = False
+        if plain:
+            return {"kind": "plain"}
+    return {"kind": "other"}
+
+
 def sri_hashes(value):
     """COMPRESS_SRI_HASHES as a list of names: one name or a list of them."""
     if not value:
@@ -243,6 +278,9 @@ def settings_op(_request):
         "COMPRESS_SRI_CROSSORIGIN": getattr(settings, "COMPRESS_SRI_CROSSORIGIN", None) or None,
         "LANGUAGE_CODE": str(django_settings.LANGUAGE_CODE),
         "STATICFILES_STORAGE": storage_class(),
+        "static_storage": static_storage(),
+        "COMPRESS_ENABLED": bool(settings.COMPRESS_ENABLED),
+        "COMPRESS_PARSER": str(settings.COMPRESS_PARSER),
         "LANGUAGE_BIDI": bool(translation.get_language_bidi()),
         "offline_context": contexts_json,
         "offline_context_count": len(contexts) if contexts is not None else None,

@@ -31,6 +31,13 @@ pub struct DjangoSettings {
     pub LANGUAGE_CODE: String,
     /// The dotted class of `staticfiles_storage`.
     pub STATICFILES_STORAGE: String,
+    /// How that storage makes URLs, as far as a build without Python can repeat it.
+    #[serde(default)]
+    pub static_storage: StaticStorageFound,
+    #[serde(default = "yes")]
+    pub COMPRESS_ENABLED: bool,
+    #[serde(default)]
+    pub COMPRESS_PARSER: String,
     /// Whether `LANGUAGE_CODE` is written right to left (Django's `LANGUAGES_BIDI`).
     pub LANGUAGE_BIDI: bool,
     /// `COMPRESS_OFFLINE_CONTEXT` evaluated, when every value has a JSON form.
@@ -102,4 +109,20 @@ pub struct TagLibraries {
 pub struct LibraryNames {
     pub tags: Vec<String>,
     pub filters: Vec<String>,
+}
+
+/// The static files storage as the bridge describes it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct StaticStorageFound {
+    /// `plain`, `manifest` or `other`.
+    #[serde(default)]
+    pub kind: String,
+    /// The manifest file (`STATIC_ROOT/staticfiles.json`), for a manifest storage.
+    #[serde(default)]
+    pub manifest: Option<String>,
+    #[serde(default)]
+    pub manifest_strict: bool,
+    /// `DEBUG`: a manifest storage then makes plain URLs.
+    #[serde(default)]
+    pub debug: bool,
 }

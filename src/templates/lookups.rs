@@ -1,8 +1,8 @@
 //! What the native renderer asks Django, once per distinct value: the translations of the
 //! messages i18n tags hold (from Django's own catalogs), and `{% static %}` URLs when the
 //! project's static files storage makes its own (hashed names from a manifest, another host).
-//! Without the bridge (`render = "native"`) messages render as written and URLs are
-//! `STATIC_URL` and the path, and the run says where that departs.
+//! Without the bridge (`render = "native"`) messages render as written, and URLs are made as
+//! the configured `static_storage` makes them (or refused), and the run says where that departs.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,16 +14,18 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, State};
 use crate::config::{RenderMode, TemplateSettings};
 use crate::django::Bridge;
 
-use super::render::{escape, python_str, static_url_for, Escaping};
+use super::render::{escape, python_str, Escaping};
+use super::static_urls::NativeStatic;
 
 /// Where translations and static URLs come from.
 pub struct Lookups {
     bridge: Option<Arc<Bridge>>,
     language: String,
     bidi: bool,
-    /// `STATIC_URL`, and whether Django's storage computes URLs rather than prefixing it.
-    static_url: String,
+    /// Whether Django's storage computes URLs rather than prefixing `STATIC_URL`.
     static_from_django: bool,
+    /// How `{% static %}` renders without Django.
+    native_static: NativeStatic,
     known: Mutex<HashMap<(Option<String>, String), String>>,
     urls: Mutex<HashMap<String, Result<String, String>>>,
     as_written: AtomicBool,
@@ -41,7 +43,7 @@ impl Lookups {
             bridge,
             language: config.language_code.clone(),
             bidi: config.language_bidi,
-            static_url: config.static_url.clone(),
+            native_static: NativeStatic::new(config),
             known: Mutex::new(HashMap::new()),
             urls: Mutex::new(HashMap::new()),
             as_written: AtomicBool::new(false),
@@ -52,7 +54,10 @@ impl Lookups {
     /// storage's URL when it makes its own.
     pub fn static_url(&self, path: &str) -> Result<String, Error> {
         let Some(bridge) = self.bridge.as_ref().filter(|_| self.static_from_django) else {
-            return Ok(static_url_for(&self.static_url, path));
+            return self
+                .native_static
+                .url(path)
+                .map_err(|reason| Error::new(ErrorKind::InvalidOperation, reason));
         };
         let known = self
             .urls

@@ -11,6 +11,7 @@ pub mod inherit;
 pub mod jinja;
 mod lookups;
 pub mod render;
+mod static_urls;
 pub mod translate;
 pub mod variables;
 

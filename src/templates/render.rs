@@ -355,6 +355,10 @@ pub(in crate::templates) mod tests {
             language_code: "en-us".into(),
             language_bidi: false,
             static_from_django: false,
+            static_storage: None,
+            manifest_strict: true,
+            static_manifest: "t/no-staticfiles.json".into(),
+            debug: false,
             jinja2_plain_syntax: true,
             tag_libraries: None,
         }
