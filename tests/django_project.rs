@@ -2,7 +2,7 @@
 //! inside compress blocks, a third-party-style library, `{% cache %}`, i18n tags, `{% include %}`,
 //! app templates and app static files, an admin template overriding the one it extends, and
 //! offline contexts from a generator. With no stapler.toml, stapler reads Django's settings and
-//! has Django render what only Django can; its keys must be the ones django-compressor 4.6
+//! has Django render what only Django can; its keys must be the ones django-compressor 4.7
 //! computes, and Django must render every page from its manifest.
 
 mod common;
@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use common::*;
 
-const PEER: [&str; 3] = ["django==5.2.*", "django-compressor==4.6", "jinja2==3.1.*"];
+const PEER: [&str; 3] = ["django==5.2.*", "django-compressor==4.7.*", "jinja2==3.1.*"];
 
 fn python() -> PathBuf {
     match std::env::var_os("COMPAT_PYTHON") {

@@ -16,7 +16,7 @@ fn python() -> PathBuf {
         Some(path) => PathBuf::from(path),
         None => python_venv(
             "compat-venv",
-            &["django==5.2.*", "django-compressor==4.6", "jinja2==3.1.*"],
+            &["django==5.2.*", "django-compressor==4.7.*", "jinja2==3.1.*"],
         )
         .join("bin/python"),
     }

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use common::*;
 
 const MATURIN: &str = "maturin==1.16.0";
-const DJANGO: [&str; 3] = ["django==5.2.*", "django-compressor==4.6", "jinja2==3.1.*"];
+const DJANGO: [&str; 3] = ["django==5.2.*", "django-compressor==4.7.*", "jinja2==3.1.*"];
 
 /// The wheel to test: `WHEEL_UNDER_TEST`, else one built now (with the `dev` profile, in a
 /// target folder of its own so it never waits on the build running the tests).

@@ -67,7 +67,8 @@ impl Tag {
                     Loading::AsyncModule => (" type=\"module\"", " async"),
                 };
                 let integrity = sri::attributes(integrity);
-                format!("<script{module} src=\"{url}\"{loading}{integrity}></script>")
+                // django-compressor 4.7's order: integrity and crossorigin before async/defer.
+                format!("<script{module} src=\"{url}\"{integrity}{loading}></script>")
             }
             Tag::InlineScript { text, module } => format!(
                 "<script{}>{}</script>",
@@ -252,7 +253,7 @@ mod tests {
         };
         assert_eq!(
             script.render(),
-            "<script src=\"/s/a.js\" defer integrity=\"sha384-abc\" crossorigin=\"anonymous\"></script>"
+            "<script src=\"/s/a.js\" integrity=\"sha384-abc\" crossorigin=\"anonymous\" defer></script>"
         );
         let link = Tag::Stylesheet {
             url: "/s/a.css".into(),
