@@ -91,6 +91,15 @@ fn printer_for(command: &Command) -> Printer {
 
 /// The settings the flags give: the top layer over the file and the environment.
 fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config, Error> {
+    load_config_for(common, publish, false)
+}
+
+/// The settings; `compare_with_django` also asks Django whether native settings still match.
+fn load_config_for(
+    common: &Common,
+    publish: Option<&PublishFlags>,
+    compare_with_django: bool,
+) -> Result<Config, Error> {
     let mut flags = Settings {
         extensions: (!common.extensions.is_empty()).then(|| common.extensions.clone()),
         engine: common.engine.map(|engine| match engine {
@@ -122,6 +131,7 @@ fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config
         file: common.config.clone(),
         flags,
         no_cache: common.no_cache,
+        compare_with_django,
     };
     config::load(&sources, &config::process_env())
 }
@@ -187,7 +197,7 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             Ok(())
         }
         Command::Check(args) => {
-            let config = load_config(&args.common, None)?;
+            let config = load_config_for(&args.common, None, true)?;
             printer.notes(&config);
             let report = stapler::check(&config)?;
             printer.check(&report);

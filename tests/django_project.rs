@@ -665,3 +665,95 @@ fn a_pyproject_toml_for_other_tools_does_not_stand_in_the_way_of_djangos_setting
         text(&run.stderr)
     );
 }
+
+/// A copy of the manifest-storage fixture project, its static files collected into `root`.
+fn manifest_project(root: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifest_project"),
+        dir.path(),
+    );
+    manage(dir.path(), root, &["collectstatic", "--noinput"]);
+    dir
+}
+
+/// With a manifest storage, `init` records it and a build without Python names the hashed
+/// files the servers name: django-compressor's keys. Unsaid, or said wrongly, it is refused by
+/// the build or reported by `check`, never written with wrong keys.
+#[test]
+fn native_builds_under_a_manifest_storage_get_the_servers_keys_or_refuse() {
+    let python = python();
+    let python = python.to_str().expect("utf-8");
+    let peer_root = tempfile::tempdir().expect("tempdir");
+    let peer = manifest_project(peer_root.path());
+    manage(peer.path(), peer_root.path(), &["compress", "--force"]);
+    let theirs = keys(peer_root.path());
+    assert_eq!(theirs.len(), 2);
+
+    let root = tempfile::tempdir().expect("tempdir");
+    let project = manifest_project(root.path());
+    let dir = project.path();
+    let run = stapler_in(dir, root.path(), &["init", "--python", python], &[]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let written = std::fs::read_to_string(dir.join("stapler.toml")).expect("stapler.toml");
+    assert!(
+        written.contains("static_storage = \"manifest\""),
+        "{written}"
+    );
+    let no_python = ["compress", "--offline", "--python", "/nonexistent/python3"];
+    let run = stapler_in(dir, root.path(), &no_python, &[]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(keys(root.path()), theirs, "native keys are the servers'");
+    let check = stapler_in(dir, root.path(), &["check", "--python", python], &[]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+
+    // Said wrongly: `check` asks Django and fails, naming the setting.
+    let plain = written.replace(
+        "static_storage = \"manifest\"",
+        "static_storage = \"plain\"",
+    );
+    std::fs::write(dir.join("stapler.toml"), &plain).expect("write");
+    let check = stapler_in(dir, root.path(), &["check", "--python", python], &[]);
+    let stderr = text(&check.stderr);
+    assert_eq!(check.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("static_storage is plain but Django's static files storage")
+            && stderr.contains("stapler init --force"),
+        "{stderr}"
+    );
+
+    // Unsaid, with a staticfiles.json in the static root: refused, not guessed.
+    let unsaid = written.replace("static_storage = \"manifest\"\n", "");
+    std::fs::write(dir.join("stapler.toml"), &unsaid).expect("write");
+    let manifest = std::fs::read(root.path().join("CACHE/manifest.json")).expect("manifest");
+    let run = stapler_in(
+        dir,
+        root.path(),
+        &[&no_python[..], &["--force"]].concat(),
+        &[],
+    );
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("staticfiles.json exists") && stderr.contains("static_storage"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(root.path().join("CACHE/manifest.json")).expect("manifest"),
+        manifest,
+        "the previous manifest stays"
+    );
+
+    // Said, but collectstatic has not run: refused with what to do.
+    std::fs::write(dir.join("stapler.toml"), &written).expect("write");
+    std::fs::remove_file(root.path().join("staticfiles.json")).expect("remove");
+    let run = stapler_in(
+        dir,
+        root.path(),
+        &[&no_python[..], &["--force"]].concat(),
+        &[],
+    );
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("run collectstatic first"), "{stderr}");
+}

@@ -4,7 +4,7 @@
 use crate::django::{self, DjangoSettings, Project};
 
 use super::settings::{ContextSetting, Settings, StaticDir};
-use super::{ConfigError, CssHashing, Engine, StaticStorage};
+use super::{ConfigError, CssHashing, Encoding, Engine, StaticStorage};
 
 /// The CSS and JS filters whose work stapler does its own way (and so may be listed).
 const FILTERS_STAPLER_DOES: &[&str] = &[
@@ -117,6 +117,24 @@ pub fn layer(
             found.COMPRESS_PARSER
         ));
     }
+    let storage = &found.compress_storage;
+    let precompress = match storage.class.as_str() {
+        "" | "compressor.storage.CompressorFileStorage" => None,
+        "compressor.storage.GzipCompressorFileStorage" => Some(vec![Encoding::Gzip]),
+        "compressor.storage.BrotliCompressorFileStorage" => Some(vec![Encoding::Br]),
+        other => {
+            notes.push(format!(
+                "COMPRESS_STORAGE is {other} in {origin}: stapler writes outputs as files under `root` (COMPRESS_ROOT) instead, and `stapler publish` sends them where they are served"
+            ));
+            None
+        }
+    };
+    if !storage.class.is_empty() && !storage.plain_urls {
+        notes.push(format!(
+            "COMPRESS_STORAGE {} of {origin} makes URLs other than COMPRESS_URL and the file's name; the manifest stapler writes names outputs under COMPRESS_URL, as django-compressor's default storage does",
+            storage.class
+        ));
+    }
     if !found.COMPRESS_OFFLINE {
         notes.push(format!(
             "COMPRESS_OFFLINE is not True in {origin}: servers with these settings compress on each request and never read the manifest stapler writes"
@@ -133,8 +151,13 @@ pub fn layer(
     }
     if !plain_static_storage(&found.STATICFILES_STORAGE) {
         notes.push(format!(
-            "the static files storage {} of {origin} makes its own URLs: the renderer asks Django for each {{% static %}} URL (run collectstatic first, as for manage.py compress); with render = \"native\" they would be STATIC_URL and the path",
-            found.STATICFILES_STORAGE
+            "the static files storage {} of {origin} makes its own URLs: the renderer asks Django for each {{% static %}} URL (run collectstatic first, as for manage.py compress); {}",
+            found.STATICFILES_STORAGE,
+            match found.static_storage.kind.as_str() {
+                "manifest" => "with render = \"native\" (stapler init records static_storage = \"manifest\") they are read from its staticfiles.json",
+                "plain" => "its URLs are STATIC_URL and the path, which render = \"native\" makes too",
+                _ => "with render = \"native\" a build refuses {% static %}, which only Django can answer",
+            }
         ));
     }
     let layer = Settings {
@@ -159,6 +182,8 @@ pub fn layer(
         jinja2_autoescape: jinja.map(|engine| engine.autoescape),
         cache_dir: Some(project.dir.join(".stapler-cache")),
         enabled: Some(found.COMPRESS_ENABLED),
+        // Gzip and Brotli storages write a compressed copy beside each output, as this does.
+        precompress,
         static_storage: match found.static_storage.kind.as_str() {
             "plain" => Some(StaticStorage::Plain),
             "manifest" => Some(StaticStorage::Manifest),

@@ -7,6 +7,7 @@
 mod django;
 pub mod env;
 mod init;
+mod native;
 mod origins;
 pub mod precompilers;
 mod resolve;
@@ -436,6 +437,9 @@ pub struct Sources {
     pub flags: Settings,
     /// Bypass the build caches (`--no-cache`).
     pub no_cache: bool,
+    /// With `render = "native"` in a Django project, ask Django once whether the settings still
+    /// match its own (what `stapler check` does).
+    pub compare_with_django: bool,
 }
 
 /// Loads the settings: Django's (through the bridge, in a Django project), then the file, then
@@ -456,23 +460,23 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         settings::layer(from_file.clone(), from_env.clone())?,
         sources.flags.clone(),
     )?;
+    let clues = crate::django::project::Clues {
+        settings: user.django_settings.clone(),
+        python: user.python.clone(),
+        config_dir: file.as_deref().and_then(Path::parent).map(|dir| {
+            if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir.to_path_buf()
+            }
+        }),
+        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        settings_env: env.get("DJANGO_SETTINGS_MODULE").cloned(),
+        virtual_env: env.get("VIRTUAL_ENV").map(PathBuf::from),
+    };
     let project = match user.render {
         Some(RenderMode::Native) => None,
-        _ => find_project(&crate::django::project::Clues {
-            settings: user.django_settings.clone(),
-            python: user.python.clone(),
-            config_dir: file.as_deref().and_then(Path::parent).map(|dir| {
-                if dir.as_os_str().is_empty() {
-                    PathBuf::from(".")
-                } else {
-                    dir.to_path_buf()
-                }
-            }),
-            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            settings_env: env.get("DJANGO_SETTINGS_MODULE").cloned(),
-            virtual_env: env.get("VIRTUAL_ENV").map(PathBuf::from),
-        })
-        .map_err(|message| ConfigError {
+        _ => find_project(&clues).map_err(|message| ConfigError {
             origin: "Django project".into(),
             message,
         })?,
@@ -495,8 +499,13 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
             ("environment".into(), &from_env),
             ("command line".into(), &sources.flags),
         ]);
+        let mismatches = match sources.compare_with_django {
+            true => native::mismatches(&clues, &user),
+            false => Vec::new(),
+        };
         let mut config = resolve::resolve(file, user, sources.no_cache)?;
         config.origins = origins;
+        config.folder_mismatches = mismatches;
         return Ok(config);
     };
     let bridge = Arc::new(Bridge::start(&project)?);

@@ -416,6 +416,7 @@ mod tests {
                 ..Settings::default()
             },
             no_cache: true,
+            ..Sources::default()
         };
         let config = load(&sources, &env).map_err(config_error).expect("valid");
         assert_eq!(config.templates.extensions, vec![".jinja"]);

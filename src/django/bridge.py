@@ -235,6 +235,23 @@ def static_storage():
     return {"kind": "other"}
 
 
+def compress_storage():
+    """The storage django-compressor writes outputs with: its class, and whether its URLs are
+    COMPRESS_URL and the name, as the manifest's are."""
+    from compressor.conf import settings
+    from compressor.storage import default_storage
+
+    default_storage._setup()
+    storage = default_storage._wrapped
+    cls = type(storage)
+    probe = settings.COMPRESS_OUTPUT_DIR.strip("/") + "/css/output.0123456789ab.css"
+    try:
+        plain_urls = storage.url(probe) == str(settings.COMPRESS_URL) + probe
+    except Exception:
+        plain_urls = False
+    return {"class": cls.__module__ + "." + cls.__qualname__, "plain_urls": plain_urls}
+
+
 def sri_hashes(value):
     """COMPRESS_SRI_HASHES as a list of names: one name or a list of them."""
     if not value:
@@ -280,6 +297,7 @@ def settings_op(_request):
         "STATICFILES_STORAGE": storage_class(),
         "static_storage": static_storage(),
         "COMPRESS_ENABLED": bool(settings.COMPRESS_ENABLED),
+        "compress_storage": compress_storage(),
         "COMPRESS_PARSER": str(settings.COMPRESS_PARSER),
         "LANGUAGE_BIDI": bool(translation.get_language_bidi()),
         "offline_context": contexts_json,

@@ -38,6 +38,9 @@ pub struct DjangoSettings {
     pub COMPRESS_ENABLED: bool,
     #[serde(default)]
     pub COMPRESS_PARSER: String,
+    /// The storage django-compressor writes outputs with.
+    #[serde(default)]
+    pub compress_storage: CompressStorageFound,
     /// Whether `LANGUAGE_CODE` is written right to left (Django's `LANGUAGES_BIDI`).
     pub LANGUAGE_BIDI: bool,
     /// `COMPRESS_OFFLINE_CONTEXT` evaluated, when every value has a JSON form.
@@ -125,4 +128,14 @@ pub struct StaticStorageFound {
     /// `DEBUG`: a manifest storage then makes plain URLs.
     #[serde(default)]
     pub debug: bool,
+}
+
+/// django-compressor's output storage as the bridge describes it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct CompressStorageFound {
+    #[serde(default)]
+    pub class: String,
+    /// Its URLs are `COMPRESS_URL` and the file's name, as stapler writes them.
+    #[serde(default)]
+    pub plain_urls: bool,
 }
