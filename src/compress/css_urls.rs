@@ -129,16 +129,24 @@ impl UrlPolicy<'_> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         });
-        let under_url = trimmed.starts_with(self.url);
+        // With `url` on another host, an absolute path under its path names the same file, as
+        // django-compressor finds it.
+        let url_path = url_path_of(self.url).filter(|path| trimmed.starts_with(path));
+        let prefix = match (trimmed.starts_with(self.url), url_path) {
+            (true, _) => Some(self.url),
+            (false, Some(path)) if !has_scheme => Some(path),
+            _ => None,
+        };
         if trimmed.is_empty()
             || trimmed.starts_with('#')
             || trimmed.starts_with("//")
-            || (has_scheme && !under_url)
-            || (trimmed.starts_with('/') && !under_url)
+            || (has_scheme && prefix.is_none())
+            || (trimmed.starts_with('/') && prefix.is_none())
         {
             return Ok(url.to_string());
         }
-        let absolute = if under_url {
+        let prefix = prefix.unwrap_or(self.url);
+        let absolute = if trimmed.starts_with(prefix) {
             trimmed.to_string()
         } else {
             let directory = css_relative.rsplit_once('/').map_or("", |(dir, _)| dir);
@@ -166,7 +174,7 @@ impl UrlPolicy<'_> {
         };
         // As django-compressor finds the file: the path under `url`, its leading slashes
         // dropped (`/static//img/a.png` is `img/a.png`), `.` and `..` resolved.
-        let under = path_part.get(self.url.len()..).unwrap_or("");
+        let under = path_part.get(prefix.len()..).unwrap_or("");
         let relative = match normalize_path(under.trim_start_matches('/')) {
             Some(relative) => relative,
             None => {
@@ -188,7 +196,7 @@ impl UrlPolicy<'_> {
         // The url keeps the stylesheet's spelling of the path, whatever it was.
         let path_part = match path_part.ends_with(relative) {
             true => path_part.to_string(),
-            false => format!("{}{relative}", self.url),
+            false => format!("{prefix}{relative}"),
         };
         let (name, query) = match self.method {
             CssHashing::None => return Ok(absolute.clone()),
@@ -212,11 +220,18 @@ impl UrlPolicy<'_> {
                     from: file,
                     relative: decoded,
                 });
-                (format!("{}{hashed}", self.url), query.map(str::to_string))
+                (format!("{prefix}{hashed}"), query.map(str::to_string))
             }
         };
         Ok(with_query_and_fragment(name, query.as_deref(), fragment))
     }
+}
+
+/// The path of a `url` on another host (`https://cdn.example/static/` → `/static/`).
+fn url_path_of(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://")? + 3;
+    let path = url[after_scheme..].find('/')? + after_scheme;
+    Some(&url[path..])
 }
 
 fn with_query_and_fragment(mut url: String, query: Option<&str>, fragment: Option<&str>) -> String {
@@ -374,6 +389,22 @@ mod tests {
             policy(CssHashing::Filename).rewrite("/static/../etc/passwd", "css/site.css", &mut assets),
             Err(UrlProblem::Outside { left_as }) if left_as == "/static/../etc/passwd"
         ));
+        let cdn = UrlPolicy {
+            url: "https://cdn.example/static/",
+            method: CssHashing::Query,
+            roots: &roots,
+            hashes: &hashes,
+        };
+        assert_eq!(
+            cdn.rewrite("/static/img/a.png", "css/site.css", &mut assets)
+                .expect("rewrites"),
+            format!("/static/img/a.png?{hash}")
+        );
+        assert_eq!(
+            cdn.rewrite("../img/a.png", "css/site.css", &mut assets)
+                .expect("rewrites"),
+            format!("https://cdn.example/static/img/a.png?{hash}")
+        );
         std::fs::write(dir.path().join("img/é.png"), b"png").expect("write");
         assets.clear();
         assert_eq!(
