@@ -12,7 +12,12 @@ use std::process::Command;
 use common::*;
 
 /// The peer's pinned versions, installed from PyPI.
-const PEER: [&str; 3] = ["django==5.2.*", "django-compressor==4.7.*", "jinja2==3.1.*"];
+const PEER: [&str; 4] = [
+    "django==5.2.*",
+    "django-compressor==4.7.*",
+    "jinja2==3.1.*",
+    "html5lib==1.1",
+];
 
 /// A Python with the peer installed: `COMPAT_PYTHON` if set, else a virtualenv made once under
 /// `target/compat-venv` with the pinned versions from PyPI.

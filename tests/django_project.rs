@@ -12,7 +12,12 @@ use std::process::{Command, Output};
 
 use common::*;
 
-const PEER: [&str; 3] = ["django==5.2.*", "django-compressor==4.7.*", "jinja2==3.1.*"];
+const PEER: [&str; 4] = [
+    "django==5.2.*",
+    "django-compressor==4.7.*",
+    "jinja2==3.1.*",
+    "html5lib==1.1",
+];
 
 fn python() -> PathBuf {
     match std::env::var_os("COMPAT_PYTHON") {
@@ -688,7 +693,7 @@ fn native_builds_under_a_manifest_storage_get_the_servers_keys_or_refuse() {
     let peer = manifest_project(peer_root.path());
     manage(peer.path(), peer_root.path(), &["compress", "--force"]);
     let theirs = keys(peer_root.path());
-    assert_eq!(theirs.len(), 2);
+    assert_eq!(theirs.len(), 3);
 
     let root = tempfile::tempdir().expect("tempdir");
     let project = manifest_project(root.path());
@@ -756,4 +761,56 @@ fn native_builds_under_a_manifest_storage_get_the_servers_keys_or_refuse() {
     let stderr = text(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("run collectstatic first"), "{stderr}");
+}
+
+/// Which sources each JS output holds, by the names of the variables they declare.
+fn js_outputs_hold(root: &Path) -> Vec<(bool, bool)> {
+    let mut held: Vec<(bool, bool)> = outputs(root, "js")
+        .iter()
+        .map(|file| {
+            let js = std::fs::read_to_string(file).expect("js");
+            (js.contains("site"), js.contains("more"))
+        })
+        .collect();
+    held.sort();
+    held
+}
+
+/// With `COMPRESS_PARSER` naming another parser (html5lib reads `<script src="…" />` as a
+/// browser does, swallowing what follows), blocks are read by it through Django: the same
+/// sources in each output as django-compressor's.
+#[test]
+fn blocks_are_read_by_the_projects_own_compress_parser() {
+    let python = python();
+    let parser = [("FIXTURE_PARSER", "compressor.parser.Html5LibParser")];
+    let peer_root = tempfile::tempdir().expect("tempdir");
+    let peer = manifest_project(peer_root.path());
+    manage_with(
+        peer.path(),
+        peer_root.path(),
+        &["compress", "--force"],
+        &parser,
+    );
+    let root = tempfile::tempdir().expect("tempdir");
+    let project = manifest_project(root.path());
+    let args = [
+        "compress",
+        "--offline",
+        "--python",
+        python.to_str().expect("utf-8"),
+    ];
+    let run = stapler_in(project.path(), root.path(), &args, &parser);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("COMPRESS_PARSER is compressor.parser.Html5LibParser"),
+        "{stderr}"
+    );
+    assert_eq!(keys(root.path()), keys(peer_root.path()));
+    let ours = js_outputs_hold(root.path());
+    assert_eq!(ours, js_outputs_hold(peer_root.path()));
+    assert!(
+        ours.contains(&(true, false)),
+        "html5lib's reading: {ours:?}"
+    );
 }

@@ -106,6 +106,44 @@ pub struct Build {
     pub reads_unlisted_files: bool,
 }
 
+/// Every distinct block's elements as the project's own `COMPRESS_PARSER` reads them, asked of
+/// Django in one request.
+fn parse_with_django(blocks: &[Block], bridge: &crate::django::Bridge) -> Result<plan::Parsed> {
+    let mut seen = HashSet::new();
+    let distinct: Vec<&Block> = blocks
+        .iter()
+        .filter(|block| seen.insert(block.key.as_str()))
+        .collect();
+    let asked: Vec<(&str, &str)> = distinct
+        .iter()
+        .map(|block| (block.kind.as_str(), block.body.as_str()))
+        .collect();
+    let answers = bridge.elements(&asked)?;
+    Ok(distinct
+        .iter()
+        .zip(answers)
+        .map(|(block, answer)| {
+            let elements = answer.map(|found| {
+                found
+                    .into_iter()
+                    .map(|element| html::Element {
+                        tag: element.tag,
+                        attrs: element
+                            .attrs
+                            .into_iter()
+                            .map(|(name, value)| html::Attr { name, value })
+                            .collect(),
+                        text: element.text,
+                        line: 0,
+                        column: 1,
+                    })
+                    .collect()
+            });
+            (block.key.clone(), elements)
+        })
+        .collect())
+}
+
 /// Builds every block: writes bundles and hashed assets under `root` and returns each distinct
 /// block's tags. Nothing is written when any input is broken. `force` rewrites every output and
 /// trusts no cached bundle name. Its phases (plan, process sources, copy assets, build blocks)
@@ -122,8 +160,17 @@ pub fn build(
         cacheable: settings.cacheable_precompilers.clone(),
         bridge: settings.bridge.clone(),
     };
-    let (plans, plan_warnings) =
-        plan::plan_blocks(blocks, &roots, &precompilers, !settings.enabled)?;
+    let parsed = match (&settings.parser, &settings.bridge) {
+        (Some(_), Some(bridge)) => Some(parse_with_django(blocks, bridge)?),
+        _ => None,
+    };
+    let (plans, plan_warnings) = plan::plan_blocks(
+        blocks,
+        &roots,
+        &precompilers,
+        !settings.enabled,
+        parsed.as_ref(),
+    )?;
     let mut sources: Vec<&SourceId> = plans
         .iter()
         .flat_map(|plan| plan.parts.iter().map(|part| &part.source))

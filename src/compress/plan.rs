@@ -183,6 +183,10 @@ pub struct Plan<'b> {
     pub separate: bool,
 }
 
+/// Each block's elements (by key) as django-compressor's configured `COMPRESS_PARSER` read
+/// them, when that is not the default parser that [`html`] reads as.
+pub type Parsed = std::collections::HashMap<String, std::result::Result<Vec<Element>, String>>;
+
 /// Plans every distinct block (by key); reports every block that cannot be planned. Elements
 /// left out of a block are returned as warnings.
 pub fn plan_blocks<'b>(
@@ -190,6 +194,7 @@ pub fn plan_blocks<'b>(
     roots: &Roots,
     precompilers: &Precompilers,
     separate: bool,
+    parsed: Option<&Parsed>,
 ) -> Result<(Vec<Plan<'b>>, Vec<Warning>)> {
     let mut seen = std::collections::HashSet::new();
     let mut plans = Vec::new();
@@ -199,7 +204,22 @@ pub fn plan_blocks<'b>(
         if !seen.insert(block.key.as_str()) {
             continue;
         }
-        match plan_block(block, roots, precompilers, &mut warnings) {
+        let elements = match parsed.and_then(|parsed| parsed.get(&block.key)) {
+            Some(Ok(elements)) => Ok(elements.clone()),
+            Some(Err(message)) => Err(Error::input(
+                block.location.clone(),
+                format!("django-compressor's COMPRESS_PARSER cannot read this block ({message}); fix its HTML"),
+            )),
+            None => html::elements(&block.body).map_err(|unreadable| {
+                Error::input(
+                    Location::new(&block.location.file, block.location.line + unreadable.line),
+                    format!("{}; fix the HTML of this {{% compress %}} block", unreadable.message),
+                )
+            }),
+        };
+        let planned = elements
+            .and_then(|elements| plan_block(block, elements, roots, precompilers, &mut warnings));
+        match planned {
             Ok(parts) => plans.push(Plan {
                 block,
                 parts,
@@ -250,20 +270,12 @@ fn element_location(block: &Block, element: &Element) -> Location {
 /// Reads a block's elements and resolves each to a source.
 fn plan_block(
     block: &Block,
+    elements: Vec<Element>,
     roots: &Roots,
     precompilers: &Precompilers,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<Part>> {
     let mut parts = Vec::new();
-    let elements = html::elements(&block.body).map_err(|unreadable| {
-        Error::input(
-            Location::new(&block.location.file, block.location.line + unreadable.line),
-            format!(
-                "{}; fix the HTML of this {{% compress %}} block",
-                unreadable.message
-            ),
-        )
-    })?;
     for element in elements {
         let location = element_location(block, &element);
         let attrs: Vec<(String, Option<String>)> = element

@@ -105,15 +105,9 @@ pub fn layer(
             }
         }
     }
-    if !matches!(
-        found.COMPRESS_PARSER.as_str(),
-        "" | "compressor.parser.AutoSelectParser"
-            | "compressor.parser.HtmlParser"
-            | "compressor.parser.DefaultHtmlParser"
-            | "compressor.parser.default_htmlparser.DefaultHtmlParser"
-    ) {
+    if !default_parser(&found.COMPRESS_PARSER) {
         notes.push(format!(
-            "COMPRESS_PARSER is {} in {origin}; stapler reads blocks as django-compressor's default parser (Python's html.parser) does, which agrees with it on well-formed HTML but may not on broken markup",
+            "COMPRESS_PARSER is {} in {origin}: blocks are read by it, through Django, as django-compressor reads them (with render = \"native\", by stapler's reader, which follows the default html.parser)",
             found.COMPRESS_PARSER
         ));
     }
@@ -199,6 +193,18 @@ pub fn layer(
         opaque_contexts,
         jinja2_plain_syntax: jinja.is_none_or(|engine| engine.plain_syntax),
     })
+}
+
+/// Whether `COMPRESS_PARSER` names django-compressor's default parser (Python's `html.parser`),
+/// which stapler's own reader follows.
+pub(super) fn default_parser(parser: &str) -> bool {
+    matches!(
+        parser,
+        "" | "compressor.parser.AutoSelectParser"
+            | "compressor.parser.HtmlParser"
+            | "compressor.parser.DefaultHtmlParser"
+            | "compressor.parser.default_htmlparser.DefaultHtmlParser"
+    )
 }
 
 /// The engine django-compressor's offline command reads (`django`, the first such backend),

@@ -294,6 +294,9 @@ pub struct CompressSettings {
     /// `COMPRESS_ENABLED`: when false, each element of a block gets an output file of its own,
     /// as `manage.py compress` (forced) writes them.
     pub enabled: bool,
+    /// Django's `COMPRESS_PARSER` when it is not the default (`html.parser`) one: blocks are
+    /// then read by it, through the bridge.
+    pub parser: Option<String>,
 }
 
 /// The `[shared_cache]` settings.
@@ -576,6 +579,8 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         .map(Arc::new);
     config.templates.static_from_django =
         !django::plain_static_storage(&django_settings.STATICFILES_STORAGE);
+    config.compress.parser = Some(django_settings.COMPRESS_PARSER.clone())
+        .filter(|parser| !django::default_parser(parser));
     let storage = &django_settings.static_storage;
     config.templates.debug = storage.debug;
     if let Some(manifest) = storage

@@ -145,6 +145,7 @@ pub(super) fn resolve(
             cacheable_precompilers: settings.cacheable_precompilers.unwrap_or_default(),
             bridge: None,
             enabled: settings.enabled.unwrap_or(true),
+            parser: None,
         },
         publish,
     })

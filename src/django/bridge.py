@@ -12,6 +12,8 @@ Requests:
   {"op": "static", "paths": [...]}         what {% static %} renders for each path
   {"op": "precompile", "kind": "css",     one element of a block compiled by the precompiler
    "element": "<link ...>"}                COMPRESS_PRECOMPILERS names for its type
+  {"op": "elements", "blocks": [...]}      the elements COMPRESS_PARSER finds in each
+                                           {"kind", "body"}, as split_contents reads them
 """
 
 import json
@@ -422,6 +424,38 @@ def translate_op(request):
     return {"translations": translations}
 
 
+def elements_op(request):
+    """The <link>/<style> (css) or <script> (js) elements django-compressor's configured parser
+    finds in each block body, in its order, with their attributes and text."""
+    from compressor.conf import settings
+    from compressor.utils import get_class
+
+    parser_class = get_class(settings.COMPRESS_PARSER)
+    answers = []
+    for block in request["blocks"]:
+        try:
+            parser = parser_class(block["body"])
+            elems = parser.css_elems() if block["kind"] == "css" else parser.js_elems()
+            found = []
+            for elem in elems:
+                attrs = parser.elem_attribs(elem)
+                text = parser.elem_content(elem) if parser.elem_name(elem) != "link" else ""
+                found.append(
+                    {
+                        "tag": str(parser.elem_name(elem)).lower(),
+                        "attrs": [
+                            [str(name).lower(), None if value is None else str(value)]
+                            for name, value in attrs.items()
+                        ],
+                        "text": "" if text is None else str(text),
+                    }
+                )
+            answers.append({"elements": found})
+        except Exception as error:  # what the peer's parser stops on
+            answers.append({"error": "%s: %s" % (type(error).__name__, error)})
+    return {"blocks": answers}
+
+
 def precompile_op(request):
     """The element's text after its precompiler, as django-compressor's hunks() runs it."""
     from compressor.base import METHOD_INPUT, SOURCE_FILE
@@ -456,6 +490,7 @@ HANDLERS = {
     "translate": translate_op,
     "static": static_op,
     "precompile": precompile_op,
+    "elements": elements_op,
 }
 
 

@@ -329,6 +329,41 @@ impl Bridge {
         })
     }
 
+    /// The elements django-compressor's configured parser (`COMPRESS_PARSER`) finds in each
+    /// `(kind, body)`: for each, its elements in the parser's order, or why the parser stopped.
+    pub fn elements(
+        &self,
+        blocks: &[(&str, &str)],
+    ) -> Result<Vec<Result<Vec<ParsedElement>, String>>, BridgeError> {
+        #[derive(serde::Deserialize)]
+        struct Block {
+            elements: Option<Vec<ParsedElement>>,
+            error: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Blocks {
+            blocks: Vec<Block>,
+        }
+        let doing = format!("reading {} block(s) with COMPRESS_PARSER", blocks.len());
+        let request: Vec<serde_json::Value> = blocks
+            .iter()
+            .map(|(kind, body)| serde_json::json!({"kind": kind, "body": body}))
+            .collect();
+        let answer: Blocks = self.ask(
+            serde_json::json!({"op": "elements", "blocks": request}),
+            &doing,
+        )?;
+        let found = answer
+            .blocks
+            .into_iter()
+            .map(|block| match (block.elements, block.error) {
+                (Some(elements), _) => Ok(elements),
+                (None, error) => Err(error.unwrap_or_else(|| "no answer".into())),
+            })
+            .collect();
+        one_each(found, blocks.len(), &doing)
+    }
+
     fn ask<T: serde::de::DeserializeOwned>(
         &self,
         request: serde_json::Value,
@@ -558,4 +593,12 @@ fn one_each<T>(answers: Vec<T>, asked: usize, doing: &str) -> Result<Vec<T>, Bri
             ),
         })
     }
+}
+
+/// One element as django-compressor's configured parser reads it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ParsedElement {
+    pub tag: String,
+    pub attrs: Vec<(String, Option<String>)>,
+    pub text: String,
 }
