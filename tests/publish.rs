@@ -950,6 +950,93 @@ fn prune_racing_a_rollback_never_breaks_the_live_release() {
     });
 }
 
+/// The window a fixed interleaving missed: a publish lists the prefix while a prune is deleting
+/// (its notice is in the listing, and so are objects it is about to delete), and the prune ends
+/// (notice withdrawn) before the publish reads the notice. The publish must not plan from that
+/// listing, which shows objects that are gone: it lists again.
+fn race_past_a_vanishing_notice(rollback: bool) {
+    let builds = builds();
+    let kind = if rollback { "rollback" } else { "publish" };
+    let bucket = shared_bucket();
+    let prefix = format!("{kind}-vanishing-notice/");
+    let to = format!("s3://{bucket}/{prefix}");
+    let direct = seaweed::server().endpoint.clone();
+    for site in [&builds.a, &builds.b] {
+        ok(run(
+            site.path(),
+            SECRET_KEY,
+            &["publish", "-q", "--to", &to, "--endpoint-url", &direct],
+        ));
+    }
+    let publishing = if rollback { &builds.a } else { &builds.c };
+    let to_publish = proxy::start(&direct, Faults::default());
+    let to_prune = proxy::start(&direct, Faults::default());
+    let prune_args = [
+        "publish",
+        "--prune",
+        "--keep",
+        "1",
+        "--break-lock",
+        "--to",
+        &to,
+        "--endpoint-url",
+        &to_prune.endpoint,
+    ];
+    let publish_args = [
+        "publish",
+        "--break-lock",
+        "--to",
+        &to,
+        "--endpoint-url",
+        &to_publish.endpoint,
+    ];
+    // The prune is held as it starts deleting, its decision made: the run's first delete
+    // withdraws its own pending record, the second is the prune's.
+    let deleting = to_prune.rule_after(1, "POST", "delete", proxy::Action::Hold, 1);
+    let pruner = start(builds.b.path(), &prune_args);
+    assert!(
+        to_prune.wait_held(&deleting, 60),
+        "{kind}: the prune never deleted"
+    );
+    // The publish lists (notice and doomed objects both there) and is held reading the notice.
+    let reading_notice =
+        to_publish.rule_after(0, "GET", ".stapler/pruning/", proxy::Action::Hold, 1);
+    let publisher = start(publishing.path(), &publish_args);
+    assert!(
+        to_publish.wait_held(&reading_notice, 60),
+        "{kind}: the publish never read the notice"
+    );
+    to_prune.release(&deleting);
+    let pruned = pruner.wait_with_output().expect("wait");
+    assert!(
+        pruned.status.success(),
+        "{kind}: the prune failed: {}",
+        text(&pruned.stderr)
+    );
+    to_publish.release(&reading_notice);
+    let published = publisher.wait_with_output().expect("wait");
+    assert!(
+        published.status.success(),
+        "{kind}: the publish failed: {}",
+        text(&published.stderr)
+    );
+    Remote::under(bucket, &prefix).assert_live_is_whole(
+        &[
+            &manifest_of(publishing.path()),
+            &manifest_of(builds.b.path()),
+        ],
+        &format!("{kind} past a vanishing prune notice"),
+    );
+}
+
+#[test]
+fn a_prune_notice_that_vanishes_mid_look_sends_the_publish_back_to_list() {
+    std::thread::scope(|scope| {
+        scope.spawn(|| race_past_a_vanishing_notice(false));
+        scope.spawn(|| race_past_a_vanishing_notice(true));
+    });
+}
+
 /// `stapler publish` of a site straight to the server, not through a proxy.
 fn publish_directly(site: &Path, to: &str) -> Output {
     run(

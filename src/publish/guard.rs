@@ -5,7 +5,20 @@
 //!   records, so that a publish that starts meanwhile waits for the prune to end and then sees
 //!   what it deleted.
 //!
-//! Why the two together keep every live manifest whole is argued in DESIGN.md's publish contract.
+//! Why the two together keep every live manifest whole, with or without conditional writes: a
+//! prune writes its notice before it lists; a publish (or rollback) writes its pending record,
+//! naming every object it needs, before it lists. The store is read-after-write consistent, so
+//! of the two listings at least one sees the other's object.
+//! - The prune's listing sees the pending record: it keeps every object the record names (a
+//!   pending record counts until its own deadline).
+//! - Else the publish's listing sees the notice. It plans only from a listing in which no prune
+//!   may have been deleting: it waits while a notice is there and within its deadline (a prune
+//!   starts no delete after its deadline), and a notice that is gone when read means the prune
+//!   ended after the listing was taken, which may show objects since deleted, so it lists
+//!   again. The listing it plans from shows every deletion, and what is missing is sent again.
+//!
+//! Neither case needs the lock, which only keeps two publishes from sending names that are not
+//! content-hashed at once.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -172,8 +185,9 @@ pub async fn announce_prune(
     store.put_bytes(name, holder.to_json(), &headers()).await
 }
 
-/// The prune notices in a listing whose prune may still be deleting: a notice older than its
-/// prune's deadline (by the store's clock, `now`) belongs to a prune that has ended.
+/// The prune notices in a listing whose prune may still have been deleting when the listing was
+/// taken: a notice older than its prune's deadline (by the store's clock, `now`) belongs to a
+/// prune that had ended; one that is gone by the time it is read ended after the listing.
 pub async fn running_prunes(
     store: &impl Store,
     listing: &BTreeMap<String, ObjectInfo>,
@@ -186,8 +200,13 @@ pub async fn running_prunes(
         }
         let deadline = match store.get(name).await {
             Ok(bytes) => Holder::parse(&bytes).map(|holder| holder.deadline_secs),
-            // Its prune ended between the listing and now.
-            Err(StoreError::NotFound { .. }) => continue,
+            // Its prune ended between the listing and now: it was deleting while the listing
+            // was taken, so the listing may show what is gone. It counts as running, and the
+            // caller lists again.
+            Err(StoreError::NotFound { .. }) => {
+                running.push(name.clone());
+                continue;
+            }
             Err(error) => return Err(error),
         };
         let ended = match (info.modified, now, deadline) {
