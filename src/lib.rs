@@ -15,6 +15,7 @@ pub mod config;
 pub mod django;
 pub mod error;
 pub mod fingerprint;
+pub mod interrupt;
 pub mod manifest;
 pub mod output;
 pub mod progress;

@@ -63,6 +63,7 @@ impl ExitCode {
 
 fn main() {
     let cli = Cli::parse();
+    stapler::interrupt::install();
     let mut printer = printer_for(&cli.command);
     let outcome = run_command(cli, &mut printer);
     let code = match &outcome {
@@ -268,7 +269,11 @@ fn publish_flags(args: &cli::PublishArgs) -> RunFlags {
         dry_run: args.publish.dry_run,
         prune: args.publish.prune,
         break_lock: args.publish.break_lock,
-        wait: args.publish.wait,
+        wait: args.publish.wait.is_some(),
+        lock_wait: args.publish.wait.map(|seconds| match seconds {
+            0 => None,
+            seconds => Some(seconds),
+        }),
         strict: false,
     }
 }

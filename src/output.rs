@@ -63,7 +63,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<bool> {
     let mut file = temporary_beside(path)?;
     file.write_all(bytes).map_err(failed(path, "writing"))?;
-    match file.persist_noclobber(path) {
+    let temporary = file.path().to_path_buf();
+    let persisted = file.persist_noclobber(path);
+    forget_temporary(&temporary);
+    match persisted {
         Ok(_) => Ok(true),
         Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(error) => Err(failed(path, "creating")(error.error)),
@@ -92,17 +95,47 @@ fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
         // Passed to open(2), so the umask applies as it does to any new file.
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    builder
+    // Created and recorded under one lock, so a stop by signal removes every one of them.
+    let mut live = LIVE_TEMPORARIES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let file = builder
         .tempfile_in(parent)
-        .map_err(failed(parent, "creating a temporary file"))
+        .map_err(failed(parent, "creating a temporary file"))?;
+    live.insert(file.path().to_path_buf());
+    Ok(file)
+}
+
+/// The temporary files that exist now, to be removed if the run is stopped by a signal.
+static LIVE_TEMPORARIES: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn forget_temporary(path: &Path) {
+    if let Ok(mut live) = LIVE_TEMPORARIES.lock() {
+        live.remove(path);
+    }
+}
+
+/// Removes every temporary file this process has open, and keeps the lock so that no other is
+/// made: for a run about to exit on a signal.
+pub fn remove_temporaries() {
+    let live = LIVE_TEMPORARIES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for path in live.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+    std::mem::forget(live);
 }
 
 fn finish(file: tempfile::NamedTempFile, path: &Path, durability: Durability) -> Result<()> {
     if durability == Durability::Synced {
         file.as_file().sync_all().map_err(failed(path, "syncing"))?;
     }
-    file.persist(path)
-        .map_err(|error| failed(path, "renaming")(error.error))?;
+    let temporary = file.path().to_path_buf();
+    let persisted = file.persist(path);
+    forget_temporary(&temporary);
+    persisted.map_err(|error| failed(path, "renaming")(error.error))?;
     Ok(())
 }
 

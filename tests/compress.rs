@@ -1015,3 +1015,60 @@ fn an_unchanged_site_is_not_rebuilt_and_any_change_is_noticed() {
         "--force rebuilds"
     );
 }
+
+/// SIGTERM stops a build at once: exit 128 + 15, the previous manifest as it was, and no
+/// temporary file left behind.
+#[cfg(unix)]
+#[test]
+fn a_signal_stops_a_build_leaving_the_previous_manifest_and_no_temporary_file() {
+    let template = "{% load compress %}{% compress js %}<script type=\"text/x-slow\" src=\"/static/a.js\"></script><script src=\"/static/b.js\"></script>{% endcompress %}";
+    let site = small_site(
+        &[("t.html", template)],
+        &[
+            ("a.js", b"var a = 1;\n".as_slice()),
+            ("b.js", b"var b = 2;\n"),
+        ],
+    );
+    append_config(
+        site.path(),
+        "precompilers = [[\"text/x-slow\", \"sleep 20; cat {infile}\"]]\n",
+    );
+    let manifest = site.path().join("build/CACHE/manifest.json");
+    std::fs::create_dir_all(manifest.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&manifest, "{\"previous\": \"kept\"}").expect("previous");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stapler"))
+        .args(["compress", "--offline", "--no-cache"])
+        .current_dir(site.path())
+        .env_remove("CI")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let stopped_at = std::time::Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let output = child.wait_with_output().expect("wait");
+    assert!(stopped_at.elapsed().as_secs() < 3, "stopped at once");
+    assert_eq!(
+        output.status.code(),
+        Some(128 + 15),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(text(&output.stderr).contains("stopped by SIGTERM"));
+    assert_eq!(
+        std::fs::read_to_string(&manifest).expect("manifest"),
+        "{\"previous\": \"kept\"}"
+    );
+    let temporary: Vec<_> = walkdir::WalkDir::new(site.path())
+        .min_depth(1)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| stapler::output::is_temporary(&entry.file_name().to_string_lossy()))
+        .map(|entry| entry.path().display().to_string())
+        .collect();
+    assert!(temporary.is_empty(), "{temporary:?}");
+}

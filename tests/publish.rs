@@ -1245,3 +1245,301 @@ fn a_second_publish_is_refused_while_one_holds_the_lock() {
         text(&output.stderr)
     );
 }
+
+/// Sends a signal to a running stapler.
+fn signal(child: &std::process::Child, name: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success(), "kill -{name}");
+}
+
+/// The coordination objects a run leaves under the prefix: the lock and pending records.
+fn leftovers(remote: &Remote) -> Vec<String> {
+    remote
+        .keys()
+        .into_iter()
+        .filter(|key| key == ".stapler/lock" || key.starts_with(".stapler/pending/"))
+        .collect()
+}
+
+/// SIGTERM, as CI sends it to a cancelled job, at several moments of a publish: before the lock
+/// is taken, during the uploads, and once the manifest is up. The run stops cleanly (its lock
+/// and pending record removed; exit 4 with the previous release live, or 5 once the new one is)
+/// and the next publish runs without anyone's help.
+#[test]
+fn a_cancelled_publish_cleans_up_and_the_next_one_runs() {
+    let moments: [(&str, &str, &str, i32); 4] = [
+        ("taking the lock", "PUT", ".stapler/lock", 4),
+        ("uploading", "PUT", "CACHE/js/", 4),
+        ("writing the release record", "PUT", ".stapler/releases/", 5),
+        ("interrupted twice", "PUT", "CACHE/js/", 4),
+    ];
+    for (index, (moment, method, path, code)) in moments.into_iter().enumerate() {
+        let (remote, to) = published_a(&format!("cancelled-{index}"));
+        let live_before = remote.get("CACHE/manifest.json");
+        let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
+        let rule = proxy.rule(method, path, proxy::Action::Hold, 1);
+        let publisher = start(
+            builds().c.path(),
+            &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+        );
+        assert!(proxy.wait_held(&rule, 60), "{moment}: never got there");
+        // Twice: the first signal's clean-up is held, and a second signal stops it at once.
+        let cleaning = (moment == "interrupted twice")
+            .then(|| proxy.rule("POST", "delete", proxy::Action::Hold, 1));
+        let stopped_at = std::time::Instant::now();
+        signal(&publisher, "TERM");
+        if let Some(cleaning) = &cleaning {
+            assert!(proxy.wait_held(cleaning, 10), "{moment}: never cleaned up");
+            signal(&publisher, "INT");
+        }
+        if code == 5 {
+            // The release record is past the point of no return: the run finishes it.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            proxy.release(&rule);
+        }
+        let output = publisher.wait_with_output().expect("wait");
+        let stderr = text(&output.stderr);
+        let took = stopped_at.elapsed();
+        proxy.release(&rule);
+        if let Some(cleaning) = &cleaning {
+            proxy.release(cleaning);
+        }
+        let expected = if moment == "interrupted twice" {
+            128 + 2
+        } else {
+            code
+        };
+        assert_eq!(output.status.code(), Some(expected), "{moment}: {stderr}");
+        assert!(took.as_secs_f64() < 3.0, "{moment}: stopping took {took:?}");
+        if expected == 4 {
+            assert!(
+                stderr.contains("stopped by SIGTERM before the manifests were sent"),
+                "{moment}: {stderr}"
+            );
+            assert_eq!(
+                remote.get("CACHE/manifest.json"),
+                live_before,
+                "{moment}: the previous release stays live"
+            );
+            assert_eq!(
+                leftovers(&remote),
+                Vec::<String>::new(),
+                "{moment}: lock and pending record removed"
+            );
+        }
+        if expected == 5 {
+            assert!(
+                stderr.contains("stopped by SIGTERM after the manifests went up"),
+                "{moment}: {stderr}"
+            );
+            assert_eq!(
+                leftovers(&remote),
+                Vec::<String>::new(),
+                "{moment}: lock and pending record removed"
+            );
+            remote.assert_live_is_whole(&[&manifest_of(builds().c.path())], moment);
+        }
+        // The next deploy needs no one: a lock left by the killed run (on this machine, its
+        // process gone) is taken over.
+        let next = publish_directly(builds().c.path(), &to);
+        assert!(
+            next.status.success(),
+            "{moment}: the next publish: {}",
+            text(&next.stderr)
+        );
+        remote.assert_live_is_whole(&[&manifest_of(builds().c.path())], moment);
+        eprintln!("{moment}: stopped in {took:?} with exit {expected}, next publish ran");
+    }
+}
+
+/// A publish killed outright (SIGKILL: nothing runs) leaves its lock; the next publish on this
+/// machine sees that the holder's process is gone and takes the lock over, saying so.
+#[test]
+fn a_lock_left_by_a_killed_publish_on_this_machine_is_taken_over() {
+    let (remote, to) = published_a("killed-holder");
+    let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
+    let rule = proxy.rule("PUT", "CACHE/js/", proxy::Action::Hold, 1);
+    let mut publisher = start(
+        builds().c.path(),
+        &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+    );
+    assert!(proxy.wait_held(&rule, 60), "never got to its uploads");
+    publisher.kill().expect("kill");
+    publisher.wait().expect("wait");
+    proxy.release(&rule);
+    assert!(leftovers(&remote).contains(&".stapler/lock".to_string()));
+    let next = publish_directly(builds().c.path(), &to);
+    let stderr = text(&next.stderr);
+    assert!(next.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("took over .stapler/lock from")
+            && stderr.contains("on this machine has ended"),
+        "{stderr}"
+    );
+    assert_eq!(
+        leftovers(&remote)
+            .iter()
+            .filter(|key| *key == ".stapler/lock")
+            .count(),
+        0
+    );
+    remote.assert_live_is_whole(&[&manifest_of(builds().c.path())], "after the takeover");
+}
+
+/// A live holder's lock is waited for with `--wait`, and the queued publish then runs.
+#[test]
+fn wait_queues_a_publish_behind_a_live_holder() {
+    let (remote, to) = published_a("queued");
+    let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
+    let rule = proxy.rule("PUT", "CACHE/manifest.json", proxy::Action::Hold, 1);
+    let first = start(
+        builds().b.path(),
+        &["publish", "--to", &to, "--endpoint-url", &proxy.endpoint],
+    );
+    assert!(
+        proxy.wait_held(&rule, 60),
+        "the first publish never got to its manifest"
+    );
+    let queued = start(
+        builds().c.path(),
+        &[
+            "publish",
+            "--wait",
+            "60",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &seaweed::server().endpoint,
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    proxy.release(&rule);
+    let output = first.wait_with_output().expect("wait");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = queued.wait_with_output().expect("wait");
+    assert!(
+        output.status.success(),
+        "the queued publish: {}",
+        text(&output.stderr)
+    );
+    remote.assert_live_is_whole(&[&manifest_of(builds().c.path())], "after the queue");
+}
+
+/// A lock from another machine whose deadline passed long ago is taken over on a `file://`
+/// target too, where the takeover is an atomic rename.
+#[test]
+fn an_expired_lock_from_another_machine_is_taken_over() {
+    let target = tempfile::tempdir().expect("tempdir");
+    let to = format!("file://{}", target.path().display());
+    ok(run(
+        builds().a.path(),
+        SECRET_KEY,
+        &["publish", "-q", "--to", &to],
+    ));
+    let lock = target.path().join(".stapler/lock");
+    std::fs::write(
+        &lock,
+        r#"{"owner": "ci-runner-7 pid 4242", "started": "20260101T000000.000Z", "deadline_secs": 60, "host": "ci-runner-7", "pid": 4242}"#,
+    )
+    .expect("lock");
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .and_then(|file| file.set_modified(hour_ago))
+        .expect("age the lock");
+    let output = run(builds().c.path(), SECRET_KEY, &["publish", "--to", &to]);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "took over .stapler/lock from ci-runner-7 pid 4242: its deadline (60 s) passed"
+        ),
+        "{stderr}"
+    );
+    assert!(!lock.exists(), "the lock is given back");
+}
+
+/// A prune (`--prune --keep 1`, retiring release `a`) and a publish of `c` or a rollback to `a`
+/// started `offset` later, with no hold: the timing is the machine's.
+fn race_at(offset: std::time::Duration, rollback: bool) {
+    let builds = builds();
+    let kind = if rollback { "rollback" } else { "publish" };
+    let bucket = shared_bucket();
+    let prefix = format!("{kind}-offset-{}/", offset.as_millis());
+    let to = format!("s3://{bucket}/{prefix}");
+    let direct = seaweed::server().endpoint.clone();
+    for site in [&builds.a, &builds.b] {
+        ok(run(
+            site.path(),
+            SECRET_KEY,
+            &["publish", "-q", "--to", &to, "--endpoint-url", &direct],
+        ));
+    }
+    let publishing = if rollback { &builds.a } else { &builds.c };
+    let pruner = start(
+        builds.b.path(),
+        &[
+            "publish",
+            "--prune",
+            "--keep",
+            "1",
+            "--break-lock",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &direct,
+        ],
+    );
+    std::thread::sleep(offset);
+    let publisher = start(
+        publishing.path(),
+        &[
+            "publish",
+            "--break-lock",
+            "--to",
+            &to,
+            "--endpoint-url",
+            &direct,
+        ],
+    );
+    let label = format!("{kind} {} ms after the prune", offset.as_millis());
+    for (child, who) in [(pruner, "prune"), (publisher, "publish")] {
+        let output = child.wait_with_output().expect("wait");
+        assert!(
+            output.status.success(),
+            "{label}: the {who} failed: {}",
+            text(&output.stderr)
+        );
+    }
+    Remote::under(bucket, &prefix).assert_live_is_whole(
+        &[
+            &manifest_of(publishing.path()),
+            &manifest_of(builds.b.path()),
+        ],
+        &label,
+    );
+}
+
+/// Every 50 ms over the whole overlap of a prune and a publish (or rollback) started after it:
+/// no offset may leave the live manifest naming a deleted object.
+#[test]
+fn prune_and_publish_at_every_offset_keep_the_live_release_whole() {
+    let offsets: Vec<(u64, bool)> = (0..=12)
+        .flat_map(|step| [(step * 50, false), (step * 50, true)])
+        .collect();
+    for chunk in offsets.chunks(4) {
+        std::thread::scope(|scope| {
+            for &(millis, rollback) in chunk {
+                scope.spawn(move || race_at(std::time::Duration::from_millis(millis), rollback));
+            }
+        });
+    }
+    eprintln!(
+        "{} races, offsets 0 to 600 ms, the live release whole in each",
+        offsets.len()
+    );
+}

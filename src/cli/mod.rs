@@ -130,9 +130,11 @@ pub struct PublishFlags {
     /// left by a publish that was killed.
     #[arg(long)]
     pub break_lock: bool,
-    /// With `cloudfront_distribution_id`: wait until CloudFront has finished invalidating.
-    #[arg(long)]
-    pub wait: bool,
+    /// Queue behind a publish that holds the lock, for up to SECONDS (bare: until this
+    /// publish's deadline), instead of failing; with `cloudfront_distribution_id`, also wait
+    /// until CloudFront has finished invalidating.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "0")]
+    pub wait: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -429,6 +429,9 @@ pub struct RunFlags {
     pub break_lock: bool,
     /// Wait until the CDN's invalidations have completed.
     pub wait: bool,
+    /// Queue behind a live holder of the publish lock: `Some(None)` until the publish's
+    /// deadline, `Some(Some(seconds))` for at most that long; `None` fails at once.
+    pub lock_wait: Option<Option<u64>>,
 }
 
 /// Where the settings come from, besides the environment.

@@ -74,6 +74,8 @@ pub async fn publish(
     progress: &dyn Progress,
 ) -> Result<Report> {
     let started = Instant::now();
+    // A signal stops the publish at its next safe point, not at once.
+    let _cooperating = crate::interrupt::Cooperating::start();
     let local = plan::scan_static_root(settings, manifest)?;
     let store = AnyStore::open(&settings.target).await?;
     let mut report = publish_to(
@@ -255,13 +257,22 @@ async fn publish_to(
         report.elapsed = started.elapsed();
         return Ok(report);
     }
+    if let Some(signal) = crate::interrupt::received() {
+        return Err(stopped_before_manifests(signal));
+    }
     let mut pending = this.clone();
     pending.deadline_secs = Some(clock.allowance.as_secs() + 1);
     let pending_name = pending.pending_name(&run_id());
-    store
-        .put_bytes(&pending_name, pending.to_json(), &record_headers())
-        .await
-        .map_err(|error| nothing_changed("writing this release's pending record", error))?;
+    let headers = record_headers();
+    let written = tokio::select! {
+        written = store.put_bytes(&pending_name, pending.to_json(), &headers) => written,
+        signal = crate::interrupt::stopping() => {
+            // The record may have landed: it is withdrawn, and a prune retires it anyway.
+            let _ = store.delete(std::slice::from_ref(&pending_name)).await;
+            return Err(stopped_before_manifests(signal));
+        }
+    };
+    written.map_err(|error| nothing_changed("writing this release's pending record", error))?;
     let holder = Holder::new(this.created.clone(), clock.allowance);
     let run = Run {
         local: &local,
@@ -310,6 +321,28 @@ fn record_headers() -> Headers {
     }
 }
 
+/// Stopped by a signal before the manifests were sent.
+fn stopped_before_manifests(signal: i32) -> Error {
+    Error::NotPublished {
+        message: format!(
+            "stopped by {} before the manifests were sent: servers keep using the previous release. This run's pending record and lock are removed, so the next publish starts without --break-lock; what went up is not sent again.",
+            crate::interrupt::name(signal)
+        ),
+        context: Vec::new(),
+    }
+}
+
+/// Stopped by a signal after the manifests went up.
+fn stopped_after_manifests(signal: i32, what: &str) -> Error {
+    Error::PartlyPublished {
+        message: format!(
+            "stopped by {} after the manifests went up: the new release is live; {what}.",
+            crate::interrupt::name(signal)
+        ),
+        context: Vec::new(),
+    }
+}
+
 /// A failure before any manifest was sent: the previous release is still live.
 fn nothing_changed(doing: &str, error: StoreError) -> Error {
     Error::NotPublished {
@@ -344,8 +377,24 @@ async fn locked_phase(
     let forget_pending = || async {
         let _ = store.delete(&[pending_name.to_string()]).await;
     };
-    let lock = match guard::lock(store, holder, options.break_lock, pending_name).await {
-        Ok(Ok(lock)) => lock,
+    let wait_until = options.lock_wait.map(|seconds| match seconds {
+        Some(seconds) => (Instant::now() + Duration::from_secs(seconds)).min(run.clock.deadline),
+        None => run.clock.deadline,
+    });
+    let taken = tokio::select! {
+        taken = guard::lock(store, holder, options.break_lock, pending_name, wait_until) => taken,
+        signal = crate::interrupt::stopping() => {
+            // The lock may have been written as the request was dropped.
+            let _ = guard::unlock_if_ours(store, holder).await;
+            forget_pending().await;
+            return Err(stopped_before_manifests(signal));
+        }
+    };
+    let lock = match taken {
+        Ok(Ok(taken)) => {
+            report.warnings.extend(taken.took_over);
+            taken.lock
+        }
         Ok(Err(busy)) => {
             forget_pending().await;
             return Err(Error::NotPublished {
@@ -394,12 +443,14 @@ async fn publish_locked(store: &impl Store, run: &Run<'_>, report: &mut Report) 
         this,
         pending_name,
     } = *run;
-    let planned = tokio::time::timeout(clock.remaining(), async {
-        let remote = listing_without_prunes(store, pending_name, progress, clock).await?;
-        let latest = release::latest(store, &remote).await?;
-        Ok::<_, Error>((remote, latest))
-    })
-    .await;
+    let planned = tokio::select! {
+        planned = tokio::time::timeout(clock.remaining(), async {
+            let remote = listing_without_prunes(store, pending_name, progress, clock).await?;
+            let latest = release::latest(store, &remote).await?;
+            Ok::<_, Error>((remote, latest))
+        }) => planned,
+        signal = crate::interrupt::stopping() => return Err(stopped_before_manifests(signal)),
+    };
     let (remote, latest) = match planned {
         Ok(Ok(found)) => found,
         Ok(Err(Error::Store(error))) => return Err(nothing_changed("planning", error)),
@@ -417,10 +468,20 @@ async fn publish_locked(store: &impl Store, run: &Run<'_>, report: &mut Report) 
     report.plan_text = plan.describe();
     report.skipped = plan.unchanged.len();
     report.repaired = plan.repairs();
+    if let Some(signal) = crate::interrupt::received() {
+        return Err(stopped_before_manifests(signal));
+    }
     progress.start(Work::Bytes, plan.upload_bytes());
-    let uploaded = send::upload(settings, store, &plan, progress, clock).await;
+    // On a signal the uploads in flight are abandoned (their requests dropped) and none starts.
+    let uploaded = tokio::select! {
+        uploaded = send::upload(settings, store, &plan, progress, clock) => uploaded,
+        signal = crate::interrupt::stopping() => Err(stopped_before_manifests(signal)),
+    };
     progress.finish();
     (report.sent, report.sent_bytes) = uploaded?;
+    if let Some(signal) = crate::interrupt::received() {
+        return Err(stopped_before_manifests(signal));
+    }
     if clock.remaining().is_zero() {
         return Err(Error::NotPublished {
             message: format!(
@@ -455,6 +516,12 @@ async fn publish_locked(store: &impl Store, run: &Run<'_>, report: &mut Report) 
             "the pending record {pending_name} could not be removed ({error}); a later prune removes it"
         ));
     }
+    if let (true, Some(signal)) = (options.prune, crate::interrupt::received()) {
+        return Err(stopped_after_manifests(
+            signal,
+            "pruning was skipped; rerun `stapler publish --prune` to prune",
+        ));
+    }
     if options.prune {
         report.deleted = prune::prune(store, settings, manifest, clock, report)
             .await
@@ -467,6 +534,11 @@ async fn publish_locked(store: &impl Store, run: &Run<'_>, report: &mut Report) 
                     _ => Vec::new(),
                 },
             })?;
+    }
+    // A signal that came while the manifests went up: the release is live and recorded, and
+    // the run still says it was stopped.
+    if let Some(signal) = crate::interrupt::received() {
+        return Err(stopped_after_manifests(signal, "its record is written"));
     }
     Ok(())
 }
@@ -508,7 +580,10 @@ async fn listing_without_prunes(
             "waiting for a prune to finish ({} s)",
             waiting_since.elapsed().as_secs()
         ));
-        tokio::time::sleep(PRUNE_POLL).await;
+        tokio::select! {
+            () = tokio::time::sleep(PRUNE_POLL) => {}
+            signal = crate::interrupt::stopping() => return Err(stopped_before_manifests(signal)),
+        }
     }
 }
 

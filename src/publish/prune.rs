@@ -113,6 +113,14 @@ async fn prune_announced(
     // before it, and one batch takes at most one request's bound, which the notice allows for.
     let mut deleted = 0;
     for batch in decision.deletes.chunks(DELETE_BATCH) {
+        if crate::interrupt::received().is_some() {
+            report.warnings.push(format!(
+                "pruning stopped by a signal with {} of {} object(s) no release needs deleted; rerun with --prune to finish",
+                deleted,
+                decision.deletes.len()
+            ));
+            break;
+        }
         if clock.remaining().is_zero() {
             report.warnings.push(format!(
                 "pruning stopped: the publish's deadline passed with {} of {} object(s) no release needs deleted; rerun with --prune to finish",

@@ -122,6 +122,45 @@ impl Store for DirStore {
         Ok(output::write_new(&path, &bytes)?)
     }
 
+    async fn replace_if_unchanged(
+        &self,
+        name: &str,
+        expected: &[u8],
+        bytes: Vec<u8>,
+        _headers: &Headers,
+    ) -> Result<bool, StoreError> {
+        let path = self.path(name)?;
+        // Only one caller can move the file aside: the rename is the decision.
+        let aside = path.with_file_name(format!(
+            ".stapler-replaced-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|since| since.as_nanos())
+                .unwrap_or_default()
+        ));
+        match std::fs::rename(&path, &aside) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path,
+                    action: "moving aside",
+                    source,
+                })
+            }
+        }
+        let moved = std::fs::read(&aside).unwrap_or_default();
+        if moved != expected {
+            // Someone wrote it anew since it was read: put theirs back, never over another.
+            let _ = std::fs::hard_link(&aside, &path);
+            let _ = std::fs::remove_file(&aside);
+            return Ok(false);
+        }
+        let _ = std::fs::remove_file(&aside);
+        Ok(output::write_new(&path, &bytes)?)
+    }
+
     async fn delete(&self, names: &[String]) -> Result<(), StoreError> {
         for name in names {
             let path = self.path(name)?;
@@ -138,5 +177,53 @@ impl Store for DirStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Of many runs taking over the same lock at once (threads released together), exactly
+    /// one replaces it.
+    #[test]
+    fn one_of_many_concurrent_replacements_wins() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path());
+        std::fs::create_dir_all(dir.path().join(".stapler")).expect("mkdir");
+        for round in 0..50 {
+            let old = format!("held by a dead run, round {round}").into_bytes();
+            std::fs::write(dir.path().join(".stapler/lock"), &old).expect("lock");
+            let start = std::sync::Barrier::new(8);
+            let winners: Vec<bool> = std::thread::scope(|scope| {
+                let takers: Vec<_> = (0..8)
+                    .map(|taker| {
+                        let (store, old, start) = (&store, &old, &start);
+                        scope.spawn(move || {
+                            start.wait();
+                            futures::executor::block_on(store.replace_if_unchanged(
+                                ".stapler/lock",
+                                old,
+                                format!("taker {taker}").into_bytes(),
+                                &Headers::default(),
+                            ))
+                            .expect("replace")
+                        })
+                    })
+                    .collect();
+                takers
+                    .into_iter()
+                    .map(|taker| taker.join().expect("taker"))
+                    .collect()
+            });
+            assert_eq!(
+                winners.iter().filter(|won| **won).count(),
+                1,
+                "round {round}"
+            );
+            let now = std::fs::read_to_string(dir.path().join(".stapler/lock")).expect("lock");
+            let winner = winners.iter().position(|won| *won).expect("a winner");
+            assert_eq!(now, format!("taker {winner}"));
+        }
     }
 }

@@ -268,6 +268,17 @@ pub trait Store: Send + Sync {
         headers: &Headers,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Replaces the object only if it still holds `expected` (S3's `If-Match` on its ETag; an
+    /// atomic rename in a folder): `Ok(true)` when this call replaced it, `Ok(false)` when it
+    /// changed or went meanwhile, so that of two callers replacing the same object one wins.
+    fn replace_if_unchanged(
+        &self,
+        name: &str,
+        expected: &[u8],
+        bytes: Vec<u8>,
+        headers: &Headers,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Deletes objects; a name that is already gone is not an error.
     fn delete(&self, names: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -353,6 +364,27 @@ impl Store for AnyStore {
         match self {
             AnyStore::Dir(store) => store.put_if_absent(name, bytes, headers).await,
             AnyStore::S3(store) => store.put_if_absent(name, bytes, headers).await,
+        }
+    }
+
+    async fn replace_if_unchanged(
+        &self,
+        name: &str,
+        expected: &[u8],
+        bytes: Vec<u8>,
+        headers: &Headers,
+    ) -> Result<bool, StoreError> {
+        match self {
+            AnyStore::Dir(store) => {
+                store
+                    .replace_if_unchanged(name, expected, bytes, headers)
+                    .await
+            }
+            AnyStore::S3(store) => {
+                store
+                    .replace_if_unchanged(name, expected, bytes, headers)
+                    .await
+            }
         }
     }
 

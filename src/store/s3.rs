@@ -474,6 +474,38 @@ impl Store for S3Store {
         }
     }
 
+    async fn replace_if_unchanged(
+        &self,
+        name: &str,
+        expected: &[u8],
+        bytes: Vec<u8>,
+        headers: &Headers,
+    ) -> Result<bool> {
+        // An object put in one request has the MD5 of its bytes as its ETag.
+        let etag = format!("\"{}\"", hex::encode(md5::Md5::digest(expected)));
+        let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
+        let size = bytes.len() as u64;
+        let sent = self
+            .put_request(name, bytes, &md5, headers)
+            .if_match(etag)
+            .customize()
+            .config_override(Self::sized(size))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            // 412: it changed. 404: it is gone. 409: another conditional write is in progress.
+            Err(error)
+                if error.raw_response().is_some_and(|response| {
+                    matches!(response.status().as_u16(), 404 | 409 | 412)
+                }) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.explain(&format!("replacing {name}"), error)),
+        }
+    }
+
     async fn delete(&self, names: &[String]) -> Result<()> {
         let mut deleted = 0;
         for chunk in names.chunks(1000) {
