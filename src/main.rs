@@ -229,13 +229,16 @@ fn show_config(config: &Config) {
     match (&config.project, &config.templates.bridge) {
         (Some(project), Some(bridge)) => {
             println!(
-                "# Django project {} (settings {}, from {}), Python {} with Django {} and django-compressor {}",
+                "# Django project {} (settings {}, from {}), Python {} with Django {} and {}",
                 project.dir.display(),
                 project.settings,
                 project.settings_from,
                 bridge.python(),
                 bridge.ready.django,
-                bridge.ready.compressor
+                match &bridge.ready.compressor_version {
+                    Some(version) => format!("django-compressor {version}"),
+                    None => "without django-compressor (stapler_assets)".to_string(),
+                }
             );
         }
         _ => println!("# no Django project: settings come from stapler's own sources only"),

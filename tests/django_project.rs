@@ -503,8 +503,8 @@ fn a_missing_python_a_broken_settings_module_no_compressor_and_a_dying_bridge_ar
         &run,
         2,
         &[
-            "has Django but not django-compressor",
-            "install django-compressor",
+            "has Django but neither django-compressor nor stapler-assets",
+            "pip install stapler-assets",
         ],
         &manifest,
         &before,

@@ -3,7 +3,9 @@
 stapler_assets``, which runs it with this interpreter.
 
 Add ``"stapler_assets"`` to ``INSTALLED_APPS`` for the management command. The binary does the
-work; this package only finds it and hands it the project's interpreter, settings and path.
+build; this package finds it and hands it the project's interpreter, settings and path. On the
+servers, the same app's ``{% load compress %}`` (and ``stapler_assets.jinja2.CompressExtension``)
+renders blocks from stapler's manifest in place of django-compressor's tag.
 """
 
 import os

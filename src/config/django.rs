@@ -134,13 +134,11 @@ pub fn layer(
             "COMPRESS_OFFLINE is not True in {origin}: servers with these settings compress on each request and never read the manifest stapler writes"
         ));
     }
-    if !found
-        .installed_apps
-        .iter()
-        .any(|app| app == "compressor" || app.starts_with("compressor."))
-    {
+    if !found.installed_apps.iter().any(|app| {
+        app == "compressor" || app.starts_with("compressor.") || app.starts_with("stapler_assets")
+    }) {
         notes.push(format!(
-            "`compressor` is not in INSTALLED_APPS of {origin}: Django cannot load {{% load compress %}}, so templates that use it are skipped"
+            "neither `compressor` nor `stapler_assets` is in INSTALLED_APPS of {origin}: Django cannot load {{% load compress %}}, so templates that use it are skipped"
         ));
     }
     if !plain_static_storage(&found.STATICFILES_STORAGE) {

@@ -14,6 +14,11 @@ Requests:
    "element": "<link ...>"}                COMPRESS_PRECOMPILERS names for its type
   {"op": "elements", "blocks": [...]}      the elements COMPRESS_PARSER finds in each
                                            {"kind", "body"}, as split_contents reads them
+
+Without django-compressor, stapler_assets (the wheel's Django app) stands in: the COMPRESS_*
+settings come with its defaults, templates are walked by its own walker, which finds its
+`{% compress %}` tag as well as django-compressor's, and the two ops that run django-compressor's
+own Python classes (precompile, elements) answer that they need it.
 """
 
 import json
@@ -21,6 +26,9 @@ import os
 import sys
 import time
 import traceback
+
+# django-compressor's package, or None when only stapler_assets is installed.
+COMPRESSOR = None
 
 PROTOCOL = os.fdopen(os.dup(1), "w", encoding="utf-8")
 os.dup2(2, 1)
@@ -55,16 +63,30 @@ def as_json(value):
         return None
 
 
+def compress_settings():
+    """The COMPRESS_* settings as django-compressor resolves them, or, without it, as
+    stapler_assets does (django-compressor's defaults)."""
+    if COMPRESSOR is not None:
+        from compressor.conf import settings
+    else:
+        from stapler_assets.conf import settings
+    return settings
+
+
+def needs_compressor(what):
+    return RuntimeError(
+        "%s needs django-compressor, which %s cannot import: pip install django-compressor"
+        % (what, sys.executable)
+    )
+
+
 def offline_contexts():
     """COMPRESS_OFFLINE_CONTEXT evaluated as the offline command evaluates it."""
     from importlib import import_module
 
-    from compressor.conf import settings
-    from compressor.utils import get_mod_func
-
-    contexts = settings.COMPRESS_OFFLINE_CONTEXT
+    contexts = compress_settings().COMPRESS_OFFLINE_CONTEXT
     if isinstance(contexts, str):
-        module, function = get_mod_func(contexts)
+        module, _, function = contexts.rpartition(".")
         contexts = getattr(import_module(module), function)()
     elif not isinstance(contexts, (list, tuple)):
         contexts = [contexts]
@@ -239,7 +261,10 @@ def static_storage():
 
 def compress_storage():
     """The storage django-compressor writes outputs with: its class, and whether its URLs are
-    COMPRESS_URL and the name, as the manifest's are."""
+    COMPRESS_URL and the name, as the manifest's are. Without django-compressor, stapler's own
+    files are the outputs: no storage class."""
+    if COMPRESSOR is None:
+        return {"class": "", "plain_urls": True}
     from compressor.conf import settings
     from compressor.storage import default_storage
 
@@ -267,8 +292,7 @@ def settings_op(_request):
     from django.conf import settings as django_settings
     from django.utils import translation
 
-    from compressor.conf import settings
-
+    settings = compress_settings()
     locations, unsupported_finders = static_locations()
     try:
         contexts = offline_contexts()
@@ -323,21 +347,89 @@ def block_arguments(node):
     return str(kind), str(mode), None if name is None else str(name), None
 
 
+def template_errors():
+    """What parsing or walking a template raises when Django cannot compile it."""
+    from django import template
+
+    errors = (template.TemplateSyntaxError, template.TemplateDoesNotExist)
+    if COMPRESSOR is not None:
+        from compressor import exceptions
+
+        errors += (exceptions.TemplateSyntaxError, exceptions.TemplateDoesNotExist)
+    return errors
+
+
+STAPLER_JINJA2_EXTENSION = "stapler_assets.jinja2.CompressExtension"
+
+
+def stapler_node_types():
+    """stapler_assets's compress node class, when the package is importable."""
+    try:
+        from stapler_assets.templatetags.compress import CompressNode
+    except ImportError:
+        return ()
+    return (CompressNode,)
+
+
+def offline_parser(engine):
+    """The walker of compress blocks: django-compressor's offline parser, taught stapler_assets's
+    tag too, or, without django-compressor, stapler_assets's own walker."""
+    settings = compress_settings()
+    if COMPRESSOR is None:
+        from stapler_assets.offline import DjangoWalker, Jinja2Walker
+
+        if engine == "jinja2":
+            return Jinja2Walker(env=settings.COMPRESS_JINJA2_GET_ENVIRONMENT())
+        return DjangoWalker()
+    if engine == "jinja2":
+        from compressor.offline.jinja2 import Jinja2Parser
+
+        class Jinja2BothTags(Jinja2Parser):
+            def walk_nodes(self, node, block_name=None, context=None):
+                for child in self.get_nodelist(node):
+                    call = getattr(child, "call", None)
+                    identifier = getattr(getattr(call, "node", None), "identifier", None)
+                    if identifier in (self.COMPRESSOR_ID, STAPLER_JINJA2_EXTENSION):
+                        yield child
+                    else:
+                        yield from self.walk_nodes(child, block_name=block_name)
+
+        # As `compress --engine jinja2`: templates by path, the project's environment.
+        return Jinja2BothTags(charset="utf-8", env=settings.COMPRESS_JINJA2_GET_ENVIRONMENT())
+    from compressor.offline.django import DjangoParser
+    from compressor.templatetags.compress import CompressorNode
+
+    node_types = (CompressorNode,) + stapler_node_types()
+
+    class DjangoBothTags(DjangoParser):
+        def walk_nodes(self, node, original=None, context=None):
+            if original is None:
+                original = node
+            for child in self.get_nodelist(node, original, context):
+                if isinstance(child, node_types):
+                    yield child
+                else:
+                    yield from self.walk_nodes(child, original, context)
+
+    return DjangoBothTags(charset="utf-8")
+
+
+def render_body(parser, template, context, node):
+    """A block's body as the build keys it: a stapler_assets block that names a CSP nonce is
+    rendered with the nonce hidden, as its runtime tag renders it."""
+    if getattr(node, "nonce_aware", False):
+        from stapler_assets.nonce import render_django_without_nonce
+
+        context.template = template
+        return render_django_without_nonce(node.nodelist, context)
+    return parser.render_nodelist(template, context, node)
+
+
 def render_op(request):
     from django.template import Context
 
-    from compressor.conf import settings
-    from compressor.exceptions import TemplateDoesNotExist, TemplateSyntaxError
-
-    if request.get("engine") == "jinja2":
-        from compressor.offline.jinja2 import Jinja2Parser
-
-        # As `compress --engine jinja2`: templates by path, the project's environment.
-        parser = Jinja2Parser(charset="utf-8", env=settings.COMPRESS_JINJA2_GET_ENVIRONMENT())
-    else:
-        from compressor.offline.django import DjangoParser
-
-        parser = DjangoParser(charset="utf-8")
+    errors = template_errors()
+    parser = offline_parser(request.get("engine"))
     contexts = request.get("contexts")
     if contexts is None:
         contexts = django_contexts()
@@ -351,11 +443,11 @@ def render_op(request):
         except (IOError, OSError) as error:
             result["skipped"] = "unreadable template: %s" % error
             continue
-        except TemplateSyntaxError as error:
-            result["skipped"] = "invalid template (Django): %s" % error
-            continue
-        except TemplateDoesNotExist as error:
-            result["skipped"] = "Django finds no template by this name: %s" % error
+        except errors as error:
+            if "DoesNotExist" in type(error).__name__:
+                result["skipped"] = "Django finds no template by this name: %s" % error
+            else:
+                result["skipped"] = "invalid template (Django): %s" % error
             continue
         except UnicodeDecodeError as error:
             result["skipped"] = "not UTF-8: %s" % error
@@ -364,14 +456,14 @@ def render_op(request):
             context = Context(parser.get_init_context(offline_context))
             try:
                 nodes = list(parser.walk_nodes(template, context=context))
-            except (TemplateDoesNotExist, TemplateSyntaxError) as error:
+            except errors as error:
                 if result["skipped"] is None:
                     result["skipped"] = "error in its parent template (Django): %s" % error
                 continue
             for node in nodes:
                 context.push()
                 try:
-                    body = parser.render_nodelist(template, context, node)
+                    body = render_body(parser, template, context, node)
                 except Exception as error:
                     token = getattr(node, "token", None)
                     result["error"] = {
@@ -427,6 +519,9 @@ def translate_op(request):
 def elements_op(request):
     """The <link>/<style> (css) or <script> (js) elements django-compressor's configured parser
     finds in each block body, in its order, with their attributes and text."""
+    if COMPRESSOR is None:
+        error = needs_compressor("reading blocks with COMPRESS_PARSER")
+        return {"blocks": [{"error": str(error)} for _ in request["blocks"]]}
     from compressor.conf import settings
     from compressor.utils import get_class
 
@@ -458,6 +553,16 @@ def elements_op(request):
 
 def precompile_op(request):
     """The element's text after its precompiler, as django-compressor's hunks() runs it."""
+    if COMPRESSOR is None:
+        names = [command for kind, command in compress_settings().COMPRESS_PRECOMPILERS]
+        return {
+            "error": str(
+                needs_compressor(
+                    "the Python precompiler class of COMPRESS_PRECOMPILERS (%s), run through "
+                    "django-compressor's filters," % ", ".join(names)
+                )
+            )
+        }
     from compressor.base import METHOD_INPUT, SOURCE_FILE
     from compressor.css import CssCompressor
     from compressor.js import JsCompressor
@@ -494,7 +599,18 @@ HANDLERS = {
 }
 
 
+def compress_library():
+    """The module `{% load compress %}` loads (Django takes the app listed last's)."""
+    try:
+        from django.template.backends.django import get_installed_libraries
+
+        return get_installed_libraries().get("compress")
+    except Exception:  # a broken tag library elsewhere; Django says so when it loads it
+        return None
+
+
 def main():
+    global COMPRESSOR
     started = time.monotonic()
     project = os.environ.get("STAPLER_DJANGO_PROJECT")
     if project:
@@ -506,24 +622,45 @@ def main():
         return
     try:
         import compressor
+
+        COMPRESSOR = compressor
     except ImportError as error:
-        send(failure("no_compressor", error))
-        return
+        try:
+            import stapler_assets  # noqa: F401
+        except ImportError:
+            send(
+                failure(
+                    "no_compressor",
+                    ImportError("%s; stapler-assets is not installed either" % error),
+                )
+            )
+            return
     try:
         django.setup()
-        import compressor.offline.django  # noqa: F401
+        if COMPRESSOR is not None:
+            import compressor.offline.django  # noqa: F401
     except Exception as error:
         send(failure("settings", error))
         return
     from django.conf import settings
 
+    apps = list(settings.INSTALLED_APPS)
     send(
         {
             "ready": {
                 "python": sys.executable,
                 "django": django.get_version(),
-                "compressor": getattr(compressor, "__version__", "unknown"),
-                "compressor_installed": "compressor" in settings.INSTALLED_APPS,
+                "compressor": (
+                    getattr(COMPRESSOR, "__version__", "unknown")
+                    if COMPRESSOR is not None
+                    else "not installed (stapler_assets renders the blocks)"
+                ),
+                "compressor_version": (
+                    getattr(COMPRESSOR, "__version__", "unknown") if COMPRESSOR else None
+                ),
+                # Whether {% load compress %} loads: django-compressor's app or stapler_assets.
+                "compressor_installed": "compressor" in apps or "stapler_assets" in apps,
+                "compress_library": compress_library(),
                 "seconds": time.monotonic() - started,
             }
         }

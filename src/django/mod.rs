@@ -46,7 +46,7 @@ pub enum BridgeError {
         message: String,
         tail: String,
     },
-    #[error("`{python}` has Django but not django-compressor ({message}); install django-compressor in the project's virtualenv (the servers need it to read the manifest)")]
+    #[error("`{python}` has Django but neither django-compressor nor stapler-assets ({message}); install one in the project's virtualenv (`pip install stapler-assets`, whose app `stapler_assets` also serves the manifest on the servers)")]
     NoCompressor { python: String, message: String },
     #[error("the Django bridge (`{python}`) stopped {doing}{tail}; the project's code or a template tag ended Python: load the template in `python manage.py shell` to see why, or set render = \"native\" to build without Python")]
     Died {
@@ -71,7 +71,14 @@ pub struct Ready {
     pub python: String,
     pub django: String,
     pub compressor: String,
-    /// Whether `compressor` is in `INSTALLED_APPS` (`{% load compress %}` fails otherwise).
+    /// django-compressor's version, `None` when only stapler_assets is installed.
+    #[serde(default)]
+    pub compressor_version: Option<String>,
+    /// The app whose `compress` tag library `{% load compress %}` loads.
+    #[serde(default)]
+    pub compress_library: Option<String>,
+    /// Whether `compressor` or `stapler_assets` is in `INSTALLED_APPS` (`{% load compress %}`
+    /// fails otherwise).
     pub compressor_installed: bool,
     /// Python's start-up and `django.setup()`.
     pub seconds: f64,

@@ -104,13 +104,18 @@ pub fn stapler(dir: &Path, args: &[&str]) -> Output {
 /// A virtualenv under `target/NAME` with `packages` installed from PyPI, made once and marked
 /// ready only when pip succeeded. Returns the virtualenv's folder.
 pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    python_venv_with(name, Path::new("python3"), packages)
+}
+
+/// [`python_venv`] made with a given interpreter (a pyenv Python of another version).
+pub fn python_venv_with(name: &str, interpreter: &Path, packages: &[&str]) -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join(name);
     let ready = venv.join(".installed");
     // Made for other packages (or not finished): install these over it.
     if std::fs::read_to_string(&ready).ok().as_deref() != Some(packages.join("\n").as_str()) {
-        let made = Command::new("python3")
+        let made = Command::new(interpreter)
             .args(["-m", "venv"])
             .arg(&venv)
             .status()
