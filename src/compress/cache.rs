@@ -27,6 +27,10 @@ use super::pack::Packs;
 
 const HEADER: &str = "stapler-cache-2";
 
+/// Changed whenever what is cached for the same input changes within one version (a minifier
+/// fix), so entries an earlier build wrote are not reused.
+const REVISION: &str = "2";
+
 /// The cache, or a stand-in that stores nothing (`--no-cache`).
 #[derive(Default)]
 pub struct Cache {
@@ -138,9 +142,11 @@ impl Cache {
     }
 
     /// The key for a result determined by `parts` (each length-prefixed, so no two lists collide).
+    /// A cache key: the parts, the version, and [`REVISION`].
     pub fn key(parts: &[&[u8]]) -> String {
         let mut hasher = Sha256::new();
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.update(REVISION.as_bytes());
         for part in parts {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);

@@ -55,13 +55,18 @@ pub fn minify(name: &str, css: &str, map: bool) -> MinifiedCss {
             )),
         );
     }
+    let shielded = shield_vendor_placeholders(css);
+    let input = shielded.as_deref().unwrap_or(css);
     // A panic inside the minifier is a bug of its own; the stylesheet is still bundled.
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        minify_with_lightningcss(name, css, map)
+        minify_with_lightningcss(name, input, map)
     }));
     match attempt {
         Ok(Ok((code, map))) => MinifiedCss {
-            code,
+            code: match shielded {
+                Some(_) => unshield_vendor_placeholders(&code),
+                None => code,
+            },
             problems: Vec::new(),
             note: None,
             map,
@@ -69,6 +74,46 @@ pub fn minify(name: &str, css: &str, map: bool) -> MinifiedCss {
         Ok(Err(problems)) => conservatively(problems, None),
         Err(_) => conservatively(Vec::new(), Some("lightningcss failed on it".into())),
     }
+}
+
+/// What the shielded vendor pseudo-classes and pseudo-elements are spelled as while lightningcss
+/// reads them: a vendor name it does not know, which it keeps as written.
+const SHIELD: &str = "-stapler-shield";
+
+/// Old browsers' placeholder selectors that lightningcss rewrites into others
+/// (`:-ms-input-placeholder` into `:-ms-placeholder-shown`, `::-ms-input-placeholder` into
+/// `::-moz-placeholder`, `:-moz-placeholder` into `:-moz-placeholder-shown`), so that the rules
+/// no longer apply where they did: shielded from it, and kept as written, as django-compressor
+/// keeps them. `None` when the text has none.
+fn shield_vendor_placeholders(css: &str) -> Option<String> {
+    if css.contains(SHIELD)
+        || !(css.contains(":-ms-input-placeholder") || css.contains(":-moz-placeholder"))
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(css.len() + 64);
+    let mut rest = css;
+    while let Some(at) = rest.find(":-") {
+        out.push_str(&rest[..at + 1]);
+        let after = &rest[at + 1..];
+        let shielded = ["-ms-input-placeholder", "-moz-placeholder"]
+            .into_iter()
+            .find(|name| after.starts_with(name) && !after[name.len()..].starts_with('-'));
+        match shielded {
+            Some(name) => {
+                out.push_str(SHIELD);
+                out.push_str(name);
+                rest = &after[name.len()..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn unshield_vendor_placeholders(css: &str) -> String {
+    css.replace(SHIELD, "")
 }
 
 /// The deepest nesting of `{` blocks, outside strings and comments.
@@ -298,5 +343,13 @@ mod tests {
             minify_conservatively("/*! MIT */\n/* note */ a  >  b {\n  content: \"  x  \" ;\n}\n"),
             "/*! MIT */ a > b{content:\"  x  \"}"
         );
+    }
+
+    #[test]
+    fn old_placeholder_selectors_are_kept_as_written() {
+        let css = ".a:-ms-input-placeholder{color:red}.b::-ms-input-placeholder{color:red}.c::-moz-placeholder{color:red}.d:-moz-placeholder{color:red}.e:-moz-placeholder-shown{color:red}.f::placeholder{color:red}";
+        let out = minify("a.css", css, false);
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        assert_eq!(out.code, css);
     }
 }
