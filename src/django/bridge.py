@@ -176,14 +176,20 @@ def tag_libraries(engine):
     def names(library):
         return {"tags": sorted(library.tags), "filters": sorted(library.filters)}
 
-    return {
-        "loadable": {name: names(library) for name, library in engine.template_libraries.items()},
-        "builtins": {
-            module: names(library)
-            for module, library in zip(engine.builtins, engine.template_builtins)
-            if module not in DJANGO_BUILTINS
-        },
-    }
+    try:
+        return {
+            "loadable": {
+                name: names(library) for name, library in engine.template_libraries.items()
+            },
+            "builtins": {
+                module: names(library)
+                for module, library in zip(engine.builtins, engine.template_builtins)
+                if module not in DJANGO_BUILTINS
+            },
+        }
+    except Exception:  # a library that is not a Django tag library (django-jinja's, say)
+        # Unknown: every template that loads a library then goes through Django.
+        return None
 
 
 def loaders(engine):
