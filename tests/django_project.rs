@@ -814,3 +814,41 @@ fn blocks_are_read_by_the_projects_own_compress_parser() {
         "html5lib's reading: {ours:?}"
     );
 }
+
+/// A block Django cannot render offline (a `{% url %}` to no view): django-compressor's offline
+/// command leaves it and the template's later blocks out and completes, so stapler does the
+/// same, with a warning naming the place; `--strict` fails on it.
+#[test]
+fn a_block_django_cannot_render_is_left_out_as_the_peer_leaves_it_with_a_warning() {
+    let python = python();
+    let broken = "{% load static compress %}\n{% compress js %}<script src=\"{% url 'no-such-view' %}\"></script>{% endcompress %}\n{% compress js %}<script src=\"{% static 'js/more.js' %}\"></script>{% endcompress %}\n";
+    let peer_root = tempfile::tempdir().expect("tempdir");
+    let peer = manifest_project(peer_root.path());
+    std::fs::write(peer.path().join("templates/broken.html"), broken).expect("write");
+    manage(peer.path(), peer_root.path(), &["compress", "--force"]);
+    let root = tempfile::tempdir().expect("tempdir");
+    let project = manifest_project(root.path());
+    std::fs::write(project.path().join("templates/broken.html"), broken).expect("write");
+    let args = [
+        "compress",
+        "--offline",
+        "--python",
+        python.to_str().expect("utf-8"),
+    ];
+    let run = stapler_in(project.path(), root.path(), &args, &[]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("broken.html:2: Django cannot render this compress block")
+            && stderr.contains("get no key, as django-compressor leaves them out"),
+        "{stderr}"
+    );
+    assert_eq!(keys(root.path()), keys(peer_root.path()));
+    let strict = stapler_in(
+        project.path(),
+        root.path(),
+        &[&args[..], &["--strict"]].concat(),
+        &[],
+    );
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stderr));
+}

@@ -669,7 +669,11 @@ mod tests {
     #[test]
     fn a_start_tag_that_does_not_end_well_is_text() {
         assert_eq!(tags("<script src=/s/a.js"), vec![]);
-        assert_eq!(tags("<link rel=stylesheet href=/s/a.css <p>"), vec![]);
+        // `<p` reads as one more attribute name.
+        assert_eq!(
+            tags("<link rel=stylesheet href=/s/a.css <p>"),
+            vec![one("link", Some("/s/a.css"), "")]
+        );
         // A stray quote reads as the start of another attribute.
         assert_eq!(
             tags("<script src=\"/s/a.js\"\"></script>"),

@@ -176,20 +176,25 @@ def tag_libraries(engine):
     def names(library):
         return {"tags": sorted(library.tags), "filters": sorted(library.filters)}
 
-    try:
-        return {
-            "loadable": {
-                name: names(library) for name, library in engine.template_libraries.items()
-            },
-            "builtins": {
-                module: names(library)
-                for module, library in zip(engine.builtins, engine.template_builtins)
-                if module not in DJANGO_BUILTINS
-            },
-        }
-    except Exception:  # a library that is not a Django tag library (django-jinja's, say)
-        # Unknown: every template that loads a library then goes through Django.
-        return None
+    def is_library(library):
+        # Other engines' packages (django-jinja's) name modules `register` that are no Django
+        # Library: Django loads them unless a template loads them, and so are left out here.
+        return isinstance(getattr(library, "tags", None), dict) and isinstance(
+            getattr(library, "filters", None), dict
+        )
+
+    return {
+        "loadable": {
+            name: names(library)
+            for name, library in engine.template_libraries.items()
+            if is_library(library)
+        },
+        "builtins": {
+            module: names(library)
+            for module, library in zip(engine.builtins, engine.template_builtins)
+            if module not in DJANGO_BUILTINS and is_library(library)
+        },
+    }
 
 
 def loaders(engine):

@@ -86,17 +86,22 @@ fn blocks_of(
         });
     }
     if let Some(error) = template.error {
-        let advice = if error.message.contains("Missing staticfiles manifest entry") {
-            "run `manage.py collectstatic` first: the static files storage names files from the manifest it writes"
-        } else {
-            "fix the template, or give the variables it needs in the offline context"
-        };
-        return Err(Error::template(
-            Location::new(&error.origin, error.line),
-            format!(
-                "Django cannot render this compress block ({}); {advice}",
-                error.message
-            ),
+        let place = Location::new(&error.origin, error.line);
+        // Before collectstatic, a manifest storage names no file: a build then has no use.
+        if error.message.contains("Missing staticfiles manifest entry") {
+            return Err(Error::template(
+                place,
+                format!(
+                    "Django cannot render this compress block ({}); run `manage.py collectstatic` first: the static files storage names files from the manifest it writes",
+                    error.message
+                ),
+            ));
+        }
+        // django-compressor's offline command drops such a block, and the template's later
+        // blocks in that context, and goes on: so does stapler, and says so.
+        scan.warnings.push(format!(
+            "{place}: Django cannot render this compress block ({}), so it and the template's later blocks in that offline context get no key, as django-compressor leaves them out; pages that use them fail on the servers (OfflineGenerationError): fix the template, or give the variables it needs in the offline context",
+            error.message
         ));
     }
     for block in template.blocks {

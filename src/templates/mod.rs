@@ -126,6 +126,7 @@ pub fn scan(config: &TemplateSettings) -> Result<Scan> {
         scan.templates += part.templates;
         scan.blocks.extend(part.blocks);
         scan.skipped.extend(part.skipped);
+        scan.warnings.extend(part.warnings);
     }
     if renderer.rendered_messages_as_written() {
         scan.warnings.push(format!(
