@@ -165,14 +165,21 @@ fn with_no_settings_file_the_keys_are_django_compressors_in_auto_and_django_mode
 
     // The project's Python precompiler ran through Django, on the file and the inline text,
     // before stapler minified its output.
-    let loud = std::fs::read_dir(auto_root.join("CACHE/css"))
-        .expect("css outputs")
-        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("css"))
-        .find(|css| css.contains("/*! loud.css */"))
-        .expect("the precompiled bundle");
+    // The precompiler runs as the peer's worker threads run it, where the theme the context
+    // generator set in a thread-local is not seen.
+    let loud_in = |root: &Path| {
+        std::fs::read_dir(root.join("CACHE/css"))
+            .expect("css outputs")
+            .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("css"))
+            .find(|css| css.contains("loud.css"))
+            .expect("the precompiled bundle")
+    };
+    assert!(loud_in(&peer_root).contains("/*! loud.css, no theme */"));
+    let loud = loud_in(&auto_root);
     assert!(
-        loud.contains(".NOTICE{color:red}")
-            && loud.contains("/*! inline */\n.QUIET{CONTENT:\"WHISPER\"}"),
+        loud.contains("/*! loud.css, no theme */")
+            && loud.contains(".NOTICE{color:red}")
+            && loud.contains("/*! inline, no theme */\n.QUIET{CONTENT:\"WHISPER\"}"),
         "{loud}"
     );
 
