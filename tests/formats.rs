@@ -121,8 +121,12 @@ fn every_commands_json_fits_the_committed_schema_in_success_and_failure() {
     add("publish", sent);
     add("deploy", document(dir, &["deploy", "--to", &to], 0));
 
-    // Failures: a broken script, a bad setting, a missing key, findings.
-    write_files(dir, &[("static/js/app.js", b"var = 1;\n")]);
+    // Failures: a script that is not UTF-8 (django-compressor cannot read it either), a bad
+    // setting, a missing key, findings.
+    write_files(
+        dir,
+        &[("static/js/app.js", b"var ok = 1;\nvar a = '\xff';\n")],
+    );
     let broken = document(dir, &["compress"], 1);
     assert_eq!(broken["ok"], false);
     let error = &broken["errors"][0];
@@ -132,12 +136,12 @@ fn every_commands_json_fits_the_committed_schema_in_success_and_failure() {
             error["line"].as_u64(),
             error["column"].as_u64()
         ),
-        (Some("static/js/app.js"), Some(1), Some(5)),
+        (Some("static/js/app.js"), Some(2), None),
         "{broken}"
     );
-    add("compress, broken script", broken);
+    add("compress, unreadable script", broken);
     add(
-        "deploy, broken script",
+        "deploy, unreadable script",
         document(dir, &["deploy", "--to", &to], 1),
     );
     add(
@@ -162,7 +166,7 @@ fn every_commands_json_fits_the_committed_schema_in_success_and_failure() {
     assert_valid(&documents);
 }
 
-/// A site with a warning at a place and a broken script.
+/// A site with a warning at a place and a script that is not UTF-8.
 fn github_site() -> tempfile::TempDir {
     small_site(
         &[(
@@ -171,7 +175,7 @@ fn github_site() -> tempfile::TempDir {
         )],
         &[
             ("a.css", b".a { background: url(gone.png) }\n"),
-            ("b.js", b"var ok = 1;\nvar = 2;\n"),
+            ("b.js", b"var ok = 1;\nvar a = '\xff';\n"),
         ],
     )
 }
