@@ -839,25 +839,57 @@ const INTERLEAVINGS: [Hold; 7] = [
     Hold::Prune("GET", "CACHE/manifest.json", 0),
 ];
 
+/// A prefix where releases `a` then `b` are published, for a race of a prune with a publish
+/// (`rollback`: of the older release `a`; else of `c`).
+struct Race {
+    kind: &'static str,
+    bucket: &'static str,
+    prefix: String,
+    to: String,
+    direct: String,
+    publishing: &'static tempfile::TempDir,
+}
+
+impl Race {
+    fn set_up(name: &str, rollback: bool) -> Race {
+        let builds = builds();
+        let kind = if rollback { "rollback" } else { "publish" };
+        let bucket = shared_bucket();
+        let prefix = format!("{kind}-{name}/");
+        let to = format!("s3://{bucket}/{prefix}");
+        let direct = seaweed::server().endpoint.clone();
+        for site in [&builds.a, &builds.b] {
+            ok(run(
+                site.path(),
+                SECRET_KEY,
+                &["publish", "-q", "--to", &to, "--endpoint-url", &direct],
+            ));
+        }
+        Race {
+            kind,
+            bucket,
+            prefix,
+            to,
+            direct,
+            publishing: if rollback { &builds.a } else { &builds.c },
+        }
+    }
+}
+
 /// A publish (`rollback`: of the older release `a`; else of `c`, which shares `a`'s stylesheet)
 /// races a `--prune --keep 1` that retires `a`'s release, in one interleaving. Both runs break
 /// the lock, as a store that ignores conditional writes would let them run together: the prune
 /// protocol alone must keep the live release whole.
 fn race(index: usize, hold: Hold, rollback: bool) {
     let builds = builds();
-    let kind = if rollback { "rollback" } else { "publish" };
-    let bucket = shared_bucket();
-    let prefix = format!("{kind}-race-{index}/");
-    let to = format!("s3://{bucket}/{prefix}");
-    let direct = seaweed::server().endpoint.clone();
-    for site in [&builds.a, &builds.b] {
-        ok(run(
-            site.path(),
-            SECRET_KEY,
-            &["publish", "-q", "--to", &to, "--endpoint-url", &direct],
-        ));
-    }
-    let publishing = if rollback { &builds.a } else { &builds.c };
+    let Race {
+        bucket,
+        prefix,
+        to,
+        direct,
+        publishing,
+        ..
+    } = Race::set_up(&format!("race-{index}"), rollback);
     let to_publish = proxy::start(&direct, Faults::default());
     let to_prune = proxy::start(&direct, Faults::default());
     let publish_args = [
@@ -942,19 +974,14 @@ fn prune_racing_a_rollback_never_breaks_the_live_release() {
 /// listing, which shows objects that are gone: it lists again.
 fn race_past_a_vanishing_notice(rollback: bool) {
     let builds = builds();
-    let kind = if rollback { "rollback" } else { "publish" };
-    let bucket = shared_bucket();
-    let prefix = format!("{kind}-vanishing-notice/");
-    let to = format!("s3://{bucket}/{prefix}");
-    let direct = seaweed::server().endpoint.clone();
-    for site in [&builds.a, &builds.b] {
-        ok(run(
-            site.path(),
-            SECRET_KEY,
-            &["publish", "-q", "--to", &to, "--endpoint-url", &direct],
-        ));
-    }
-    let publishing = if rollback { &builds.a } else { &builds.c };
+    let Race {
+        kind,
+        bucket,
+        prefix,
+        to,
+        direct,
+        publishing,
+    } = Race::set_up("vanishing-notice", rollback);
     let to_publish = proxy::start(&direct, Faults::default());
     let to_prune = proxy::start(&direct, Faults::default());
     let prune_args = [
@@ -1453,19 +1480,14 @@ fn an_expired_lock_from_another_machine_is_taken_over() {
 /// started `offset` later, with no hold: the timing is the machine's.
 fn race_at(offset: std::time::Duration, rollback: bool) {
     let builds = builds();
-    let kind = if rollback { "rollback" } else { "publish" };
-    let bucket = shared_bucket();
-    let prefix = format!("{kind}-offset-{}/", offset.as_millis());
-    let to = format!("s3://{bucket}/{prefix}");
-    let direct = seaweed::server().endpoint.clone();
-    for site in [&builds.a, &builds.b] {
-        ok(run(
-            site.path(),
-            SECRET_KEY,
-            &["publish", "-q", "--to", &to, "--endpoint-url", &direct],
-        ));
-    }
-    let publishing = if rollback { &builds.a } else { &builds.c };
+    let Race {
+        kind,
+        bucket,
+        prefix,
+        to,
+        direct,
+        publishing,
+    } = Race::set_up(&format!("offset-{}", offset.as_millis()), rollback);
     let pruner = start(
         builds.b.path(),
         &[

@@ -162,6 +162,42 @@ impl S3Store {
     }
 
     /// A PUT of bytes held in memory with their MD5 and the object's headers.
+    /// A PUT that only happens on `condition`: `Ok(false)` when the store refuses it for that
+    /// (412: taken or changed; 409: another conditional write is in progress; when replacing,
+    /// 404: gone).
+    async fn put_on_condition(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        headers: &Headers,
+        condition: Condition,
+    ) -> Result<bool> {
+        let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
+        let size = bytes.len() as u64;
+        let request = self.put_request(name, bytes, &md5, headers);
+        // A 404 is a missing bucket when creating, and the object gone when replacing.
+        let (request, doing, refused): (_, _, &[u16]) = match condition {
+            Condition::Absent => (request.if_none_match("*"), "creating", &[409, 412]),
+            Condition::Matches(etag) => (request.if_match(etag), "replacing", &[404, 409, 412]),
+        };
+        let sent = request
+            .customize()
+            .config_override(Self::sized(size))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .raw_response()
+                    .is_some_and(|response| refused.contains(&response.status().as_u16())) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.explain(&format!("{doing} {name}"), error)),
+        }
+    }
+
     fn put_request(
         &self,
         name: &str,
@@ -451,27 +487,8 @@ impl Store for S3Store {
     }
 
     async fn put_if_absent(&self, name: &str, bytes: Vec<u8>, headers: &Headers) -> Result<bool> {
-        let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
-        let size = bytes.len() as u64;
-        let sent = self
-            .put_request(name, bytes, &md5, headers)
-            .if_none_match("*")
-            .customize()
-            .config_override(Self::sized(size))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(true),
-            // 412: the name is taken. 409: another conditional write to it is in progress.
-            Err(error)
-                if error
-                    .raw_response()
-                    .is_some_and(|response| matches!(response.status().as_u16(), 409 | 412)) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(self.explain(&format!("creating {name}"), error)),
-        }
+        self.put_on_condition(name, bytes, headers, Condition::Absent)
+            .await
     }
 
     async fn replace_if_unchanged(
@@ -483,27 +500,8 @@ impl Store for S3Store {
     ) -> Result<bool> {
         // An object put in one request has the MD5 of its bytes as its ETag.
         let etag = format!("\"{}\"", hex::encode(md5::Md5::digest(expected)));
-        let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
-        let size = bytes.len() as u64;
-        let sent = self
-            .put_request(name, bytes, &md5, headers)
-            .if_match(etag)
-            .customize()
-            .config_override(Self::sized(size))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(true),
-            // 412: it changed. 404: it is gone. 409: another conditional write is in progress.
-            Err(error)
-                if error.raw_response().is_some_and(|response| {
-                    matches!(response.status().as_u16(), 404 | 409 | 412)
-                }) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(self.explain(&format!("replacing {name}"), error)),
-        }
+        self.put_on_condition(name, bytes, headers, Condition::Matches(etag))
+            .await
     }
 
     async fn delete(&self, names: &[String]) -> Result<()> {
@@ -544,4 +542,12 @@ impl Store for S3Store {
         }
         Ok(())
     }
+}
+
+/// When a conditional PUT may happen.
+enum Condition {
+    /// Nothing is stored under the name (`If-None-Match: *`).
+    Absent,
+    /// What is stored has this ETag (`If-Match`).
+    Matches(String),
 }
