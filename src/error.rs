@@ -218,6 +218,11 @@ pub enum Error {
         context: Vec<String>,
     },
 
+    /// The release is live, but fetched through the URL visitors use (`--verify`) it is not what
+    /// was sent.
+    #[error("{message}")]
+    NotVerified { message: String },
+
     /// The machine would not start the threads the work runs on.
     #[error("cannot start stapler's worker threads: {0}")]
     Runtime(std::io::Error),

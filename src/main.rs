@@ -37,6 +37,9 @@ enum ExitCode {
     /// The new manifest went live (or may have), but the publish did not finish: its record,
     /// the other manifest or pruning. The message says which release is live; rerun.
     Live = 5,
+    /// The release is live, but visitors do not get it whole (`--verify`): the CDN in front
+    /// of the bucket serves other bytes or headers, or none. The message lists each object.
+    Unverified = 6,
 }
 
 impl ExitCode {
@@ -55,6 +58,7 @@ impl ExitCode {
             Error::Store(StoreError::Io { .. }) => ExitCode::Io,
             Error::Store(_) | Error::NotPublished { .. } => ExitCode::Remote,
             Error::PartlyPublished { .. } => ExitCode::Live,
+            Error::NotVerified { .. } => ExitCode::Unverified,
             Error::Strict(_) | Error::Findings(_) => ExitCode::Input,
             Error::Many(errors) => errors.first().map_or(ExitCode::Input, ExitCode::of),
         }
@@ -125,6 +129,8 @@ fn load_config_for(
             jobs: publish.jobs,
             keep: publish.keep,
             timeout: publish.timeout,
+            public_url: publish.public_url.clone(),
+            verify: publish.verify.then_some(true),
             ..PublishSection::default()
         });
     }
@@ -382,6 +388,12 @@ mod tests {
                     endpoint: "e".into(),
                 }),
                 ExitCode::Remote,
+            ),
+            (
+                Error::NotVerified {
+                    message: "1 of 2 objects are not what was sent".into(),
+                },
+                ExitCode::Unverified,
             ),
             (
                 Error::NotPublished {

@@ -1551,3 +1551,71 @@ fn prune_and_publish_at_every_offset_keep_the_live_release_whole() {
         offsets.len()
     );
 }
+
+/// `--verify` fetches what a release added through the CDN visitors use: through a faithful one
+/// the run succeeds and counts what it checked; through one that strips `Cache-Control`, serves
+/// a stale manifest and lost a new bundle, it fails with exit 6 naming each.
+#[test]
+fn verify_says_when_visitors_would_not_get_the_release_whole() {
+    let bucket = shared_bucket();
+    let prefix = "verified/";
+    let to = format!("s3://{bucket}/{prefix}");
+    let direct = seaweed::server().endpoint.clone();
+    let cdn = cdn::start(&direct, bucket, prefix);
+    let publish = |site: &Path| {
+        run(
+            site,
+            SECRET_KEY,
+            &[
+                "publish",
+                "--verify",
+                "--public-url",
+                &cdn.url,
+                "--to",
+                &to,
+                "--endpoint-url",
+                &direct,
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let whole = publish(builds().a.path());
+    assert!(whole.status.success(), "{}", text(&whole.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&whole.stdout).expect("json");
+    let verified = &report["publish"]["verify"];
+    assert!(
+        verified["checked"].as_u64().is_some_and(|n| n > 10),
+        "{verified}"
+    );
+    assert_eq!(verified["mismatches"], serde_json::json!([]), "{verified}");
+
+    let before = local_files(&builds().a.path().join("build/static"));
+    let new_bundle = local_files(&builds().b.path().join("build/static"))
+        .into_keys()
+        .find(|name| name.starts_with("CACHE/css/") && !before.contains_key(name))
+        .expect("b has a stylesheet bundle a has not");
+    cdn.misbehave(cdn::Misbehaviour {
+        strip: vec!["cache-control".into()],
+        stale: [(
+            "CACHE/manifest.json".to_string(),
+            manifest_of(builds().a.path()),
+        )]
+        .into(),
+        missing: vec![new_bundle.clone()],
+    });
+    let broken = publish(builds().b.path());
+    let report: serde_json::Value = serde_json::from_slice(&broken.stdout).expect("json");
+    let message = report["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(broken.status.code(), Some(6), "{message}");
+    assert!(
+        message.contains("the release is live, but")
+            && message.contains(&format!("{new_bundle}: status 404"))
+            && message.contains("CACHE/manifest.json: the bytes differ")
+            && message.contains("Cache-Control is missing"),
+        "{message}"
+    );
+}

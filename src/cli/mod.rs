@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "stapler",
     version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BUILT_FROM_COMMIT"), ")"),
     about = "Bundle, minify and hash the CSS and JS of {% compress %} blocks, offline",
-    after_help = "Exit codes: 0 success, 1 bad input (a template, stylesheet, script or referenced file), 2 bad configuration or command line, 3 a file could not be written, 4 the publish target refused, failed or could not be reached and the previous release is still live (the message says what was sent), 5 the new release went live (or may have) but the publish did not finish (the message says which release is live; rerun)."
+    after_help = "Exit codes: 0 success, 1 bad input (a template, stylesheet, script or referenced file), 2 bad configuration or command line, 3 a file could not be written, 4 the publish target refused, failed or could not be reached and the previous release is still live (the message says what was sent), 5 the new release went live (or may have) but the publish did not finish (the message says which release is live; rerun), 6 the release is live but, fetched through --public-url, visitors do not get it whole (--verify; the message names each object)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -126,6 +126,14 @@ pub struct PublishFlags {
     /// (default 120, plus one per MiB of the static root).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// After the manifest is up, fetch every object the release added (and the manifest) through
+    /// the URL visitors use, and compare bytes, types, cache and encoding headers and SRI: exit
+    /// 6 when visitors would not get the release whole.
+    #[arg(long)]
+    pub verify: bool,
+    /// The URL visitors fetch the static root at (the CDN's), for --verify.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Take the publish lock (`.stapler/lock`) although another run holds it: for a lock
     /// left by a publish that was killed.
     #[arg(long)]

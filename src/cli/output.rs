@@ -392,6 +392,7 @@ fn publish_value(report: &Report) -> Value {
         "invalidation": report.invalidated.as_ref().map(|done| json!({"ids": done.ids, "paths": done.paths, "completed": done.completed})),
         "earlier_keys": report.earlier_keys.map(|(keys, releases)| json!({"keys": keys, "releases": releases})),
         "warnings": report.warnings.iter().map(|w| with_place(None, w)).collect::<Vec<_>>(),
+        "verify": report.verified.as_ref().and_then(|verified| serde_json::to_value(verified).ok()),
         "seconds": report.elapsed.as_secs_f64(),
     })
 }

@@ -361,6 +361,10 @@ pub struct PublishSettings {
     pub manifest_keep: usize,
     /// The CloudFront distribution to invalidate after a publish, if any.
     pub cloudfront: Option<CloudFrontSettings>,
+    /// The URL visitors fetch the static root at, ending with `/`.
+    pub public_url: Option<String>,
+    /// Fetch what a release added through `public_url` once its manifest is up.
+    pub verify: bool,
 }
 
 /// `[publish] cloudfront_*`: which distribution serves the target, and how its paths map.

@@ -118,6 +118,10 @@ pub struct PublishSection {
     pub multipart_threshold: Option<u64>,
     /// Seconds a publish may take before it gives up with the previous release live.
     pub timeout: Option<u64>,
+    /// The URL visitors fetch the static root at (the CDN's), for `verify`.
+    pub public_url: Option<String>,
+    /// After the manifest is up, fetch what the release added through `public_url`.
+    pub verify: Option<bool>,
     /// Whether the source maps beside bundles are sent (by default when they are linked).
     pub source_maps: Option<bool>,
     /// Whether the precompressed copies are sent (by default to a folder, not to S3).

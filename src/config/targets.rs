@@ -159,6 +159,16 @@ pub(super) fn resolve_publish(
         source_maps: true,
         manifest_keep,
         cloudfront,
+        public_url: match section.public_url {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                return Err(bad(format!(
+                    "`public_url` is `{url}` but must be the http:// or https:// URL visitors fetch the static root at"
+                )))
+            }
+            Some(url) if !url.ends_with('/') => Some(format!("{url}/")),
+            other => other,
+        },
+        verify: section.verify.unwrap_or(false),
     })
 }
 

@@ -14,6 +14,7 @@ mod prune;
 pub mod release;
 pub mod rolling;
 mod send;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -57,6 +58,10 @@ pub struct Report {
     pub changed_unhashed: Vec<String>,
     /// What CloudFront was asked to invalidate.
     pub invalidated: Option<crate::store::cloudfront::Invalidated>,
+    /// Every object this release sent, the manifests included: (name, local file, hashed).
+    pub added: Vec<(String, std::path::PathBuf, bool)>,
+    /// What `--verify` found.
+    pub verified: Option<verify::Verified>,
 }
 
 /// A publish may take this long, plus a second per MiB it sends, unless `timeout` says otherwise.
@@ -74,6 +79,12 @@ pub async fn publish(
     progress: &dyn Progress,
 ) -> Result<Report> {
     let started = Instant::now();
+    if settings.verify && settings.public_url.is_none() && !options.dry_run {
+        return Err(Error::config(
+            "--verify",
+            "needs the URL visitors fetch the static root at: set `public_url` in [publish] or pass --public-url",
+        ));
+    }
     // A signal stops the publish at its next safe point, not at once.
     let _cooperating = crate::interrupt::Cooperating::start();
     let local = plan::scan_static_root(settings, manifest)?;
@@ -288,10 +299,78 @@ async fn publish_to(
     if locked.is_ok() {
         report.changed_unhashed = changed_unhashed;
     }
+    let locked = match (locked, &settings.public_url) {
+        (Ok(()), Some(public_url)) if settings.verify => {
+            verify_release(public_url, settings, manifest, &local, &clock, &mut report).await
+        }
+        (locked, _) => locked,
+    };
     report.requests = store.requests();
     report.retries = store.retries();
     report.elapsed = clock.started.elapsed();
     locked.map(|()| report)
+}
+
+/// Fetches what the release sent through the URL visitors use, and fails (exit 6) when any of
+/// it is not what was sent.
+async fn verify_release(
+    public_url: &str,
+    settings: &PublishSettings,
+    manifest: &ManifestSettings,
+    local: &[LocalObject],
+    clock: &Clock,
+    report: &mut Report,
+) -> Result<()> {
+    let manifest_text = local
+        .iter()
+        .find(|object| object.name == manifest.name)
+        .and_then(|object| std::fs::read_to_string(&object.file.path).ok())
+        .unwrap_or_default();
+    let integrities = verify::integrities(&manifest_text, &manifest.url_placeholder);
+    let mut added = report.added.clone();
+    if !added.iter().any(|(name, _, _)| *name == manifest.name) {
+        if let Some(object) = local.iter().find(|object| object.name == manifest.name) {
+            added.push((object.name.clone(), object.file.path.clone(), object.hashed));
+        }
+    }
+    let expected = added
+        .into_iter()
+        .map(|(name, path, hashed)| verify::Expected {
+            content_type: send::content_type(&name),
+            cache_control: match hashed {
+                true => settings.cache_control_hashed.clone(),
+                false => settings.cache_control.clone(),
+            },
+            integrity: integrities.get(&name).cloned().unwrap_or_default(),
+            name,
+            path,
+        })
+        .collect();
+    // Bounded by what is left of the publish's time, and at least a minute.
+    let within = clock.remaining().max(Duration::from_secs(60));
+    let verified = verify::verify(public_url, expected, within).await;
+    let mismatches = verified.mismatches.clone();
+    let checked = verified.checked;
+    report.verified = Some(verified);
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = mismatches
+        .iter()
+        .take(20)
+        .map(|mismatch| format!("  {}: {}", mismatch.url, mismatch.problem))
+        .collect();
+    let more = match mismatches.len() {
+        count if count > 20 => format!("\n  and {} more", count - 20),
+        _ => String::new(),
+    };
+    Err(Error::NotVerified {
+        message: format!(
+            "the release is live, but {} of {checked} object(s) fetched through {public_url} are not what was sent, so visitors do not get it whole; check the CDN's origin, its headers and its cache:\n{}{more}",
+            mismatches.len(),
+            listed.join("\n")
+        ),
+    })
 }
 
 fn out_of_time_planning(clock: &Clock) -> Error {
@@ -479,6 +558,12 @@ async fn publish_locked(store: &impl Store, run: &Run<'_>, report: &mut Report) 
     };
     progress.finish();
     (report.sent, report.sent_bytes) = uploaded?;
+    report.added = plan
+        .uploads
+        .iter()
+        .chain(&plan.manifests)
+        .map(|(object, _)| (object.name.clone(), object.file.path.clone(), object.hashed))
+        .collect();
     if let Some(signal) = crate::interrupt::received() {
         return Err(stopped_before_manifests(signal));
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod cdn;
 pub mod proxy;
 pub mod seaweed;
 
