@@ -859,3 +859,44 @@ fn a_block_django_cannot_render_is_left_out_as_the_peer_leaves_it_with_a_warning
     );
     assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stderr));
 }
+
+/// A project whose offline manifest storage is its static files storage (ephios does this) has
+/// its manifest read from `STATIC_ROOT/manifest.json` on the servers: stapler writes it there.
+#[test]
+fn the_manifest_goes_where_the_projects_offline_manifest_storage_keeps_it() {
+    let python = python();
+    let at_root = [("FIXTURE_MANIFEST_IN_STATIC_ROOT", "1")];
+    let peer_root = tempfile::tempdir().expect("tempdir");
+    let peer = manifest_project(peer_root.path());
+    manage_with(
+        peer.path(),
+        peer_root.path(),
+        &["compress", "--force"],
+        &at_root,
+    );
+    assert!(
+        peer_root.path().join("manifest.json").is_file(),
+        "the peer's manifest"
+    );
+    let root = tempfile::tempdir().expect("tempdir");
+    let project = manifest_project(root.path());
+    let args = [
+        "compress",
+        "--offline",
+        "--python",
+        python.to_str().expect("utf-8"),
+    ];
+    let run = stapler_in(project.path(), root.path(), &args, &at_root);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let manifest = |root: &Path| -> Vec<String> {
+        let parsed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+            &std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json"),
+        )
+        .expect("json");
+        let mut keys: Vec<String> = parsed.keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(manifest(root.path()), manifest(peer_root.path()));
+    assert!(!root.path().join("CACHE/manifest.json").exists());
+}

@@ -533,6 +533,7 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
     let django_statics = found.layer.staticfiles_dirs.clone().unwrap_or_default();
     let own_templates = user.template_dirs.is_some();
     let own_statics = user.staticfiles_dirs.is_some();
+    let own_manifest = user.offline_manifest.is_some() || user.output_dir.is_some();
     let merged = settings::layer(found.layer, user)?;
     let mut config = resolve::resolve(file, merged, sources.no_cache)?;
     config.templates.render = render;
@@ -588,6 +589,31 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         !django::plain_static_storage(&django_settings.STATICFILES_STORAGE);
     config.compress.parser = Some(django_settings.COMPRESS_PARSER.clone())
         .filter(|parser| !django::default_parser(parser));
+    // A project may keep the manifest elsewhere than under COMPRESS_ROOT/COMPRESS_OUTPUT_DIR
+    // (COMPRESS_OFFLINE_MANIFEST_STORAGE_ALIAS naming its static files storage): the servers
+    // read it there, so it is written there.
+    if let Some(path) = django_settings
+        .offline_manifest_path
+        .as_ref()
+        .map(PathBuf::from)
+        .filter(|path| *path != config.manifest.path && !own_manifest)
+    {
+        match path
+            .strip_prefix(&config.publish.static_root)
+            .ok()
+            .and_then(|below| below.to_str())
+        {
+            Some(below) => {
+                config.manifest.name = below.replace('\\', "/");
+                config.manifest.path = path;
+            }
+            None => config.notes.push(format!(
+                "django-compressor's offline manifest storage keeps the manifest at {}, outside the static root; stapler writes it at {}: copy it there, or point COMPRESS_OFFLINE_MANIFEST_STORAGE_ALIAS at a storage under STATIC_ROOT",
+                path.display(),
+                config.manifest.path.display()
+            )),
+        }
+    }
     let storage = &django_settings.static_storage;
     config.templates.debug = storage.debug;
     if let Some(manifest) = storage
@@ -607,7 +633,7 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         }
     }
     config.origins = origins;
-    config.notes = found.notes;
+    config.notes.splice(0..0, found.notes);
     config.project = Some(project);
     Ok(config)
 }

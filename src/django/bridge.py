@@ -299,6 +299,20 @@ def sri_hashes(value):
     return [str(name) for name in value]
 
 
+def offline_manifest_path():
+    """Where django-compressor's offline manifest storage keeps the manifest (a project may point
+    COMPRESS_OFFLINE_MANIFEST_STORAGE_ALIAS at its static files storage); None for a storage
+    without local paths, or without django-compressor."""
+    if COMPRESSOR is None:
+        return None
+    try:
+        from compressor.storage import default_offline_manifest_storage
+
+        return path(default_offline_manifest_storage.path(compress_settings().COMPRESS_OFFLINE_MANIFEST))
+    except Exception:  # a remote storage has no path
+        return None
+
+
 def settings_op(_request):
     from django.conf import settings as django_settings
     from django.utils import translation
@@ -320,6 +334,7 @@ def settings_op(_request):
         "COMPRESS_URL": str(settings.COMPRESS_URL),
         "COMPRESS_OUTPUT_DIR": settings.COMPRESS_OUTPUT_DIR,
         "COMPRESS_OFFLINE_MANIFEST": settings.COMPRESS_OFFLINE_MANIFEST,
+        "offline_manifest_path": offline_manifest_path(),
         "COMPRESS_CSS_HASHING_METHOD": settings.COMPRESS_CSS_HASHING_METHOD,
         "COMPRESS_URL_PLACEHOLDER": settings.COMPRESS_URL_PLACEHOLDER,
         "COMPRESS_PRECOMPILERS": [list(pair) for pair in settings.COMPRESS_PRECOMPILERS],

@@ -38,6 +38,9 @@ pub struct DjangoSettings {
     pub COMPRESS_ENABLED: bool,
     #[serde(default)]
     pub COMPRESS_PARSER: String,
+    /// Where the offline manifest storage keeps the manifest, when it has local paths.
+    #[serde(default)]
+    pub offline_manifest_path: Option<String>,
     /// The storage django-compressor writes outputs with.
     #[serde(default)]
     pub compress_storage: CompressStorageFound,
