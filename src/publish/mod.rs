@@ -16,13 +16,12 @@ pub mod rolling;
 mod send;
 pub mod verify;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{ManifestSettings, PublishSettings, RunFlags};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Work};
-use crate::store::{AnyStore, Headers, ObjectInfo, Store, StoreError};
+use crate::store::{AnyStore, Headers, Store, StoreError};
 
 use guard::{Holder, Lock};
 use plan::LocalObject;
@@ -66,9 +65,6 @@ pub struct Report {
 
 /// A publish may take this long, plus a second per MiB it sends, unless `timeout` says otherwise.
 const BASE_DEADLINE: Duration = Duration::from_secs(120);
-
-/// How long a waiting publish sleeps between looks at a running prune.
-const PRUNE_POLL: Duration = Duration::from_secs(1);
 
 /// Publishes the static root to the configured target. The static root is read before the
 /// store is opened, so a missing one is a configuration error whatever the credentials.
@@ -301,7 +297,15 @@ async fn publish_to(
     }
     let locked = match (locked, &settings.public_url) {
         (Ok(()), Some(public_url)) if settings.verify => {
-            verify_release(public_url, settings, manifest, &local, &clock, &mut report).await
+            verify::verify_release(
+                public_url,
+                settings,
+                manifest,
+                &local,
+                clock.remaining(),
+                &mut report,
+            )
+            .await
         }
         (locked, _) => locked,
     };
@@ -309,68 +313,6 @@ async fn publish_to(
     report.retries = store.retries();
     report.elapsed = clock.started.elapsed();
     locked.map(|()| report)
-}
-
-/// Fetches what the release sent through the URL visitors use, and fails (exit 6) when any of
-/// it is not what was sent.
-async fn verify_release(
-    public_url: &str,
-    settings: &PublishSettings,
-    manifest: &ManifestSettings,
-    local: &[LocalObject],
-    clock: &Clock,
-    report: &mut Report,
-) -> Result<()> {
-    let manifest_text = local
-        .iter()
-        .find(|object| object.name == manifest.name)
-        .and_then(|object| std::fs::read_to_string(&object.file.path).ok())
-        .unwrap_or_default();
-    let integrities = verify::integrities(&manifest_text, &manifest.url_placeholder);
-    let mut added = report.added.clone();
-    if !added.iter().any(|(name, _, _)| *name == manifest.name) {
-        if let Some(object) = local.iter().find(|object| object.name == manifest.name) {
-            added.push((object.name.clone(), object.file.path.clone(), object.hashed));
-        }
-    }
-    let expected = added
-        .into_iter()
-        .map(|(name, path, hashed)| verify::Expected {
-            content_type: send::content_type(&name),
-            cache_control: match hashed {
-                true => settings.cache_control_hashed.clone(),
-                false => settings.cache_control.clone(),
-            },
-            integrity: integrities.get(&name).cloned().unwrap_or_default(),
-            name,
-            path,
-        })
-        .collect();
-    // Bounded by what is left of the publish's time, and at least a minute.
-    let within = clock.remaining().max(Duration::from_secs(60));
-    let verified = verify::verify(public_url, expected, within).await;
-    let mismatches = verified.mismatches.clone();
-    let checked = verified.checked;
-    report.verified = Some(verified);
-    if mismatches.is_empty() {
-        return Ok(());
-    }
-    let listed: Vec<String> = mismatches
-        .iter()
-        .take(20)
-        .map(|mismatch| format!("  {}: {}", mismatch.url, mismatch.problem))
-        .collect();
-    let more = match mismatches.len() {
-        count if count > 20 => format!("\n  and {} more", count - 20),
-        _ => String::new(),
-    };
-    Err(Error::NotVerified {
-        message: format!(
-            "the release is live, but {} of {checked} object(s) fetched through {public_url} are not what was sent, so visitors do not get it whole; check the CDN's origin, its headers and its cache:\n{}{more}",
-            mismatches.len(),
-            listed.join("\n")
-        ),
-    })
 }
 
 fn out_of_time_planning(clock: &Clock) -> Error {
@@ -401,7 +343,7 @@ fn record_headers() -> Headers {
 }
 
 /// Stopped by a signal before the manifests were sent.
-fn stopped_before_manifests(signal: i32) -> Error {
+pub(super) fn stopped_before_manifests(signal: i32) -> Error {
     Error::NotPublished {
         message: format!(
             "stopped by {} before the manifests were sent: servers keep using the previous release. This run's pending record and lock are removed, so the next publish starts without --break-lock; what went up is not sent again.",
@@ -524,7 +466,7 @@ async fn publish_locked(store: &impl Store, run: &Run<'_>, report: &mut Report) 
     } = *run;
     let planned = tokio::select! {
         planned = tokio::time::timeout(clock.remaining(), async {
-            let remote = listing_without_prunes(store, pending_name, progress, clock).await?;
+            let remote = prune::listing_without_prunes(store, pending_name, progress, clock).await?;
             let latest = release::latest(store, &remote).await?;
             Ok::<_, Error>((remote, latest))
         }) => planned,
@@ -626,50 +568,6 @@ async fn publish_locked(store: &impl Store, run: &Run<'_>, report: &mut Report) 
         return Err(stopped_after_manifests(signal, "its record is written"));
     }
     Ok(())
-}
-
-/// Lists the prefix once no prune is running: a prune that started before this publish's
-/// pending record was written may delete what this publish would otherwise skip, so planning
-/// waits for it to end and then sees what it deleted.
-async fn listing_without_prunes(
-    store: &impl Store,
-    pending_name: &str,
-    progress: &dyn Progress,
-    clock: &Clock,
-) -> Result<BTreeMap<String, ObjectInfo>> {
-    let waiting_since = Instant::now();
-    let mut now = None;
-    loop {
-        let listing = store.list().await?;
-        // The store's clock: this run's pending record was written just before the first look.
-        now = now.or_else(|| listing.get(pending_name).and_then(|info| info.modified));
-        let running = guard::running_prunes(
-            store,
-            &listing,
-            now.map(|now| now + waiting_since.elapsed()),
-        )
-        .await?;
-        if running.is_empty() {
-            return Ok(listing);
-        }
-        if clock.remaining() <= PRUNE_POLL {
-            return Err(Error::NotPublished {
-                message: format!(
-                    "a prune of this prefix ({}) was still running when the publish ran out of time. Nothing was sent; the previous release is still live. Rerun when it has finished.",
-                    running.join(", ")
-                ),
-                context: Vec::new(),
-            });
-        }
-        progress.status(&format!(
-            "waiting for a prune to finish ({} s)",
-            waiting_since.elapsed().as_secs()
-        ));
-        tokio::select! {
-            () = tokio::time::sleep(PRUNE_POLL) => {}
-            signal = crate::interrupt::stopping() => return Err(stopped_before_manifests(signal)),
-        }
-    }
 }
 
 pub use send::content_type;

@@ -2,18 +2,22 @@
 //! ([`release::decide`]), delete in batches while the deadline allows, withdraw the notice.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
 use crate::config::{ManifestSettings, PublishSettings};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
+use crate::progress::Progress;
 use crate::store::{ObjectInfo, Store, StoreError};
 
 use super::guard::{self, Holder};
 use super::release::{self, Live, Release, Seen};
 use super::{plan, run_id, Clock, Report};
+
+/// How long a waiting publish sleeps between looks at a running prune.
+const PRUNE_POLL: Duration = Duration::from_secs(1);
 
 /// Objects deleted per request, S3's largest batch.
 const DELETE_BATCH: usize = 1000;
@@ -160,4 +164,48 @@ pub(super) async fn read_live(store: &impl Store, manifest: &ManifestSettings) -
         Err(error) => return Err(error.into()),
     }
     Ok(live)
+}
+
+/// Lists the prefix once no prune is running: a prune that started before this publish's
+/// pending record was written may delete what this publish would otherwise skip, so planning
+/// waits for it to end and then sees what it deleted.
+pub(super) async fn listing_without_prunes(
+    store: &impl Store,
+    pending_name: &str,
+    progress: &dyn Progress,
+    clock: &Clock,
+) -> Result<BTreeMap<String, ObjectInfo>> {
+    let waiting_since = Instant::now();
+    let mut now = None;
+    loop {
+        let listing = store.list().await?;
+        // The store's clock: this run's pending record was written just before the first look.
+        now = now.or_else(|| listing.get(pending_name).and_then(|info| info.modified));
+        let running = guard::running_prunes(
+            store,
+            &listing,
+            now.map(|now| now + waiting_since.elapsed()),
+        )
+        .await?;
+        if running.is_empty() {
+            return Ok(listing);
+        }
+        if clock.remaining() <= PRUNE_POLL {
+            return Err(Error::NotPublished {
+                message: format!(
+                    "a prune of this prefix ({}) was still running when the publish ran out of time. Nothing was sent; the previous release is still live. Rerun when it has finished.",
+                    running.join(", ")
+                ),
+                context: Vec::new(),
+            });
+        }
+        progress.status(&format!(
+            "waiting for a prune to finish ({} s)",
+            waiting_since.elapsed().as_secs()
+        ));
+        tokio::select! {
+            () = tokio::time::sleep(PRUNE_POLL) => {}
+            signal = crate::interrupt::stopping() => return Err(super::stopped_before_manifests(signal)),
+        }
+    }
 }

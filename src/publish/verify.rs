@@ -15,6 +15,12 @@ use hyper::body::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use crate::config::{ManifestSettings, PublishSettings};
+use crate::error::{Error, Result};
+
+use super::plan::LocalObject;
+use super::Report;
+
 /// What one object should look like to visitors.
 #[derive(Debug, Clone)]
 pub struct Expected {
@@ -313,6 +319,68 @@ pub fn integrities(
         }
     }
     found
+}
+
+/// Fetches what the release sent through the URL visitors use, and fails (exit 6) when any of
+/// it is not what was sent.
+pub(super) async fn verify_release(
+    public_url: &str,
+    settings: &PublishSettings,
+    manifest: &ManifestSettings,
+    local: &[LocalObject],
+    remaining: Duration,
+    report: &mut Report,
+) -> Result<()> {
+    let manifest_text = local
+        .iter()
+        .find(|object| object.name == manifest.name)
+        .and_then(|object| std::fs::read_to_string(&object.file.path).ok())
+        .unwrap_or_default();
+    let integrities = integrities(&manifest_text, &manifest.url_placeholder);
+    let mut added = report.added.clone();
+    if !added.iter().any(|(name, _, _)| *name == manifest.name) {
+        if let Some(object) = local.iter().find(|object| object.name == manifest.name) {
+            added.push((object.name.clone(), object.file.path.clone(), object.hashed));
+        }
+    }
+    let expected = added
+        .into_iter()
+        .map(|(name, path, hashed)| Expected {
+            content_type: super::send::content_type(&name),
+            cache_control: match hashed {
+                true => settings.cache_control_hashed.clone(),
+                false => settings.cache_control.clone(),
+            },
+            integrity: integrities.get(&name).cloned().unwrap_or_default(),
+            name,
+            path,
+        })
+        .collect();
+    // Bounded by what is left of the publish's time, and at least a minute.
+    let within = remaining.max(Duration::from_secs(60));
+    let verified = verify(public_url, expected, within).await;
+    let mismatches = verified.mismatches.clone();
+    let checked = verified.checked;
+    report.verified = Some(verified);
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = mismatches
+        .iter()
+        .take(20)
+        .map(|mismatch| format!("  {}: {}", mismatch.url, mismatch.problem))
+        .collect();
+    let more = match mismatches.len() {
+        count if count > 20 => format!("\n  and {} more", count - 20),
+        _ => String::new(),
+    };
+    Err(Error::NotVerified {
+        message: format!(
+            "the release is live, but {} of {checked} object(s) fetched through {public_url} are not what was sent, so visitors do not get it whole; check the CDN's origin, its headers and its cache:\n{}{more}",
+            mismatches.len(),
+            listed.join("\n")
+        ),
+    })
 }
 
 #[cfg(test)]
