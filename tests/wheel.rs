@@ -130,7 +130,7 @@ fn the_wheel_installs_the_binary_and_the_management_command_builds_and_publishes
         &project,
         &[(
             "mysite/settings_wheel.py",
-            b"from .settings import *  # noqa\n\nINSTALLED_APPS = [*INSTALLED_APPS, \"stapler_assets\"]\n",
+            b"from .settings import *  # noqa\n\n# Before compressor, whose compress tag then stays the one templates load.\nINSTALLED_APPS = [\"stapler_assets\", *INSTALLED_APPS]\n",
         )],
     );
     let root = scratch.path().join("static-root");
