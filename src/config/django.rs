@@ -1,10 +1,13 @@
 //! Django's settings as a settings layer: what the bridge read, in stapler's terms. The layer
 //! lies under the file, the environment and the flags, so any of them can override it.
 
-use crate::django::{self, DjangoSettings, Project};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::django::{self, Bridge, DjangoSettings, Project};
 
 use super::settings::{ContextSetting, Settings, StaticDir};
-use super::{ConfigError, CssHashing, Encoding, Engine, StaticStorage};
+use super::{Config, ConfigError, CssHashing, Encoding, Engine, StaticStorage};
 
 /// The CSS and JS filters whose work stapler does its own way (and so may be listed).
 const FILTERS_STAPLER_DOES: &[&str] = &[
@@ -191,6 +194,76 @@ pub fn layer(
         opaque_contexts,
         jinja2_plain_syntax: jinja.is_none_or(|engine| engine.plain_syntax),
     })
+}
+
+/// What Django said beyond the settings layer, put where the stages read it: the running bridge,
+/// Django's precompilers, tag libraries, parser, static files and manifest storages.
+pub(super) fn settle(
+    config: &mut Config,
+    django_settings: &DjangoSettings,
+    bridge: Arc<Bridge>,
+    plain_syntax: bool,
+    own_manifest: bool,
+) {
+    config.templates.bridge = Some(bridge.clone());
+    config.compress.bridge = Some(bridge);
+    config
+        .compress
+        .precompilers
+        .extend(django_settings.COMPRESS_PRECOMPILERS.iter().cloned());
+    if config.compress.cacheable_precompilers.is_empty() {
+        config.compress.cacheable_precompilers =
+            django_settings.COMPRESS_CACHEABLE_PRECOMPILERS.clone();
+    }
+    if config.templates.language_code == django_settings.LANGUAGE_CODE {
+        // Django's own answer, which honours a project's `LANGUAGES_BIDI`.
+        config.templates.language_bidi = django_settings.LANGUAGE_BIDI;
+    }
+    config.templates.jinja2_plain_syntax = plain_syntax;
+    config.templates.tag_libraries = django_settings
+        .engines
+        .iter()
+        .find(|engine| engine.backend == "django")
+        .and_then(|engine| engine.tag_libraries.clone())
+        .map(Arc::new);
+    config.templates.static_from_django =
+        !plain_static_storage(&django_settings.STATICFILES_STORAGE);
+    config.compress.parser =
+        Some(django_settings.COMPRESS_PARSER.clone()).filter(|parser| !default_parser(parser));
+    // A project may keep the manifest elsewhere than under COMPRESS_ROOT/COMPRESS_OUTPUT_DIR
+    // (COMPRESS_OFFLINE_MANIFEST_STORAGE_ALIAS naming its static files storage): the servers
+    // read it there, so it is written there.
+    if let Some(path) = django_settings
+        .offline_manifest_path
+        .as_ref()
+        .map(PathBuf::from)
+        .filter(|path| *path != config.manifest.path && !own_manifest)
+    {
+        match path
+            .strip_prefix(&config.publish.static_root)
+            .ok()
+            .and_then(|below| below.to_str())
+        {
+            Some(below) => {
+                config.manifest.name = below.replace('\\', "/");
+                config.manifest.path = path;
+            }
+            None => config.notes.push(format!(
+                "django-compressor's offline manifest storage keeps the manifest at {}, outside the static root; stapler writes it at {}: copy it there, or point COMPRESS_OFFLINE_MANIFEST_STORAGE_ALIAS at a storage under STATIC_ROOT",
+                path.display(),
+                config.manifest.path.display()
+            )),
+        }
+    }
+    let storage = &django_settings.static_storage;
+    config.templates.debug = storage.debug;
+    if let Some(manifest) = storage
+        .manifest
+        .as_ref()
+        .filter(|_| storage.kind == "manifest")
+    {
+        config.templates.static_manifest = PathBuf::from(manifest);
+    }
 }
 
 /// Whether `COMPRESS_PARSER` names django-compressor's default parser (Python's `html.parser`),

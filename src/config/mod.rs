@@ -537,92 +537,20 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
     let merged = settings::layer(found.layer, user)?;
     let mut config = resolve::resolve(file, merged, sources.no_cache)?;
     config.templates.render = render;
-    if own_templates {
-        let listed = folders(&config.templates.template_dirs);
-        for dir in &django_templates {
-            if !listed.contains(&folder(dir)) {
-                config.folder_mismatches.push(format!("Django's template folder {} is not in `template_dirs`, so its templates are not compressed; add it, or run `stapler init` again", dir.display()));
-            }
-        }
-    }
-    if own_statics {
-        let path_of = |dir: &StaticDir| match dir {
-            StaticDir::Path(path) | StaticDir::Prefixed((_, path)) => path.clone(),
-        };
-        let listed = folders(
-            &config
-                .compress
-                .staticfiles_dirs
-                .iter()
-                .map(path_of)
-                .collect::<Vec<_>>(),
-        );
-        for dir in &django_statics {
-            let path = path_of(dir);
-            if !listed.contains(&folder(&path)) {
-                config.folder_mismatches.push(format!("Django's static folder {} is not in `staticfiles_dirs`, so files in it are not found; add it, or run `stapler init` again", path.display()));
-            }
-        }
-    }
-    config.templates.bridge = Some(bridge.clone());
-    config.compress.bridge = Some(bridge);
-    config
-        .compress
-        .precompilers
-        .extend(django_settings.COMPRESS_PRECOMPILERS.iter().cloned());
-    if config.compress.cacheable_precompilers.is_empty() {
-        config.compress.cacheable_precompilers =
-            django_settings.COMPRESS_CACHEABLE_PRECOMPILERS.clone();
-    }
-    if config.templates.language_code == django_settings.LANGUAGE_CODE {
-        // Django's own answer, which honours a project's `LANGUAGES_BIDI`.
-        config.templates.language_bidi = django_settings.LANGUAGE_BIDI;
-    }
-    config.templates.jinja2_plain_syntax = found_plain_syntax;
-    config.templates.tag_libraries = django_settings
-        .engines
-        .iter()
-        .find(|engine| engine.backend == "django")
-        .and_then(|engine| engine.tag_libraries.clone())
-        .map(Arc::new);
-    config.templates.static_from_django =
-        !django::plain_static_storage(&django_settings.STATICFILES_STORAGE);
-    config.compress.parser = Some(django_settings.COMPRESS_PARSER.clone())
-        .filter(|parser| !django::default_parser(parser));
-    // A project may keep the manifest elsewhere than under COMPRESS_ROOT/COMPRESS_OUTPUT_DIR
-    // (COMPRESS_OFFLINE_MANIFEST_STORAGE_ALIAS naming its static files storage): the servers
-    // read it there, so it is written there.
-    if let Some(path) = django_settings
-        .offline_manifest_path
-        .as_ref()
-        .map(PathBuf::from)
-        .filter(|path| *path != config.manifest.path && !own_manifest)
-    {
-        match path
-            .strip_prefix(&config.publish.static_root)
-            .ok()
-            .and_then(|below| below.to_str())
-        {
-            Some(below) => {
-                config.manifest.name = below.replace('\\', "/");
-                config.manifest.path = path;
-            }
-            None => config.notes.push(format!(
-                "django-compressor's offline manifest storage keeps the manifest at {}, outside the static root; stapler writes it at {}: copy it there, or point COMPRESS_OFFLINE_MANIFEST_STORAGE_ALIAS at a storage under STATIC_ROOT",
-                path.display(),
-                config.manifest.path.display()
-            )),
-        }
-    }
-    let storage = &django_settings.static_storage;
-    config.templates.debug = storage.debug;
-    if let Some(manifest) = storage
-        .manifest
-        .as_ref()
-        .filter(|_| storage.kind == "manifest")
-    {
-        config.templates.static_manifest = PathBuf::from(manifest);
-    }
+    config.folder_mismatches = native::missing_folders(
+        own_templates.then_some(config.templates.template_dirs.as_slice()),
+        &django_templates,
+        own_statics.then_some(config.compress.staticfiles_dirs.as_slice()),
+        &django_statics,
+        "add it, or run `stapler init` again",
+    );
+    django::settle(
+        &mut config,
+        &django_settings,
+        bridge,
+        found_plain_syntax,
+        own_manifest,
+    );
     if contexts_from_django {
         config.templates.context_source = ContextSource::Django {
             opaque: found.opaque_contexts.is_some(),
@@ -652,16 +580,6 @@ pub fn process_env() -> BTreeMap<String, String> {
             key.starts_with("STAPLER_") || key == "DJANGO_SETTINGS_MODULE" || key == "VIRTUAL_ENV"
         })
         .collect()
-}
-
-/// A folder as the file system names it, so `templates` beside the file and Django's
-/// `/srv/app/templates` compare equal.
-fn folder(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
-}
-
-fn folders(paths: &[PathBuf]) -> Vec<PathBuf> {
-    paths.iter().map(|path| folder(path)).collect()
 }
 
 /// `./stapler.toml`, else `./pyproject.toml` when it has a `[tool.stapler]` table: most projects

@@ -85,34 +85,50 @@ pub(super) fn mismatches(clues: &Clues, user: &Settings) -> Vec<String> {
             ));
         }
     }
-    let folders = |dirs: &[PathBuf]| -> Vec<PathBuf> {
-        dirs.iter()
-            .map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.clone()))
-            .collect()
-    };
-    let ours = folders(&user.template_dirs.clone().unwrap_or_default());
-    for dir in folders(&django.template_dirs.clone().unwrap_or_default()) {
-        if !ours.contains(&dir) {
-            differences.push(format!("Django's template folder {} is not in `template_dirs`, so its templates are not compressed{again}", dir.display()));
-        }
-    }
-    let paths = |dirs: &Option<Vec<StaticDir>>| -> Vec<PathBuf> {
-        let paths: Vec<PathBuf> = dirs
-            .iter()
-            .flatten()
-            .map(|dir| match dir {
-                StaticDir::Path(path) | StaticDir::Prefixed((_, path)) => path.clone(),
-            })
-            .collect();
-        folders(&paths)
-    };
-    let ours = paths(&user.staticfiles_dirs);
-    for dir in paths(&django.staticfiles_dirs) {
-        if !ours.contains(&dir) {
-            differences.push(format!("Django's static folder {} is not in `staticfiles_dirs`, so files in it are not found{again}", dir.display()));
-        }
-    }
+    differences.extend(missing_folders(
+        Some(&user.template_dirs.clone().unwrap_or_default()),
+        &django.template_dirs.clone().unwrap_or_default(),
+        Some(&user.staticfiles_dirs.clone().unwrap_or_default()),
+        &django.staticfiles_dirs.clone().unwrap_or_default(),
+        "run `stapler init --force` in the Django project",
+    ));
     differences
+}
+
+/// Django's template and static folders that settings of their own (`Some`) leave out: files
+/// a build would not read, one line each, ending with `advice`.
+pub(super) fn missing_folders(
+    our_templates: Option<&[PathBuf]>,
+    django_templates: &[PathBuf],
+    our_statics: Option<&[StaticDir]>,
+    django_statics: &[StaticDir],
+    advice: &str,
+) -> Vec<String> {
+    let real = |path: &PathBuf| path.canonicalize().unwrap_or_else(|_| path.clone());
+    let path_of = |dir: &StaticDir| match dir {
+        StaticDir::Path(path) | StaticDir::Prefixed((_, path)) => path.clone(),
+    };
+    let mut missing = Vec::new();
+    if let Some(ours) = our_templates {
+        let listed: Vec<PathBuf> = ours.iter().map(real).collect();
+        for dir in django_templates
+            .iter()
+            .filter(|dir| !listed.contains(&real(dir)))
+        {
+            missing.push(format!("Django's template folder {} is not in `template_dirs`, so its templates are not compressed; {advice}", dir.display()));
+        }
+    }
+    if let Some(ours) = our_statics {
+        let listed: Vec<PathBuf> = ours.iter().map(|dir| real(&path_of(dir))).collect();
+        for dir in django_statics
+            .iter()
+            .map(path_of)
+            .filter(|dir| !listed.contains(&real(dir)))
+        {
+            missing.push(format!("Django's static folder {} is not in `staticfiles_dirs`, so files in it are not found; {advice}", dir.display()));
+        }
+    }
+    missing
 }
 
 /// Offline contexts as a build uses them: a list, each with `STATIC_URL`.
