@@ -3,6 +3,7 @@
 //! build needs, and the compress blocks of templates the native renderer cannot render exactly.
 //! Its script (`bridge.py`) ships inside the binary; nothing extra is installed in the project.
 
+mod answers;
 pub mod project;
 mod settings;
 
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+pub use answers::{ParsedElement, Ready, RenderError, RenderedBlock, RenderedTemplate};
 pub use project::{find_project, Project};
 pub use settings::{DjangoSettings, Engine, LibraryNames, StaticLocation, TagLibraries};
 
@@ -63,57 +65,6 @@ impl BridgeError {
     pub fn is_setup(&self) -> bool {
         !matches!(self, BridgeError::Died { .. } | BridgeError::Failed { .. })
     }
-}
-
-/// What the bridge says once Django is set up.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Ready {
-    pub python: String,
-    pub django: String,
-    pub compressor: String,
-    /// django-compressor's version, `None` when only stapler_assets is installed.
-    #[serde(default)]
-    pub compressor_version: Option<String>,
-    /// The app whose `compress` tag library `{% load compress %}` loads.
-    #[serde(default)]
-    pub compress_library: Option<String>,
-    /// Whether `compressor` or `stapler_assets` is in `INSTALLED_APPS` (`{% load compress %}`
-    /// fails otherwise).
-    pub compressor_installed: bool,
-    /// Python's start-up and `django.setup()`.
-    pub seconds: f64,
-}
-
-/// One compress block as Django rendered it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RenderedBlock {
-    pub kind: String,
-    pub mode: String,
-    pub name: Option<String>,
-    /// The file the `{% compress %}` tag is in (after inheritance, the ancestor's).
-    pub origin: String,
-    pub line: usize,
-    /// The offline context's index.
-    pub context: usize,
-    pub body: String,
-}
-
-/// A render that failed inside a block.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RenderError {
-    pub origin: String,
-    pub line: usize,
-    pub message: String,
-}
-
-/// One template's blocks, or why Django skipped it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RenderedTemplate {
-    pub name: String,
-    pub blocks: Vec<RenderedBlock>,
-    pub skipped: Option<String>,
-    #[serde(default)]
-    pub error: Option<RenderError>,
 }
 
 #[derive(Deserialize)]
@@ -600,12 +551,4 @@ fn one_each<T>(answers: Vec<T>, asked: usize, doing: &str) -> Result<Vec<T>, Bri
             ),
         })
     }
-}
-
-/// One element as django-compressor's configured parser reads it.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct ParsedElement {
-    pub tag: String,
-    pub attrs: Vec<(String, Option<String>)>,
-    pub text: String,
 }
