@@ -851,6 +851,18 @@ struct Race {
 }
 
 impl Race {
+    /// After both runs: the live manifest (the publish's or the prune run's) names only
+    /// objects that are there.
+    fn assert_live_whole(bucket: &str, prefix: &str, publishing: &tempfile::TempDir, label: &str) {
+        Remote::under(bucket, prefix).assert_live_is_whole(
+            &[
+                &manifest_of(publishing.path()),
+                &manifest_of(builds().b.path()),
+            ],
+            label,
+        );
+    }
+
     fn set_up(name: &str, rollback: bool) -> Race {
         let builds = builds();
         let kind = if rollback { "rollback" } else { "publish" };
@@ -941,13 +953,7 @@ fn race(index: usize, hold: Hold, rollback: bool) {
             finished(publisher, "publish");
         }
     }
-    Remote::under(bucket, &prefix).assert_live_is_whole(
-        &[
-            &manifest_of(publishing.path()),
-            &manifest_of(builds.b.path()),
-        ],
-        &label,
-    );
+    Race::assert_live_whole(bucket, &prefix, publishing, &label);
 }
 
 #[test]
@@ -1033,11 +1039,10 @@ fn race_past_a_vanishing_notice(rollback: bool) {
         "{kind}: the publish failed: {}",
         text(&published.stderr)
     );
-    Remote::under(bucket, &prefix).assert_live_is_whole(
-        &[
-            &manifest_of(publishing.path()),
-            &manifest_of(builds.b.path()),
-        ],
+    Race::assert_live_whole(
+        bucket,
+        &prefix,
+        publishing,
         &format!("{kind} past a vanishing prune notice"),
     );
 }
@@ -1523,13 +1528,7 @@ fn race_at(offset: std::time::Duration, rollback: bool) {
             text(&output.stderr)
         );
     }
-    Remote::under(bucket, &prefix).assert_live_is_whole(
-        &[
-            &manifest_of(publishing.path()),
-            &manifest_of(builds.b.path()),
-        ],
-        &label,
-    );
+    Race::assert_live_whole(bucket, &prefix, publishing, &label);
 }
 
 /// Every 50 ms over the whole overlap of a prune and a publish (or rollback) started after it:
