@@ -24,7 +24,7 @@ use crate::output::{self, Durability};
 use crate::templates::Skipped;
 use crate::Summary;
 
-const FORMAT: &str = "stapler-run-1";
+const FORMAT: &str = "stapler-run-2";
 
 /// A static file modified this close to the start of a build may have changed after the build
 /// read it (some file systems keep times to the second or two), so no record is written then.
@@ -227,25 +227,7 @@ pub fn record(config: &Config, flags: &RunFlags, before: Before, summary: &Summa
             skipped: summary.skipped.clone(),
             contexts: summary.contexts,
             departures: summary.departures.clone(),
-            build: Build {
-                blocks: Vec::new(),
-                parts: Vec::new(),
-                unique_blocks: build.unique_blocks,
-                blocks_seen: build.blocks_seen,
-                bundles: build.bundles.clone(),
-                assets: build.assets.clone(),
-                precompressed: build.precompressed.clone(),
-                source_maps: build.source_maps.clone(),
-                sources: build.sources,
-                bytes_in: build.bytes_in,
-                cached: build.cached,
-                shared_cache: Default::default(),
-                warnings: build.warnings.clone(),
-                lookups: Vec::new(),
-                also_read: Vec::new(),
-                looked_for: Vec::new(),
-                reads_unlisted_files: false,
-            },
+            build: build.recorded(),
         },
     };
     // The record only saves time: failing to write it costs the next run its shortcut.

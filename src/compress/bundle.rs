@@ -31,6 +31,8 @@ pub struct Bundle {
     /// The bundle's source map (`<name>.map`), with `content`, when maps are made.
     pub map: Option<Vec<u8>>,
     pub map_size: Option<u64>,
+    /// Each part's share of the bundle's bytes, in order.
+    pub shares: Vec<super::Share>,
 }
 
 /// What naming bundles needs.
@@ -133,7 +135,8 @@ pub fn build_block(
                 module,
             },
             (Mode::File | Mode::Preload, _) => {
-                let bundle = name_bundle(block, &parts, naming, with_map);
+                let mut bundle = name_bundle(block, &parts, naming, with_map);
+                bundle.shares = shares(block.kind, &parts);
                 let url = format!("{}{}", naming.url, bundle.name);
                 let integrity = bundle.integrity.clone();
                 bundles.push(bundle);
@@ -199,6 +202,24 @@ fn strictness_warning(
             pairs.join("; ")
         ),
     ))
+}
+
+/// What each part adds to a bundle [`concatenate`] joins: its minified text and the separator
+/// after it.
+fn shares(kind: Kind, parts: &[&Processed]) -> Vec<super::Share> {
+    let last = parts.len().saturating_sub(1);
+    parts
+        .iter()
+        .enumerate()
+        .map(|(index, done)| {
+            let semicolon = u64::from(kind == Kind::Js);
+            let newline = u64::from(index < last);
+            super::Share {
+                source: done.label.display().to_string(),
+                bytes: done.text.len() as u64 + semicolon + newline,
+            }
+        })
+        .collect()
 }
 
 /// CSS parts joined by newlines; each JS part ended with `;`, then joined by newlines.
@@ -299,6 +320,7 @@ fn name_bundle(
                 integrity: known.integrity.clone(),
                 map: None,
                 map_size: known.map_size,
+                shares: Vec::new(),
             };
         }
     }
@@ -323,6 +345,7 @@ fn name_bundle(
             integrity: known.integrity,
             map,
             map_size,
+            shares: Vec::new(),
         };
     }
     let mut hasher = Sha256::new();
@@ -352,5 +375,6 @@ fn name_bundle(
         integrity,
         map,
         map_size,
+        shares: Vec::new(),
     }
 }

@@ -31,7 +31,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::block::Block;
+use crate::block::{Block, Kind};
 use crate::config::CompressSettings;
 use crate::error::{Error, Location, Result};
 use crate::output::{self, Durability};
@@ -58,6 +58,51 @@ pub struct Output {
     pub brotli_bytes: Option<u64>,
 }
 
+/// One part's share of a bundle: its minified text and the separator after it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Share {
+    /// The file, or `inline <script> at t.html:3`.
+    pub source: String,
+    pub bytes: u64,
+}
+
+/// What one bundle is made of, part by part in order. The bytes after the last part (a source
+/// map comment) belong to no part.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Composition {
+    pub bundle: String,
+    pub sources: Vec<Share>,
+}
+
+/// A block as one template and offline context render it, and the bundles its tags load (none
+/// for an inline block).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    pub key: String,
+    pub kind: Kind,
+    /// The template scanned (the tag may be written in one it extends: `file`).
+    pub template: String,
+    pub file: PathBuf,
+    pub line: usize,
+    /// Index of the offline context that rendered it.
+    pub context: usize,
+    pub bundles: Vec<String>,
+}
+
+impl Origin {
+    pub fn of(block: &Block, bundles: Option<&Vec<String>>) -> Origin {
+        Origin {
+            key: block.key.clone(),
+            kind: block.kind,
+            template: block.template.clone(),
+            file: block.location.file.clone(),
+            line: block.location.line,
+            context: block.context,
+            bundles: bundles.cloned().unwrap_or_default(),
+        }
+    }
+}
+
 /// What `build` produced.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Build {
@@ -81,6 +126,12 @@ pub struct Build {
     /// Each bundle's source map (`source_maps`), `<bundle>.map`.
     #[serde(default)]
     pub source_maps: Vec<Output>,
+    /// What each bundle is made of, by name.
+    #[serde(default)]
+    pub compositions: Vec<Composition>,
+    /// Every block seen (each template and context), where it is written and what it loads.
+    #[serde(default)]
+    pub origins: Vec<Origin>,
     /// Distinct source files and inline hunks read, and their bytes.
     pub sources: usize,
     pub bytes_in: u64,
@@ -104,6 +155,28 @@ pub struct Build {
     /// know from metadata that nothing changed.
     #[serde(skip)]
     pub reads_unlisted_files: bool,
+}
+
+impl Build {
+    /// What a record of the build keeps: its outputs, what they are made of and its warnings,
+    /// without what only this run needs (blocks, parts, lookups).
+    pub fn recorded(&self) -> Build {
+        Build {
+            unique_blocks: self.unique_blocks,
+            blocks_seen: self.blocks_seen,
+            bundles: self.bundles.clone(),
+            assets: self.assets.clone(),
+            precompressed: self.precompressed.clone(),
+            source_maps: self.source_maps.clone(),
+            compositions: self.compositions.clone(),
+            origins: self.origins.clone(),
+            sources: self.sources,
+            bytes_in: self.bytes_in,
+            cached: self.cached,
+            warnings: self.warnings.clone(),
+            ..Build::default()
+        }
+    }
 }
 
 /// Every distinct block's elements as the project's own `COMPRESS_PARSER` reads them, asked of
@@ -249,14 +322,22 @@ pub fn build(
         maps: settings.source_maps,
         sources_content: settings.source_maps_content,
     };
+    let mut bundles_of: HashMap<String, Vec<String>> = HashMap::new();
     for result in build_blocks(&plans, &texts, &naming, &roots, force) {
-        let (built, written, maps) = result?;
-        build.blocks.push(built.block);
-        build.bundles.extend(written);
-        build.source_maps.extend(maps);
-        build.warnings.extend(built.warning);
+        let done = result?;
+        bundles_of.insert(done.built.block.key.clone(), done.names);
+        build.blocks.push(done.built.block);
+        build.bundles.extend(done.written);
+        build.source_maps.extend(done.maps);
+        build.compositions.extend(done.compositions);
+        build.warnings.extend(done.built.warning);
     }
+    build.origins = blocks
+        .iter()
+        .map(|block| Origin::of(block, bundles_of.get(&block.key)))
+        .collect();
     build.bundles.sort_by(|a, b| a.name.cmp(&b.name));
+    build.compositions.sort_by(|a, b| a.bundle.cmp(&b.bundle));
     build.source_maps.sort_by(|a, b| a.name.cmp(&b.name));
     build.unique_blocks = build.blocks.len();
     build.lookups = roots.lookups();
@@ -294,8 +375,15 @@ fn on_disk(roots: &Roots, name: &str, size: u64) -> bool {
     std::fs::metadata(roots.output_path(name)).is_ok_and(|meta| meta.len() == size)
 }
 
-/// A built block with the bundles and maps it wrote.
-type BlockOutputs = (Built, Vec<Output>, Vec<Output>);
+/// A built block with the bundles and maps it wrote (a bundle another block wrote first is
+/// only named), and what each bundle it wrote is made of.
+struct BlockOutputs {
+    built: Built,
+    written: Vec<Output>,
+    maps: Vec<Output>,
+    compositions: Vec<Composition>,
+    names: Vec<String>,
+}
 
 /// Builds every distinct block in parallel, writing each bundle as soon as it is built, so
 /// memory holds only the bundles in flight, not every bundle of the site. A bundle two blocks
@@ -320,6 +408,8 @@ fn build_blocks(
             let mut built = bundle::build_block(plan, texts, naming);
             let mut written = Vec::new();
             let mut maps = Vec::new();
+            let mut compositions = Vec::new();
+            let names = built.bundles.iter().map(|b| b.name.clone()).collect();
             for bundle in std::mem::take(&mut built.bundles) {
                 let first = claimed
                     .lock()
@@ -346,9 +436,19 @@ fn build_blocks(
                 if let Some(size) = bundle.map_size {
                     maps.push(output(map_name, size));
                 }
+                compositions.push(Composition {
+                    bundle: bundle.name.clone(),
+                    sources: bundle.shares,
+                });
                 written.push(output(bundle.name, bundle.size));
             }
-            Ok((built, written, maps))
+            Ok(BlockOutputs {
+                built,
+                written,
+                maps,
+                compositions,
+                names,
+            })
         })
         .collect()
 }
@@ -508,7 +608,7 @@ fn measure_largest(bundles: &mut [Output], roots: &Roots) {
 /// Brotli at quality 5, the level CDNs compress at on the fly: quality 11 (what a precompressed
 /// file gets, about a tenth smaller) on the ten largest bundles of a large site took 2.4 s of a
 /// 2 s build, and quality 9 80 MB of memory. The window is no larger than the file.
-fn brotli_size(bytes: &[u8]) -> Option<u64> {
+pub fn brotli_size(bytes: &[u8]) -> Option<u64> {
     let window = (usize::BITS - bytes.len().max(1).leading_zeros()).clamp(16, 22);
     let params = brotli::enc::BrotliEncoderParams {
         quality: 5,
@@ -523,7 +623,7 @@ fn brotli_size(bytes: &[u8]) -> Option<u64> {
         .map(|_| out.len() as u64)
 }
 
-fn gzip_size(bytes: &[u8]) -> u64 {
+pub fn gzip_size(bytes: &[u8]) -> u64 {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let _ = encoder.write_all(bytes);
     encoder.finish().map_or(0, |out| out.len() as u64)
