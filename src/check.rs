@@ -82,7 +82,62 @@ pub fn findings(config: &Config, scan: &Scan) -> Vec<Finding> {
             message: mismatch.clone(),
         });
     }
+    found.extend(budget_findings(config, &scan.blocks));
     found.into_iter().collect()
+}
+
+/// Bundles and pages over `[budget]`, judged by the bundles the manifest on disk names for the
+/// blocks this scan renders: what the last build wrote, as visitors would download it. Nothing
+/// when no budget is set or no build wrote a manifest yet.
+fn budget_findings(config: &Config, blocks: &[Block]) -> Vec<Finding> {
+    if !config.budget.is_set() {
+        return Vec::new();
+    }
+    let Ok(manifest) = crate::manifest::Manifest::load(&config.manifest) else {
+        return Vec::new();
+    };
+    let output_dir = &config.manifest.output_dir;
+    let mut build = crate::compress::Build::default();
+    let mut named = BTreeSet::new();
+    for block in blocks {
+        let bundles = manifest.outputs_of(&block.key, output_dir);
+        for name in &bundles {
+            if named.insert(name.clone()) {
+                let path = config.compress.root.join(name);
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                build.bundles.push(crate::compress::Output {
+                    name: name.clone(),
+                    bytes: meta.len(),
+                    gzip_bytes: None,
+                    brotli_bytes: None,
+                });
+                build.compositions.push(crate::compress::Composition {
+                    bundle: name.clone(),
+                    sources: Vec::new(),
+                });
+            }
+        }
+        build
+            .origins
+            .push(crate::compress::Origin::of(block, Some(&bundles)));
+    }
+    let mut anatomy = crate::anatomy::Anatomy::of(&build, &[]);
+    anatomy.measure(&config.compress.root, config.compress.cache_dir.as_deref());
+    anatomy
+        .over_budget(&config.budget)
+        .into_iter()
+        .map(|warning| Finding {
+            file: warning
+                .location
+                .as_ref()
+                .map_or_else(String::new, |at| at.file.display().to_string()),
+            line: warning.location.as_ref().map_or(0, |at| at.line),
+            kind: "over-budget",
+            message: warning.message,
+        })
+        .collect()
 }
 
 /// Blocks whose body is the same in file and inline mode: one key, two renderings, and the

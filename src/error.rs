@@ -231,9 +231,9 @@ pub enum Error {
     #[error("--strict: {} finding(s), and the manifest was not written:\n{}", .0.len(), .0.join("\n"))]
     Strict(Vec<String>),
 
-    /// `check` found causes of missing keys (listed before this error).
+    /// `check` found causes of missing keys, or bundles over budget (listed before this error).
     #[error(
-        "check: {0} finding(s), each a key servers would miss; fix them, then run check again"
+        "check: {0} finding(s), each a key servers would miss or a bundle over budget; fix them, then run check again"
     )]
     Findings(usize),
 

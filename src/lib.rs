@@ -8,6 +8,7 @@
 //! every cause of a missing key it can see, writing nothing. Each returns data; nothing
 //! here prints.
 
+pub mod anatomy;
 pub mod block;
 pub mod check;
 pub mod compress;
@@ -16,6 +17,7 @@ pub mod django;
 pub mod error;
 pub mod fingerprint;
 pub mod interrupt;
+pub mod last_build;
 pub mod manifest;
 pub mod output;
 pub mod progress;
@@ -90,7 +92,12 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
     let started = Instant::now();
     let before = fingerprint::before(config, flags);
     let scan = templates::scan(&config.templates)?;
-    let build = compress::build(&config.compress, flags.force, &scan.blocks, progress)?;
+    let mut build = compress::build(&config.compress, flags.force, &scan.blocks, progress)?;
+    if config.budget.is_set() {
+        let mut anatomy = anatomy::Anatomy::of(&build, &scan.by_django);
+        anatomy.measure(&config.compress.root, config.compress.cache_dir.as_deref());
+        build.warnings.extend(anatomy.over_budget(&config.budget));
+    }
     if flags.strict {
         let findings: Vec<String> = scan
             .skipped
@@ -106,7 +113,13 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
             .chain(
                 check::findings(config, &scan)
                     .iter()
-                    .filter(|finding| !matches!(finding.kind, "skipped-template" | "departure"))
+                    .filter(|finding| {
+                        // Said already: by the scan, and by the build's own budget check.
+                        !matches!(
+                            finding.kind,
+                            "skipped-template" | "departure" | "over-budget"
+                        )
+                    })
                     .map(|finding| format!("  {}", finding.describe())),
             )
             .chain(build.warnings.iter().map(|warning| format!("  {warning}")))
@@ -142,6 +155,7 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
     if let Some(before) = before {
         fingerprint::record(config, flags, before, &summary);
     }
+    last_build::write(config, &summary);
     Ok(summary)
 }
 

@@ -86,6 +86,7 @@ fn printer_for(command: &Command) -> Printer {
         Command::Deploy(args) => ("deploy", args.format, args.verbose, args.quiet),
         Command::Lookup(args) => ("lookup", args.format, false, false),
         Command::Check(args) => ("check", args.format, false, false),
+        Command::Report(args) => ("report", args.format, false, false),
         Command::Config(_) => ("config", Format::Human, false, false),
         Command::Init(_) => ("init", Format::Human, false, false),
         Command::Completions(_) => ("completions", Format::Human, false, false),
@@ -143,16 +144,57 @@ fn load_config_for(
     config::load(&sources, &config::process_env())
 }
 
+/// The manifest `--compare` names, read before the build replaces the current one.
+fn read_previous(
+    flags: &cli::ReportFlags,
+    config: &Config,
+) -> Result<Option<cli::report::Previous>, Error> {
+    flags
+        .compare
+        .as_deref()
+        .map(|path| cli::report::read_previous(path, &config.manifest))
+        .transpose()
+}
+
+/// The comparison with the previous build, and the HTML report when `report` names a path
+/// (with every bundle's compressed sizes measured for it).
+fn report_build(
+    summary: &stapler::Summary,
+    config: &Config,
+    previous: Option<cli::report::Previous>,
+    report: Option<&std::path::Path>,
+) -> Result<cli::output::Reported, Error> {
+    let comparison = previous
+        .map(|previous| cli::report::compare(&previous, config))
+        .transpose()?;
+    let mut anatomy = stapler::anatomy::Anatomy::of(&summary.build, &summary.by_django);
+    let written = match report {
+        Some(path) => {
+            anatomy.measure(&config.compress.root, config.compress.cache_dir.as_deref());
+            let warnings = cli::output::summary_warnings(summary);
+            Some(cli::html_report::write(
+                path,
+                &anatomy,
+                &warnings,
+                comparison.as_ref(),
+                &summary.manifest_path,
+            )?)
+        }
+        None => None,
+    };
+    Ok(cli::output::Reported {
+        comparison,
+        anatomy,
+        written,
+    })
+}
+
 fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
     match cli.command {
         Command::Compress(args) => {
             let config = load_config(&args.common, None)?;
             printer.notes(&config);
-            let previous = args
-                .compare
-                .as_deref()
-                .map(|path| cli::report::read_previous(path, &config.manifest))
-                .transpose()?;
+            let previous = read_previous(&args.report, &config)?;
             let flags = RunFlags {
                 force: args.force,
                 strict: args.strict,
@@ -160,26 +202,51 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             };
             let bar = Bar::new(show_bar(printer));
             let summary = stapler::compress(&config, &flags, &bar)?;
-            let comparison = previous
-                .map(|previous| cli::report::compare(&previous, &config))
-                .transpose()?;
-            printer.summary(&summary, comparison.as_ref());
+            let reported =
+                report_build(&summary, &config, previous, args.report.report.as_deref())?;
+            printer.summary(&summary, &reported);
             Ok(())
         }
         Command::Publish(args) => {
             let config = load_config(&args.common, Some(&args.publish))?;
+            let previous = read_previous(&args.report, &config)?;
             let bar = Bar::new(show_bar(printer));
             let report = stapler::publish(&config, &publish_flags(&args), &bar)?;
+            if args.report.report.is_some() {
+                let summary = stapler::last_build::read(&config)?;
+                let reported =
+                    report_build(&summary, &config, previous, args.report.report.as_deref())?;
+                printer.report_written(&reported);
+            }
             printer.publish(&report);
             Ok(())
         }
         Command::Deploy(args) => {
             let config = load_config(&args.common, Some(&args.publish))?;
+            let previous = read_previous(&args.report, &config)?;
             let bar = Bar::new(show_bar(printer));
             printer.notes(&config);
             let deployed = stapler::deploy(&config, &publish_flags(&args), &bar)?;
-            printer.summary(&deployed.summary, None);
+            let reported = report_build(
+                &deployed.summary,
+                &config,
+                previous,
+                args.report.report.as_deref(),
+            )?;
+            printer.summary(&deployed.summary, &reported);
             printer.publish(&deployed.published?);
+            Ok(())
+        }
+        Command::Report(args) => {
+            let config = load_config(&args.common, None)?;
+            let previous = args
+                .compare
+                .as_deref()
+                .map(|path| cli::report::read_previous(path, &config.manifest))
+                .transpose()?;
+            let summary = stapler::last_build::read(&config)?;
+            let reported = report_build(&summary, &config, previous, Some(&args.output))?;
+            printer.report_written(&reported);
             Ok(())
         }
         Command::Lookup(args) => {

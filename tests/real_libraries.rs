@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use common::*;
 
@@ -18,51 +17,8 @@ const PACKAGES: [&str; 5] = [
     "font-awesome@4.7.0",
 ];
 
-/// A folder holding each package unpacked as `<name>-<version>/`: `REAL_LIBS_DIR`, else
-/// `target/real-libs`, filled from the npm registry once (a package is marked there only when
-/// it unpacked whole).
 fn libraries() -> PathBuf {
-    if let Some(dir) = std::env::var_os("REAL_LIBS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/real-libs");
-    for package in PACKAGES {
-        let folder = dir.join(package.replace('@', "-"));
-        if folder.join(".unpacked").is_file() {
-            continue;
-        }
-        let download = dir.join("download");
-        let _ = std::fs::remove_dir_all(&download);
-        std::fs::create_dir_all(&download).expect("mkdir");
-        let packed = Command::new("npm")
-            .args(["pack", "--silent", package])
-            .current_dir(&download)
-            .output()
-            .expect("npm is needed to fetch the libraries (Debian: apt-get install npm)");
-        assert!(
-            packed.status.success(),
-            "npm pack {package}: {}",
-            text(&packed.stderr)
-        );
-        let tarball = text(&packed.stdout)
-            .lines()
-            .last()
-            .expect("a tarball name")
-            .to_string();
-        let _ = std::fs::remove_dir_all(&folder);
-        std::fs::create_dir_all(&folder).expect("mkdir");
-        let unpacked = Command::new("tar")
-            .arg("-xzf")
-            .arg(download.join(tarball.trim()))
-            .arg("-C")
-            .arg(&folder)
-            .arg("--strip-components=1")
-            .status()
-            .expect("tar");
-        assert!(unpacked.success(), "unpacking {package}");
-        std::fs::write(folder.join(".unpacked"), package).expect("mark");
-    }
-    dir
+    npm::packages(&PACKAGES)
 }
 
 const TEMPLATE: &str = r#"{% load static compress %}

@@ -99,6 +99,7 @@ macro_rules! cases {
 }
 
 cases!(
+    bundle_over_budget,
     const_redeclares_a_parameter,
     css_a_browser_would_drop,
     css_rule_a_browser_ignores,
@@ -107,6 +108,7 @@ cases!(
     inline_style_error,
     javascript_syntax_error,
     malformed_css,
+    page_and_total_over_budget,
     several_broken_files_all_reported,
     stylesheet_link_with_another_rel,
     url_leading_outside_the_roots,

@@ -196,13 +196,13 @@ pub fn print_error(error: &Error, colour: bool) {
 }
 
 /// Warnings that say the same thing at several places, said once with the places.
-struct Group<'a> {
-    message: &'a str,
-    places: Vec<&'a Location>,
+pub(crate) struct Group<'a> {
+    pub message: &'a str,
+    pub places: Vec<&'a Location>,
     first: &'a Warning,
 }
 
-fn group(warnings: &[Warning]) -> Vec<Group<'_>> {
+pub(crate) fn group(warnings: &[Warning]) -> Vec<Group<'_>> {
     let mut order: Vec<&str> = Vec::new();
     let mut by_message: BTreeMap<&str, Group<'_>> = BTreeMap::new();
     for warning in warnings {

@@ -2,6 +2,7 @@
 //! completions and manual pages). `main.rs` turns these into settings once.
 
 pub mod diagnostics;
+pub mod html_report;
 pub mod output;
 pub mod reference;
 pub mod report;
@@ -36,6 +37,10 @@ pub enum Command {
     /// (undefined or request variables in blocks, skipped templates, one key in two modes,
     /// folders Django knows that the settings leave out); exit 1 when there is any.
     Check(CheckArgs),
+    /// Write the HTML report of the last build from its record, without building: a treemap of
+    /// the bundles and their sources, the sources many bundles repeat, where each bundle comes
+    /// from, the warnings.
+    Report(ReportArgs),
     /// Print the resolved settings and where each came from (file, environment, flag, Django).
     Config(ConfigArgs),
     /// Write a stapler.toml from the Django project's settings, every folder listed, for builds
@@ -162,6 +167,36 @@ pub struct PublishArgs {
     pub quiet: bool,
     #[arg(long, value_enum, default_value = "human", help = FORMAT_HELP)]
     pub format: Format,
+    #[command(flatten)]
+    pub report: ReportFlags,
+}
+
+/// Where the HTML report goes, and what it compares with.
+#[derive(Debug, Args)]
+pub struct ReportFlags {
+    /// Write the build's HTML report here: one self-contained page (deploy: of its build;
+    /// publish: of the last build).
+    #[arg(long, value_name = "PATH.html")]
+    pub report: Option<PathBuf>,
+    /// Say which blocks' bundles grew or shrank since the build that wrote this manifest (a
+    /// copy of the previous CACHE/manifest.json; its bundles are looked for beside it and in
+    /// the static root).
+    #[arg(long, value_name = "PREVIOUS_MANIFEST")]
+    pub compare: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Where to write the page.
+    #[arg(value_name = "PATH.html")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+    /// Also say which blocks' bundles grew or shrank since the build that wrote this manifest.
+    #[arg(long, value_name = "PREVIOUS_MANIFEST")]
+    pub compare: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "human", help = FORMAT_HELP)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -222,11 +257,8 @@ pub struct CompressArgs {
     pub quiet: bool,
     #[arg(long, value_enum, default_value = "human", help = FORMAT_HELP)]
     pub format: Format,
-    /// Say which blocks' bundles grew or shrank since the build that wrote this manifest (a
-    /// copy of the previous CACHE/manifest.json; its bundles are looked for beside it and in
-    /// the static root).
-    #[arg(long, value_name = "PREVIOUS_MANIFEST")]
-    pub compare: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportFlags,
 }
 
 #[derive(Debug, Args)]

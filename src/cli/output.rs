@@ -11,6 +11,7 @@ use stapler::publish::Report;
 use stapler::{CheckReport, Config, Error, Lookup, Summary};
 
 use super::diagnostics::{self, Severity};
+use super::html_report::Written;
 use super::report::{self, Comparison};
 use super::Format;
 
@@ -117,30 +118,15 @@ impl Printer {
     }
 
     /// A build's summary: warnings, the largest bundles, the comparison, then the totals.
-    pub fn summary(&mut self, summary: &Summary, comparison: Option<&Comparison>) {
+    pub fn summary(&mut self, summary: &Summary, reported: &Reported) {
         let build = &summary.build;
-        let mut warnings: Vec<Warning> = summary
-            .skipped
-            .iter()
-            .map(|skipped| {
-                Warning::at(
-                    Location::file(&skipped.template),
-                    format!("template skipped: {}", skipped.reason),
-                )
-            })
-            .collect();
-        warnings.extend(
-            build
-                .shared_cache
-                .warnings
-                .iter()
-                .chain(&summary.departures)
-                .map(Warning::general),
-        );
-        warnings.extend(build.warnings.iter().cloned());
+        let comparison = reported.comparison.as_ref();
+        let warnings = summary_warnings(summary);
         if self.format == Format::Json {
-            self.document
-                .insert("build".into(), build_value(summary, &warnings, comparison));
+            let mut value = build_value(summary, &warnings, comparison);
+            value["anatomy"] = serde_json::to_value(&reported.anatomy).unwrap_or_default();
+            value["report"] = report_value(reported.written.as_ref());
+            self.document.insert("build".into(), value);
             return;
         }
         self.warnings(&warnings);
@@ -165,6 +151,25 @@ impl Printer {
             report::print_comparison(comparison);
         }
         print_totals(summary);
+        if let Some(written) = &reported.written {
+            println!("         {}", report_line(written, &reported.anatomy));
+        }
+    }
+
+    /// The report of a build recorded earlier (`stapler report`, `publish --report`).
+    pub fn report_written(&mut self, reported: &Reported) {
+        if self.format == Format::Json {
+            self.document
+                .insert("report".into(), report_value(reported.written.as_ref()));
+            self.document.insert(
+                "anatomy".into(),
+                serde_json::to_value(&reported.anatomy).unwrap_or_default(),
+            );
+            return;
+        }
+        if let (Some(written), false) = (&reported.written, self.quiet) {
+            println!("stapler: {}", report_line(written, &reported.anatomy));
+        }
     }
 
     pub fn publish(&mut self, report: &Report) {
@@ -314,6 +319,62 @@ impl Printer {
             }
         }
     }
+}
+
+/// What a build's comparison and report gave, for the summary.
+pub struct Reported {
+    pub comparison: Option<Comparison>,
+    pub anatomy: stapler::anatomy::Anatomy,
+    pub written: Option<Written>,
+}
+
+/// Every warning of a build, as the summary and the report show them: skipped templates,
+/// departures and the shared cache's first, then the build's own.
+pub fn summary_warnings(summary: &Summary) -> Vec<Warning> {
+    let build = &summary.build;
+    let mut warnings: Vec<Warning> = summary
+        .skipped
+        .iter()
+        .map(|skipped| {
+            Warning::at(
+                Location::file(&skipped.template),
+                format!("template skipped: {}", skipped.reason),
+            )
+        })
+        .collect();
+    warnings.extend(
+        build
+            .shared_cache
+            .warnings
+            .iter()
+            .chain(&summary.departures)
+            .map(Warning::general),
+    );
+    warnings.extend(build.warnings.iter().cloned());
+    warnings
+}
+
+fn report_line(written: &Written, anatomy: &stapler::anatomy::Anatomy) -> String {
+    let repeated = &anatomy.totals;
+    format!(
+        "wrote the report {} ({}, {} bundles, {} sources, {} of them in more than one bundle) in {:.2} s",
+        written.path.display(),
+        HumanBytes(written.bytes),
+        repeated.bundles,
+        repeated.sources,
+        repeated.repeated_sources,
+        written.elapsed.as_secs_f64()
+    )
+}
+
+fn report_value(written: Option<&Written>) -> Value {
+    written.map_or(Value::Null, |written| {
+        json!({
+            "path": written.path.display().to_string(),
+            "bytes": written.bytes,
+            "seconds": written.elapsed.as_secs_f64(),
+        })
+    })
 }
 
 fn build_value(summary: &Summary, warnings: &[Warning], comparison: Option<&Comparison>) -> Value {

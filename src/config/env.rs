@@ -64,7 +64,7 @@ fn tree(variables: &[(&str, &str)]) -> Node {
         };
         let (table, field) = match key.as_str() {
             "endpoint_url" => ("publish", "endpoint_url"),
-            _ => match ["publish_", "shared_cache_"]
+            _ => match ["publish_", "shared_cache_", "budget_"]
                 .iter()
                 .find_map(|prefix| key.strip_prefix(prefix).map(|rest| (prefix, rest)))
             {

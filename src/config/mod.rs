@@ -4,6 +4,7 @@
 //! handed its own slice and never sees the rest. Names follow django-compressor's settings
 //! without the `COMPRESS_` prefix.
 
+pub mod budget;
 mod django;
 pub mod env;
 mod init;
@@ -202,6 +203,7 @@ pub struct Config {
     pub compress: CompressSettings,
     pub manifest: ManifestSettings,
     pub publish: PublishSettings,
+    pub budget: budget::Budget,
 }
 
 /// What the template scan needs.

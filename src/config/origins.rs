@@ -16,7 +16,7 @@ pub struct SettingOrigin {
 }
 
 /// The tables whose keys are set one by one (every other value is set whole).
-const SECTIONS: [&str; 2] = ["publish", "shared_cache"];
+const SECTIONS: [&str; 3] = ["publish", "shared_cache", "budget"];
 
 /// For every setting some layer sets, the value and source of the highest such layer; layers
 /// come lowest first.

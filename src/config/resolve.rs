@@ -58,6 +58,7 @@ pub(super) fn resolve(
         _ => None,
     };
     let source_maps = settings.source_maps.unwrap_or_default();
+    let budget = super::budget::resolve(settings.budget, &origin)?;
     let section = settings.publish.unwrap_or_default();
     let sends_maps = section.source_maps;
     let static_manifest = static_root.join("staticfiles.json");
@@ -148,6 +149,7 @@ pub(super) fn resolve(
             parser: None,
         },
         publish,
+        budget,
     })
 }
 

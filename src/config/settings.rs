@@ -49,6 +49,7 @@ pub struct Settings {
     pub cache_dir: Option<PathBuf>,
     pub shared_cache: Option<SharedCacheSection>,
     pub publish: Option<PublishSection>,
+    pub budget: Option<super::budget::BudgetSection>,
     /// The Django settings module (`mysite.settings`).
     pub django_settings: Option<String>,
     /// The interpreter that has the project's packages.
@@ -183,10 +184,10 @@ impl Settings {
 
 /// The tables whose keys a later layer sets one by one; every other value, tables such as
 /// `offline_context` and `[publish] headers` included, is replaced whole by the layer that sets it.
-const SECTIONS: [&str; 2] = ["publish", "shared_cache"];
+const SECTIONS: [&str; 3] = ["publish", "shared_cache", "budget"];
 
 /// `over` laid on `base`: every key `over` sets wins (an unset key is `null` and sets nothing);
-/// `[publish]` and `[shared_cache]` merge key by key.
+/// `[publish]`, `[shared_cache]` and `[budget]` merge key by key.
 pub fn layer(base: Settings, over: Settings) -> Result<Settings, ConfigError> {
     fn merge(base: &mut serde_json::Value, over: serde_json::Value, sections: &[&str]) {
         let (serde_json::Value::Object(base), serde_json::Value::Object(over)) = (base, over)
