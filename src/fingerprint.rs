@@ -24,7 +24,7 @@ use crate::output::{self, Durability};
 use crate::templates::Skipped;
 use crate::Summary;
 
-const FORMAT: &str = "stapler-run-2";
+const FORMAT: &str = "stapler-run-1";
 
 /// A static file modified this close to the start of a build may have changed after the build
 /// read it (some file systems keep times to the second or two), so no record is written then.

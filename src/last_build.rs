@@ -53,7 +53,7 @@ pub fn write(config: &Config, summary: &Summary) {
         by_django: summary.by_django.clone(),
         departures: summary.departures.clone(),
         elapsed: summary.elapsed,
-        build: summary.build.recorded(),
+        build: summary.build.described(),
     };
     if let Ok(bytes) = serde_json::to_vec(&record) {
         let _ = output::write_atomic(&path, &bytes, Durability::Buffered);

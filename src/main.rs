@@ -157,16 +157,31 @@ fn read_previous(
 }
 
 /// The comparison with the previous build, and the HTML report when `report` names a path
-/// (with every bundle's compressed sizes measured for it).
+/// (with every bundle's compressed sizes measured for it); what the build is made of, for the
+/// report and for `json` output.
 fn report_build(
     summary: &stapler::Summary,
     config: &Config,
     previous: Option<cli::report::Previous>,
     report: Option<&std::path::Path>,
+    json: bool,
 ) -> Result<cli::output::Reported, Error> {
     let comparison = previous
         .map(|previous| cli::report::compare(&previous, config))
         .transpose()?;
+    // A run that found nothing changed reports from the record of what it depends on, which
+    // leaves out what bundles are made of: the last build's record has it.
+    let described = match summary.unchanged {
+        Some(_)
+            if (report.is_some() || json)
+                && summary.build.compositions.is_empty()
+                && !summary.build.bundles.is_empty() =>
+        {
+            stapler::last_build::read(config).ok()
+        }
+        _ => None,
+    };
+    let summary = described.as_ref().unwrap_or(summary);
     let mut anatomy = stapler::anatomy::Anatomy::of(&summary.build, &summary.by_django);
     let written = match report {
         Some(path) => {
@@ -202,8 +217,13 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             };
             let bar = Bar::new(show_bar(printer));
             let summary = stapler::compress(&config, &flags, &bar)?;
-            let reported =
-                report_build(&summary, &config, previous, args.report.report.as_deref())?;
+            let reported = report_build(
+                &summary,
+                &config,
+                previous,
+                args.report.report.as_deref(),
+                args.format == Format::Json,
+            )?;
             printer.summary(&summary, &reported);
             Ok(())
         }
@@ -214,8 +234,13 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             let report = stapler::publish(&config, &publish_flags(&args), &bar)?;
             if args.report.report.is_some() {
                 let summary = stapler::last_build::read(&config)?;
-                let reported =
-                    report_build(&summary, &config, previous, args.report.report.as_deref())?;
+                let reported = report_build(
+                    &summary,
+                    &config,
+                    previous,
+                    args.report.report.as_deref(),
+                    args.format == Format::Json,
+                )?;
                 printer.report_written(&reported);
             }
             printer.publish(&report);
@@ -232,6 +257,7 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
                 &config,
                 previous,
                 args.report.report.as_deref(),
+                args.format == Format::Json,
             )?;
             printer.summary(&deployed.summary, &reported);
             printer.publish(&deployed.published?);
@@ -245,7 +271,13 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
                 .map(|path| cli::report::read_previous(path, &config.manifest))
                 .transpose()?;
             let summary = stapler::last_build::read(&config)?;
-            let reported = report_build(&summary, &config, previous, Some(&args.output))?;
+            let reported = report_build(
+                &summary,
+                &config,
+                previous,
+                Some(&args.output),
+                args.format == Format::Json,
+            )?;
             printer.report_written(&reported);
             Ok(())
         }

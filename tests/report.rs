@@ -120,6 +120,7 @@ fn assert_report(seen: &serde_json::Value, anatomy: &serde_json::Value) {
 fn the_fixture_sites_report_opens_and_names_the_shared_vendor_files() {
     let site = example_site();
     let dir = site.path();
+    age(dir);
     let built = json(dir, &["compress", "--report", "report.html"]);
     let anatomy = &built["build"]["anatomy"];
     let written = &built["build"]["report"];
@@ -157,6 +158,15 @@ fn the_fixture_sites_report_opens_and_names_the_shared_vendor_files() {
     assert_eq!(
         tiny["repeated_bytes"].as_u64(),
         tiny["bytes"].as_u64().map(|bytes| bytes * (copies - 1))
+    );
+
+    // A run that finds nothing changed reports the same bundles, from the last build's record.
+    let unchanged = json(dir, &["compress", "--report", "unchanged.html"]);
+    assert!(unchanged["build"]["unchanged"].is_object(), "{unchanged}");
+    assert_eq!(
+        unchanged["build"]["anatomy"]["bundles"],
+        anatomy["bundles"],
+        "the same anatomy"
     );
 
     // `stapler report` writes the same page from the record, without building.

@@ -158,8 +158,8 @@ pub struct Build {
 }
 
 impl Build {
-    /// What a record of the build keeps: its outputs, what they are made of and its warnings,
-    /// without what only this run needs (blocks, parts, lookups).
+    /// What a record of the build keeps: its outputs and warnings, without what only this run
+    /// needs (blocks, parts, lookups) or what bundles are made of ([`Build::described`]).
     pub fn recorded(&self) -> Build {
         Build {
             unique_blocks: self.unique_blocks,
@@ -168,13 +168,21 @@ impl Build {
             assets: self.assets.clone(),
             precompressed: self.precompressed.clone(),
             source_maps: self.source_maps.clone(),
-            compositions: self.compositions.clone(),
-            origins: self.origins.clone(),
             sources: self.sources,
             bytes_in: self.bytes_in,
             cached: self.cached,
             warnings: self.warnings.clone(),
             ..Build::default()
+        }
+    }
+
+    /// [`Build::recorded`] with what each bundle is made of and where each block was found,
+    /// for a report written later.
+    pub fn described(&self) -> Build {
+        Build {
+            compositions: self.compositions.clone(),
+            origins: self.origins.clone(),
+            ..self.recorded()
         }
     }
 }
