@@ -108,7 +108,9 @@ fn every_commands_json_fits_the_committed_schema_in_success_and_failure() {
     assert_eq!(again["build"]["comparison"]["in_both"], 13, "{again}");
     add("compress --compare", again);
     let reported = document(dir, &["compress", "--report", "report.html"], 0);
-    assert!(reported["build"]["report"]["bytes"].as_u64().is_some_and(|b| b > 0));
+    assert!(reported["build"]["report"]["bytes"]
+        .as_u64()
+        .is_some_and(|b| b > 0));
     add("compress --report", reported);
     add("report", document(dir, &["report", "again.html"], 0));
     add("lookup", document(dir, &["lookup", "base.html"], 0));
