@@ -14,17 +14,6 @@ use common::*;
 const PREVIOUS: &str =
     "{\n  \"previous\": \"<script src=\\\"/__compressor_url_placeholder__/CACHE/js/old.js\\\"></script>\"\n}";
 
-fn cases() -> Vec<PathBuf> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/errors");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&folder)
-        .expect("tests/errors")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.is_dir())
-        .collect();
-    cases.sort();
-    cases
-}
-
 /// Copies a case's site into `site`, leaving out the case's own instructions.
 fn copy_site(case: &Path, site: &Path) {
     for entry in walkdir::WalkDir::new(case) {
@@ -107,17 +96,41 @@ fn run_case(case: &Path) -> String {
     format!("exit code: {}\n{stderr}", run.status.code().unwrap_or(-1))
 }
 
-#[test]
-fn every_bad_input_fails_clearly_and_loses_nothing() {
-    let cases = cases();
-    assert!(cases.len() >= 18, "the cases are in tests/errors/");
-    for case in cases {
-        let name = case
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        let report = run_case(&case);
-        insta::assert_snapshot!(name, report);
-    }
+fn case_folder(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/errors")
+        .join(name)
 }
+
+/// Runs the case and compares what users see with its snapshot.
+fn check_case(name: &str) {
+    let report = run_case(&case_folder(name));
+    insta::assert_snapshot!(name, report);
+}
+
+fixture_tests!(
+    "tests/errors",
+    check_case,
+    [
+        absolute_url_outside_url_prefix,
+        config_value_of_the_wrong_type,
+        django_python_missing,
+        empty_template_directory,
+        every_template_skipped,
+        href_escaping_the_roots,
+        missing_config_file,
+        no_compress_blocks_at_all,
+        non_utf8_file,
+        referenced_file_missing,
+        sass_error_in_a_partial,
+        sri_crossorigin_browsers_do_not_know,
+        sri_hash_browsers_do_not_check,
+        symlink_out_of_the_roots,
+        tag_that_cannot_render_offline,
+        typescript_syntax_error,
+        unknown_compress_kind,
+        unknown_compress_mode,
+        unknown_config_key,
+        unterminated_compress,
+    ]
+);

@@ -76,40 +76,22 @@ fn check_case(name: &str) {
     insta::assert_snapshot!(format!("{name}_strict"), report);
 }
 
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                check_case(stringify!($name));
-            }
-        )*
-
-        /// Every folder under `tests/warnings/` has its test above.
-        #[test]
-        fn every_case_folder_is_tested() {
-            let listed = [$(stringify!($name)),*];
-            let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/warnings");
-            for entry in std::fs::read_dir(folder).expect("tests/warnings") {
-                let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
-                assert!(listed.contains(&name.as_str()), "add `{name}` to cases! in tests/warnings.rs");
-            }
-        }
-    };
-}
-
-cases!(
-    bundle_over_budget,
-    const_redeclares_a_parameter,
-    css_a_browser_would_drop,
-    css_rule_a_browser_ignores,
-    css_url_escaping_the_roots,
-    inline_script_syntax_error,
-    inline_style_error,
-    javascript_syntax_error,
-    malformed_css,
-    page_and_total_over_budget,
-    several_broken_files_all_reported,
-    stylesheet_link_with_another_rel,
-    url_leading_outside_the_roots,
+fixture_tests!(
+    "tests/warnings",
+    check_case,
+    [
+        bundle_over_budget,
+        const_redeclares_a_parameter,
+        css_a_browser_would_drop,
+        css_rule_a_browser_ignores,
+        css_url_escaping_the_roots,
+        inline_script_syntax_error,
+        inline_style_error,
+        javascript_syntax_error,
+        malformed_css,
+        page_and_total_over_budget,
+        several_broken_files_all_reported,
+        stylesheet_link_with_another_rel,
+        url_leading_outside_the_roots,
+    ]
 );

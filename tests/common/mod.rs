@@ -11,6 +11,34 @@ pub mod seaweed;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// One `#[test]` per case folder under `tests/<folder>/`, named after it, each calling
+/// `$check(name)`; and a test that fails when a folder there has none.
+#[macro_export]
+macro_rules! fixture_tests {
+    ($folder:literal, $check:path, [$($name:ident),* $(,)?]) => {
+        $(
+            #[test]
+            fn $name() {
+                $check(stringify!($name));
+            }
+        )*
+
+        #[test]
+        fn every_case_folder_is_tested() {
+            let listed = [$(stringify!($name)),*];
+            let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join($folder);
+            for entry in std::fs::read_dir(&folder).expect($folder) {
+                let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+                assert!(
+                    listed.contains(&name.as_str()),
+                    "add `{name}` to the list in the test file of {}",
+                    $folder
+                );
+            }
+        }
+    };
+}
+
 /// The repository's example site.
 pub fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
