@@ -6,6 +6,7 @@
 
 pub mod bundle;
 pub mod cache;
+mod composition;
 pub mod css;
 pub mod css_minify;
 pub mod css_urls;
@@ -31,11 +32,13 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::block::{Block, Kind};
+use crate::block::Block;
 use crate::config::CompressSettings;
 use crate::error::{Error, Location, Result};
 use crate::output::{self, Durability};
 use crate::progress::{Progress, Work};
+
+pub use composition::{Composition, Origin, Share};
 
 use bundle::{Built, BuiltBlock, Naming};
 use cache::{Cache, Counter, SharedReport};
@@ -56,51 +59,6 @@ pub struct Output {
     /// Brotli (quality 5) size, measured for the largest bundles only (the build report's).
     #[serde(default)]
     pub brotli_bytes: Option<u64>,
-}
-
-/// One part's share of a bundle: its minified text and the separator after it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Share {
-    /// The file, or `inline <script> at t.html:3`.
-    pub source: String,
-    pub bytes: u64,
-}
-
-/// What one bundle is made of, part by part in order. The bytes after the last part (a source
-/// map comment) belong to no part.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Composition {
-    pub bundle: String,
-    pub sources: Vec<Share>,
-}
-
-/// A block as one template and offline context render it, and the bundles its tags load (none
-/// for an inline block).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Origin {
-    pub key: String,
-    pub kind: Kind,
-    /// The template scanned (the tag may be written in one it extends: `file`).
-    pub template: String,
-    pub file: PathBuf,
-    pub line: usize,
-    /// Index of the offline context that rendered it.
-    pub context: usize,
-    pub bundles: Vec<String>,
-}
-
-impl Origin {
-    pub fn of(block: &Block, bundles: Option<&Vec<String>>) -> Origin {
-        Origin {
-            key: block.key.clone(),
-            kind: block.kind,
-            template: block.template.clone(),
-            file: block.location.file.clone(),
-            line: block.location.line,
-            context: block.context,
-            bundles: bundles.cloned().unwrap_or_default(),
-        }
-    }
 }
 
 /// What `build` produced.
