@@ -28,6 +28,7 @@ pub use init::settings_file;
 pub use origins::SettingOrigin;
 pub use precompilers::{BuiltinCompiler, BUILTIN};
 pub use settings::{Settings, StaticDir};
+pub use targets::SharedCacheSettings;
 
 /// A configuration mistake: where it is (a file, a file:line:column, a variable) and what to do.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -299,17 +300,6 @@ pub struct CompressSettings {
     /// Django's `COMPRESS_PARSER` when it is not the default (`html.parser`) one: blocks are
     /// then read by it, through the bridge.
     pub parser: Option<String>,
-}
-
-/// The `[shared_cache]` settings.
-#[derive(Debug, Clone)]
-pub struct SharedCacheSettings {
-    /// Where entries live.
-    pub location: S3Settings,
-    /// Above this many entries, a share of them is deleted after a build.
-    pub max_entries: usize,
-    /// When culling, 1 / `cull_frequency` of the entries go (Django's cache semantics).
-    pub cull_frequency: usize,
 }
 
 /// Where the manifest lives and how its values spell the URL.

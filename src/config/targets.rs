@@ -4,9 +4,18 @@
 use std::path::{Path, PathBuf};
 
 use super::settings::{PublishSection, SharedCacheSection};
-use super::{
-    CloudFrontSettings, ConfigError, PublishSettings, S3Settings, SharedCacheSettings, Target,
-};
+use super::{CloudFrontSettings, ConfigError, PublishSettings, S3Settings, Target};
+
+/// The `[shared_cache]` settings.
+#[derive(Debug, Clone)]
+pub struct SharedCacheSettings {
+    /// Where entries live.
+    pub location: S3Settings,
+    /// Above this many entries, a share of them is deleted after a build.
+    pub max_entries: usize,
+    /// When culling, 1 / `cull_frequency` of the entries go (Django's cache semantics).
+    pub cull_frequency: usize,
+}
 
 const DEFAULT_HASHED_PATTERN: &str = r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$";
 pub(super) const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
