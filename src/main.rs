@@ -232,6 +232,8 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             let previous = read_previous(&args.report, &config)?;
             let bar = Bar::new(show_bar(printer));
             let report = stapler::publish(&config, &publish_flags(&args), &bar)?;
+            // What was published is said even when the page cannot be written.
+            printer.publish(&report);
             if args.report.report.is_some() {
                 let summary = stapler::last_build::read(&config)?;
                 let reported = report_build(
@@ -243,7 +245,6 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
                 )?;
                 printer.report_written(&reported);
             }
-            printer.publish(&report);
             Ok(())
         }
         Command::Deploy(args) => {
@@ -258,10 +259,14 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
                 previous,
                 args.report.report.as_deref(),
                 args.format == Format::Json,
-            )?;
-            printer.summary(&deployed.summary, &reported);
+            );
+            if let Ok(reported) = &reported {
+                printer.summary(&deployed.summary, reported);
+            }
+            // A failed publish is the error to report; a page that could not be written does
+            // not hide what was published.
             printer.publish(&deployed.published?);
-            Ok(())
+            reported.map(|_| ())
         }
         Command::Report(args) => {
             let config = load_config(&args.common, None)?;
