@@ -1,7 +1,9 @@
 //! The rooms of `src/` and the doors between them: data flows config → templates → compress →
 //! manifest → publish, a stage never imports a later one, only `store` talks to the network,
 //! and only the binary (`main.rs`, `cli.rs`) knows the command line. This test reads every
-//! source file and fails, naming file and line, on any import that breaks those rules.
+//! source file and fails, naming file and line, on any import that breaks those rules, whether
+//! written as `crate::module`, inside a group (`use crate::{a, b::{c, d}}`, over many lines) or
+//! as a `super::` chain that climbs out of the file's module.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,24 +18,126 @@ fn module_of(relative: &Path) -> String {
     first.trim_end_matches(".rs").to_string()
 }
 
-/// The modules `line` reaches through `crate::<module>` paths.
-fn crate_paths(line: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut rest = line;
-    while let Some(at) = rest.find("crate::") {
-        let before = rest[..at].chars().last();
-        let tail = &rest[at + "crate::".len()..];
-        let name: String = tail
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        // `stapler_crate::x` or `$crate::` are not paths into this crate.
-        let standalone =
-            before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'));
-        if standalone && !name.is_empty() {
-            found.push(name);
+/// The module path of a file: `compress/cache.rs` → `["compress", "cache"]`, `compress/mod.rs`
+/// → `["compress"]`, `lib.rs` → `[]`.
+fn path_of(relative: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if let Some(last) = parts.pop() {
+        let stem = last.trim_end_matches(".rs");
+        if !matches!(stem, "mod" | "lib" | "main") {
+            parts.push(stem.to_string());
         }
-        rest = tail;
+    }
+    parts
+}
+
+/// The text of a group that opens at `text[0]` (`{`), without its braces.
+fn group(text: &str) -> &str {
+    let mut depth = 0;
+    for (at, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[1..at];
+                }
+            }
+            _ => {}
+        }
+    }
+    &text[1.min(text.len())..]
+}
+
+/// The first segment of each path a group lists at its top level, with its offset in the group:
+/// `a::b, c, d::{e, f}` → `a`, `c`, `d`.
+fn group_heads(group: &str) -> Vec<(usize, String)> {
+    let mut heads = Vec::new();
+    let mut depth = 0;
+    let mut start = 0;
+    for (at, c) in group
+        .char_indices()
+        .chain(std::iter::once((group.len(), ',')))
+    {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                let item = &group[start..at];
+                let skipped = item.len() - item.trim_start().len();
+                let head: String = item
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !head.is_empty() && head != "self" {
+                    heads.push((start + skipped, head));
+                }
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    heads
+}
+
+/// The top-level modules a file reaches, each with the line it is named on: through
+/// `crate::module`, `crate::{a, b::c}` (on one line or many), and `super::` chains that climb
+/// out of the file's own module. Comments are left out.
+fn reached(relative: &Path, text: &str) -> Vec<(usize, String)> {
+    let code: String = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let line_at = |at: usize| code[..at].matches('\n').count() + 1;
+    let own = path_of(relative);
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(offset) = code[at..].find(['c', 's']) {
+        let start = at + offset;
+        at = start + 1;
+        let before = code[..start].chars().last();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == ':') {
+            continue;
+        }
+        let rest = &code[start..];
+        // Where the path lands above the file, and the text after that root.
+        let (root, tail): (Vec<String>, &str) = if let Some(tail) = rest.strip_prefix("crate::") {
+            (Vec::new(), tail)
+        } else if rest.starts_with("super::") {
+            let mut tail = rest;
+            let mut climbed = 0;
+            while let Some(next) = tail.strip_prefix("super::") {
+                tail = next;
+                climbed += 1;
+            }
+            let kept = own.len().saturating_sub(climbed);
+            (own[..kept].to_vec(), tail)
+        } else {
+            continue;
+        };
+        let tail_at = code.len() - tail.len();
+        let heads = if tail.starts_with('{') {
+            group_heads(group(tail))
+                .into_iter()
+                .map(|(offset, head)| (tail_at + 1 + offset, head))
+                .collect()
+        } else {
+            let name: String = tail
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            vec![(tail_at, name)]
+        };
+        for (head_at, head) in heads.into_iter().filter(|(_, head)| !head.is_empty()) {
+            // Only a path from the crate's root names a top-level module.
+            let module = root.first().cloned().unwrap_or(head);
+            found.push((line_at(head_at), module));
+        }
     }
     found
 }
@@ -99,23 +203,24 @@ fn check(files: &[(PathBuf, String)]) -> (Vec<String>, BTreeMap<(String, String)
         let is_binary = matches!(module.as_str(), "main" | "cli");
         for (index, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
-            let place = format!("src/{}:{}", relative.display(), index + 1);
             if !is_binary && (code.contains("clap::") || code.contains("use clap")) {
+                let place = format!("src/{}:{}", relative.display(), index + 1);
                 problems.push(format!("{place}: only main.rs and cli.rs may know clap"));
             }
-            for target in crate_paths(code) {
-                if target == module {
-                    continue;
-                }
-                *edges.entry((module.clone(), target.clone())).or_insert(0) += 1;
-                if forbidden(&module).contains(&target.as_str()) {
-                    problems.push(format!(
-                        "{place}: `{module}` imports `{target}`, a stage it must not reach"
-                    ));
-                }
-                if target == "main" || target == "cli" {
-                    problems.push(format!("{place}: the library imports the command line"));
-                }
+        }
+        for (line, target) in reached(relative, text) {
+            if target == module {
+                continue;
+            }
+            let place = format!("src/{}:{line}", relative.display());
+            *edges.entry((module.clone(), target.clone())).or_insert(0) += 1;
+            if forbidden(&module).contains(&target.as_str()) {
+                problems.push(format!(
+                    "{place}: `{module}` imports `{target}`, a stage it must not reach"
+                ));
+            }
+            if target == "main" || target == "cli" {
+                problems.push(format!("{place}: the library imports the command line"));
             }
         }
     }
@@ -145,6 +250,18 @@ fn the_checker_sees_what_it_must() {
         file("config/mod.rs", "pub js: crate::compress::js::JsMinify,\n"),
         file("templates/mod.rs", "use clap::Parser;\n"),
         file("manifest.rs", "fn f() { crate::cli::x() }\n"),
+        file(
+            "templates/scan.rs",
+            "use crate::{\n    block::Block,\n    compress::{Build, Output},\n};\n",
+        ),
+        file(
+            "compress/css/urls.rs",
+            "use super::super::super::publish::Plan;\n",
+        ),
+        file(
+            "config/mod.rs",
+            "use crate::{error::Error, store::{self, Store}};\n",
+        ),
     ]);
     assert_eq!(
         problems,
@@ -153,6 +270,9 @@ fn the_checker_sees_what_it_must() {
             "src/config/mod.rs:1: `config` imports `compress`, a stage it must not reach",
             "src/templates/mod.rs:1: only main.rs and cli.rs may know clap",
             "src/manifest.rs:1: the library imports the command line",
+            "src/templates/scan.rs:3: `templates` imports `compress`, a stage it must not reach",
+            "src/compress/css/urls.rs:1: `compress` imports `publish`, a stage it must not reach",
+            "src/config/mod.rs:1: `config` imports `store`, a stage it must not reach",
         ]
     );
     let (problems, _) = check(&[
@@ -165,6 +285,14 @@ fn the_checker_sees_what_it_must() {
             "// crate::publish is mentioned in a comment only\nuse crate::block::Block;\n",
         ),
         file("main.rs", "use clap::Parser;\n"),
+        file(
+            "compress/cache.rs",
+            "use super::{plan::Plan, Kind};\nuse super::super::block::Block;\n",
+        ),
+        file(
+            "config/env.rs",
+            "use super::settings::Settings; // super::super::publish\n",
+        ),
     ]);
     assert!(problems.is_empty(), "{problems:?}");
 }
