@@ -145,11 +145,7 @@ pub fn unchanged(config: &Config, flags: &RunFlags) -> Option<Summary> {
         manifest_path: config.manifest.path.clone(),
         elapsed: started.elapsed(),
         by_django: Vec::new(),
-        bridge_time: config
-            .templates
-            .bridge
-            .as_ref()
-            .map(|bridge| bridge.spent()),
+        bridge: crate::BridgeUse::of(config),
         departures,
         unchanged: Some(
             record.lookups.len()

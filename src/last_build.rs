@@ -94,7 +94,7 @@ pub fn read(config: &Config) -> Result<Summary> {
         manifest_path: config.manifest.path.clone(),
         elapsed: record.elapsed,
         by_django: record.by_django,
-        bridge_time: None,
+        bridge: None,
         departures: record.departures,
         unchanged: None,
     })

@@ -45,13 +45,36 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Templates Django rendered through the bridge, each with why the native renderer did not.
     pub by_django: Vec<(PathBuf, String)>,
-    /// The bridge's whole time (Python's start-up and Django's setup included), when one ran.
-    pub bridge_time: Option<Duration>,
+    /// What the Django bridge cost, in a Django project.
+    pub bridge: Option<BridgeUse>,
     /// Where the rendered blocks may depart from django-compressor's.
     pub departures: Vec<String>,
     /// Set when nothing changed since the last build, so nothing was rebuilt: how many files'
     /// metadata showed it (see [`fingerprint`]).
     pub unchanged: Option<usize>,
+}
+
+/// What the Django bridge cost a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BridgeUse {
+    /// Whether Python ran: not when the settings came from their record and nothing else was
+    /// asked.
+    pub started: bool,
+    /// Python's start-up, Django's setup and every answer.
+    pub spent: Duration,
+    /// Of Python's start-up, the time other work went on beside it.
+    pub overlap: Duration,
+}
+
+impl BridgeUse {
+    /// The bridge's cost so far, when the run has one.
+    pub fn of(config: &Config) -> Option<BridgeUse> {
+        config.templates.bridge.as_ref().map(|bridge| BridgeUse {
+            started: bridge.started(),
+            spent: bridge.spent(),
+            overlap: bridge.overlap(),
+        })
+    }
 }
 
 impl Summary {
@@ -145,15 +168,14 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
         elapsed: started.elapsed(),
         by_django: scan.by_django,
         departures: scan.warnings,
-        bridge_time: config
-            .templates
-            .bridge
-            .as_ref()
-            .map(|bridge| bridge.spent()),
+        bridge: BridgeUse::of(config),
         unchanged: None,
     };
     if let Some(before) = before {
         fingerprint::record(config, flags, before, &summary);
+    }
+    if let Some(bridge) = &config.templates.bridge {
+        django::record::remember_use(bridge);
     }
     last_build::write(config, &summary);
     Ok(summary)

@@ -646,6 +646,78 @@ fn with_settings_from_django_an_unchanged_build_is_skipped_unless_django_rendere
 }
 
 #[test]
+fn djangos_settings_come_from_their_record_until_something_they_read_changes() {
+    let python = python();
+    let python = python.to_str().expect("utf-8 path");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = SMALL_SETTINGS.replace(
+        "COMPRESS_OFFLINE = True",
+        "import os\nCOMPRESS_OUTPUT_DIR = os.environ.get(\"SMALL_OUTPUT_DIR\", \"CACHE\")\nCOMPRESS_OFFLINE = True",
+    );
+    write_files(
+        dir.path(),
+        &[
+            ("manage.py", b"import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'small_settings')\nfrom django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n".as_slice()),
+            ("small_settings.py", settings.as_bytes()),
+            ("templates/page.html", b"{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static 'a.css' %}\">{% endcompress %}"),
+            ("assets/a.css", b".a { color: red }"),
+        ],
+    );
+    age(dir.path());
+    let root = dir.path().join("root");
+    // Each run rebuilds (`--force`), so only where the settings came from differs.
+    let build = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec!["compress", "--offline", "--force", "--python", python];
+        args.extend_from_slice(extra);
+        let run = stapler_in(dir.path(), &root, &args, env);
+        let stdout = text(&run.stdout);
+        assert!(run.status.success(), "{stdout}\n{}", text(&run.stderr));
+        (
+            stdout.contains("the bridge took"),
+            stdout.contains("came from their record"),
+        )
+    };
+    assert_eq!(build(&[], &[]), (true, false), "the first run asks Python");
+    assert_eq!(build(&[], &[]), (false, true), "nothing they read changed");
+    assert_eq!(
+        build(&[], &["--no-cache"]),
+        (true, false),
+        "--no-cache asks"
+    );
+
+    // A variable the settings read.
+    let elsewhere = [("SMALL_OUTPUT_DIR", "ELSEWHERE")];
+    assert_eq!(build(&elsewhere, &[]), (true, false));
+    assert!(
+        root.join("ELSEWHERE/manifest.json").is_file(),
+        "the new answer"
+    );
+    assert_eq!(build(&elsewhere, &[]), (false, true));
+    assert_eq!(build(&[], &[]), (true, false), "and back");
+
+    // The settings module itself, edited to the same size (its time alone tells).
+    let path = dir.path().join("small_settings.py");
+    let edited = settings.replace("\"CACHE\")", "\"BUNDL\")");
+    std::fs::write(&path, &edited).expect("edit");
+    assert_eq!(build(&[], &[]), (true, false));
+    assert!(root.join("BUNDL/manifest.json").is_file(), "the new answer");
+    assert_eq!(build(&[], &[]), (false, true));
+
+    // Settings that run a process can read anything: never recorded.
+    std::fs::write(
+        &path,
+        format!("{edited}\nimport subprocess\nsubprocess.run([\"true\"])\n"),
+    )
+    .expect("edit");
+    assert_eq!(build(&[], &[]), (true, false));
+    assert_eq!(
+        build(&[], &[]),
+        (true, false),
+        "a process in the settings is asked each time"
+    );
+}
+
+#[test]
 fn a_pyproject_toml_for_other_tools_does_not_stand_in_the_way_of_djangos_settings() {
     let project = project();
     let dir = project.path();

@@ -432,7 +432,9 @@ fn build_value(summary: &Summary, warnings: &[Warning], comparison: Option<&Comp
         "parts": serde_json::to_value(&build.parts).unwrap_or_default(),
         "timings": {
             "total_seconds": summary.elapsed.as_secs_f64(),
-            "bridge_seconds": summary.bridge_time.map(|time| time.as_secs_f64()),
+            "bridge_seconds": summary.bridge.map(|bridge| bridge.spent.as_secs_f64()),
+            "bridge_overlap_seconds": summary.bridge.map(|bridge| bridge.overlap.as_secs_f64()),
+            "bridge_started": summary.bridge.map(|bridge| bridge.started),
         },
     })
 }
@@ -515,12 +517,23 @@ fn print_totals(summary: &Summary) {
     if !build.precompressed.is_empty() {
         println!("         {}", precompressed_line(&build.precompressed));
     }
-    if let Some(spent) = summary.bridge_time {
-        println!(
-            "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included",
-            summary.by_django.len(),
-            spent.as_secs_f64()
-        );
+    match summary.bridge {
+        Some(bridge) if bridge.started => {
+            let beside = if bridge.overlap.is_zero() {
+                String::new()
+            } else {
+                format!(", {:.2} s of it beside other work", bridge.overlap.as_secs_f64())
+            };
+            println!(
+                "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included{beside}",
+                summary.by_django.len(),
+                bridge.spent.as_secs_f64()
+            );
+        }
+        Some(_) => println!(
+            "         Django's settings came from their record (nothing they read changed), so Python did not start"
+        ),
+        None => {}
     }
     if let Some(files) = summary.unchanged {
         println!(

@@ -510,8 +510,15 @@ pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config,
         config.folder_mismatches = mismatches;
         return Ok(config);
     };
-    let bridge = Arc::new(Bridge::start(&project)?);
-    let django_settings = bridge.settings()?;
+    // Django's answer is kept beside the build cache, and reused while nothing it read changed.
+    let record_dir = (!sources.no_cache).then(|| {
+        user.cache_dir
+            .clone()
+            .unwrap_or_else(|| base.join(".stapler-cache"))
+    });
+    let (bridge, django_settings) =
+        crate::django::record::settings(&project, record_dir.as_deref())?;
+    let bridge = Arc::new(bridge);
     let found = django::layer(&django_settings, &project, user.engine)?;
     let origins = origins::collect(&[
         (format!("Django ({})", project.settings), &found.layer),

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 /// What the bridge says once Django is set up.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct Ready {
     pub python: String,
     pub django: String,

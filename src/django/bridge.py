@@ -15,6 +15,11 @@ Requests:
   {"op": "elements", "blocks": [...]}      the elements COMPRESS_PARSER finds in each
                                            {"kind", "body"}, as split_contents reads them
 
+The settings answer carries what making it read ("depends"): every file opened or probed and
+folder listed, with its time and size, each environment variable read, by a hash of its value, and
+what was done that no such list can vouch for (a subprocess, a connection, a database). The binary
+keeps the answer with that list and asks again only when something on it changed.
+
 Without django-compressor, stapler_assets (the wheel's Django app) stands in: the COMPRESS_*
 settings come with its defaults, templates are walked by its own walker, which finds its
 `{% compress %}` tag as well as django-compressor's, and the two ops that run django-compressor's
@@ -33,6 +38,131 @@ COMPRESSOR = None
 PROTOCOL = os.fdopen(os.dup(1), "w", encoding="utf-8")
 os.dup2(2, 1)
 sys.stdout = sys.stderr
+
+
+class Watch:
+    """What the project's code reads while Django sets up and the settings answer is made."""
+
+    # Events after which the answer may depend on something outside the files and variables seen.
+    VOLATILE = (
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "socket.connect",
+        "socket.getaddrinfo",
+        "sqlite3.connect",
+        "urllib.Request",
+    )
+
+    def __init__(self):
+        self.on = False
+        self.busy = False
+        # path -> True when only its existence was asked (a folder then counts by its kind, not
+        # by its time: resolving a path probes every folder above it).
+        self.paths = {}
+        # name -> the value it had when first read (None: unset), before the settings set any.
+        self.env = {}
+        # The whole environment when the settings went through it.
+        self.all_env = None
+        self.volatile = None
+
+    def start(self):
+        real_stat, real_lstat = os.stat, os.lstat
+        watch = self
+
+        def stat(target, *args, **kwargs):
+            watch.saw(target, probed=True)
+            return real_stat(target, *args, **kwargs)
+
+        def lstat(target, *args, **kwargs):
+            watch.saw(target, probed=True)
+            return real_lstat(target, *args, **kwargs)
+
+        os.stat, os.lstat = stat, lstat
+
+        class Environ(type(os.environ)):
+            def __getitem__(self, key):
+                try:
+                    value = super().__getitem__(key)
+                except KeyError:
+                    watch.read_env(key, None)
+                    raise
+                watch.read_env(key, value)
+                return value
+
+            def __iter__(self):
+                if watch.on and watch.all_env is None:
+                    watch.all_env = sorted((self.decodekey(k), self.decodevalue(v)) for k, v in self._data.items())
+                return super().__iter__()
+
+        os.environ.__class__ = Environ
+        sys.addaudithook(self.event)
+        self.on = True
+
+    def read_env(self, key, value):
+        if self.on and isinstance(key, str) and key not in self.env:
+            self.env[key] = value
+
+    def saw(self, target, probed=False):
+        if not self.on or self.busy or isinstance(target, int):
+            return
+        self.busy = True
+        try:
+            found = os.path.abspath(os.fsdecode(target))
+            self.paths[found] = self.paths.get(found, True) and probed
+        except (TypeError, ValueError):
+            pass
+        finally:
+            self.busy = False
+
+    def event(self, name, args):
+        if not self.on or self.busy:
+            return
+        if name in ("open", "os.listdir", "os.scandir"):
+            self.saw(args[0] if args and args[0] is not None else ".")
+        elif name == "import" and len(args) > 1 and args[1]:
+            self.saw(args[1])
+        elif name in self.VOLATILE and self.volatile is None:
+            self.volatile = name
+
+    def depends(self):
+        """The list, read once the answer is made; watching stops."""
+        import hashlib
+
+        self.on = False
+        # A module loaded from its cached bytecode never opens its source: every module's own
+        # file counts as read.
+        for module in list(sys.modules.values()):
+            source = getattr(module, "__file__", None)
+            if isinstance(source, str):
+                self.paths[os.path.abspath(source)] = False
+        stamps = []
+        for target, probed in sorted(self.paths.items()):
+            try:
+                found = os.stat(target)
+            except OSError:
+                stamps.append([target, None])
+                continue
+            folder = os.path.isdir(target)
+            if folder and probed:
+                stamps.append([target, [None, None, True]])
+            else:
+                stamps.append([target, [found.st_mtime_ns, found.st_size, folder]])
+
+        def digest(text):
+            return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+        env = {key: None if value is None else digest(value) for key, value in sorted(self.env.items())}
+        whole = None
+        if self.all_env is not None:
+            whole = digest("".join("%s=%s\0" % pair for pair in self.all_env))
+        return {"files": stamps, "env": env, "all_env": whole, "volatile": self.volatile}
+
+
+WATCH = Watch()
 
 
 def send(message):
@@ -327,7 +457,7 @@ def settings_op(_request):
         context_error = "%s: %s" % (type(error).__name__, error)
     contexts_json = as_json(contexts) if contexts is not None else None
     filters = getattr(settings, "COMPRESS_FILTERS", None) or {}
-    return {
+    answer = {
         "STATIC_ROOT": path(django_settings.STATIC_ROOT),
         "STATIC_URL": str(django_settings.STATIC_URL) if django_settings.STATIC_URL else None,
         "COMPRESS_ROOT": path(settings.COMPRESS_ROOT),
@@ -362,6 +492,12 @@ def settings_op(_request):
         "engines": template_engines(),
         "installed_apps": list(django_settings.INSTALLED_APPS),
     }
+    if WATCH.on:
+        try:
+            answer["depends"] = WATCH.depends()
+        except Exception:  # no list: the answer is not recorded, and asked again next run
+            WATCH.on = False
+    return answer
 
 
 def block_arguments(node):
@@ -656,6 +792,8 @@ def main():
     global COMPRESSOR
     started = time.monotonic()
     project = os.environ.get("STAPLER_DJANGO_PROJECT")
+    if os.environ.get("STAPLER_DJANGO_WATCH") == "1":
+        WATCH.start()
     if project:
         sys.path.insert(0, project)
     try:

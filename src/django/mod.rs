@@ -2,31 +2,31 @@
 //! and settings, that answers JSON-lines requests for what only Django knows: the settings a
 //! build needs, and the compress blocks of templates the native renderer cannot render exactly.
 //! Its script (`bridge.py`) ships inside the binary; nothing extra is installed in the project.
+//!
+//! The settings answer is kept in a record with everything Python read to make it
+//! ([`record`]); while nothing on that list changed, a run takes the settings from the record and
+//! starts Python only when it needs another answer, or at once in the background when the last
+//! run needed one.
 
 mod answers;
+mod process;
 pub mod project;
+pub mod record;
 mod settings;
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 pub use answers::{ParsedElement, Ready, RenderError, RenderedBlock, RenderedTemplate};
+use process::{Answer, Process};
 pub use project::{find_project, Project};
 pub use settings::{DjangoSettings, Engine, LibraryNames, StaticLocation, TagLibraries};
 
-/// The script the interpreter runs.
-const SCRIPT: &str = include_str!("bridge.py");
-
-/// Lines of the bridge's stderr kept for messages.
-const STDERR_LINES: usize = 30;
-
-/// Why the bridge could not answer.
 /// Which of the project's template engines renders: Django's (templates by name) or Jinja2's
 /// (templates by path, with `COMPRESS_JINJA2_GET_ENVIRONMENT`'s environment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,7 @@ pub enum TemplateEngine {
     Jinja2,
 }
 
+/// Why the bridge could not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
     #[error("cannot run the Django bridge with `{python}` ({error}); activate the project's virtualenv, or name its interpreter with --python or `python` in stapler.toml")]
@@ -72,37 +73,33 @@ struct Rendered {
     templates: Vec<RenderedTemplate>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Answer {
-    Ok(serde_json::Value),
-    Error(Failure),
-    Ready(Ready),
+/// Where the bridge's process is.
+enum State {
+    /// Not started: the settings came from their record.
+    Idle,
+    /// Starting in the background since `since`.
+    Starting {
+        since: Instant,
+        launch: JoinHandle<Result<(Process, Ready), BridgeError>>,
+    },
+    Running(Process),
 }
 
-#[derive(Deserialize)]
-struct Failure {
-    kind: String,
-    message: String,
-    #[serde(default)]
-    traceback: String,
-}
-
-struct Process {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    stderr: Arc<Mutex<VecDeque<String>>>,
-    stderr_reader: Option<std::thread::JoinHandle<()>>,
-}
-
-/// A running bridge. Requests are answered one at a time.
+/// The bridge. Requests are answered one at a time; the process starts on the first one when
+/// it did not start with the run.
 pub struct Bridge {
-    process: Mutex<Process>,
+    project: Project,
+    state: Mutex<State>,
     python: String,
     pub ready: Ready,
-    /// Time spent waiting for the bridge, start-up included.
+    /// Time spent on the bridge: Python's start-up and Django's setup, and every request.
     spent: Mutex<Duration>,
+    /// Of Python's start-up, the time other work went on beside it.
+    overlap: Mutex<Duration>,
+    /// The settings record this run read or wrote, and whether it says Python was needed.
+    record: Option<(PathBuf, bool)>,
+    /// Whether anything but the settings was asked.
+    asked_more: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -117,64 +114,49 @@ impl std::fmt::Debug for Bridge {
 impl Bridge {
     /// Starts the project's Python with its settings and waits until Django is set up.
     pub fn start(project: &Project) -> Result<Bridge, BridgeError> {
+        Self::start_watching(project, false)
+    }
+
+    /// As [`Bridge::start`]; `watch` has the settings answer list what it read.
+    fn start_watching(project: &Project, watch: bool) -> Result<Bridge, BridgeError> {
         let started = Instant::now();
-        let python = project.python.display().to_string();
-        let mut child = Command::new(&project.python)
-            .arg("-c")
-            .arg(SCRIPT)
-            .current_dir(&project.dir)
-            .env("DJANGO_SETTINGS_MODULE", &project.settings)
-            .env("STAPLER_DJANGO_PROJECT", &project.dir)
-            .env("PYTHONIOENCODING", "utf-8")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|error| BridgeError::NoPython {
-                python: python.clone(),
-                error: error.to_string(),
-            })?;
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            let _ = child.kill();
-            return Err(BridgeError::NoPython {
-                python,
-                error: "its standard streams could not be opened".into(),
-            });
-        };
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let stderr_reader = {
-            let tail = tail.clone();
-            std::thread::spawn(move || keep_tail(stderr, &tail))
-        };
-        let mut process = Process {
-            child,
-            stdin: Some(stdin),
-            stdout: BufReader::new(stdout),
-            stderr: tail,
-            stderr_reader: Some(stderr_reader),
-        };
-        let answer = process.read_answer(&python, "setting Django up")?;
-        let ready = match answer {
-            Answer::Ready(ready) => ready,
-            Answer::Error(failure) => {
-                let ended = process.finish();
-                return Err(setup_error(&python, project, failure, &ended));
-            }
-            Answer::Ok(_) => {
-                return Err(BridgeError::Failed {
-                    doing: "setting Django up".into(),
-                    message: "it answered before it was asked".into(),
-                })
-            }
-        };
+        let (process, ready) = process::launch(project, watch)?;
         Ok(Bridge {
-            process: Mutex::new(process),
-            python,
+            project: project.clone(),
+            state: Mutex::new(State::Running(process)),
+            python: project.python.display().to_string(),
             ready,
             spent: Mutex::new(started.elapsed()),
+            overlap: Mutex::new(Duration::ZERO),
+            record: None,
+            asked_more: Default::default(),
         })
+    }
+
+    /// A bridge whose settings came from their record: Python starts when first asked, or at
+    /// once in the background with `early`.
+    fn deferred(project: &Project, ready: Ready, early: bool) -> Bridge {
+        let bridge = Bridge {
+            project: project.clone(),
+            state: Mutex::new(State::Idle),
+            python: project.python.display().to_string(),
+            ready,
+            spent: Mutex::new(Duration::ZERO),
+            overlap: Mutex::new(Duration::ZERO),
+            record: None,
+            asked_more: Default::default(),
+        };
+        if early {
+            let project = project.clone();
+            let launch = std::thread::spawn(move || process::launch(&project, false));
+            if let Ok(mut state) = bridge.state.lock() {
+                *state = State::Starting {
+                    since: Instant::now(),
+                    launch,
+                };
+            }
+        }
+        bridge
     }
 
     /// The interpreter the bridge runs.
@@ -182,9 +164,30 @@ impl Bridge {
         &self.python
     }
 
-    /// Time spent in the bridge so far, Python's start-up and Django's setup included.
+    /// Time spent on the bridge so far, Python's start-up and Django's setup included.
     pub fn spent(&self) -> Duration {
         self.spent.lock().map(|spent| *spent).unwrap_or_default()
+    }
+
+    /// How much of Python's start-up went on beside other work.
+    pub fn overlap(&self) -> Duration {
+        self.overlap
+            .lock()
+            .map(|overlap| *overlap)
+            .unwrap_or_default()
+    }
+
+    /// Whether Python ran (or is starting) in this run.
+    pub fn started(&self) -> bool {
+        self.state
+            .lock()
+            .map(|state| !matches!(*state, State::Idle))
+            .unwrap_or(true)
+    }
+
+    /// Whether this run asked Python for more than the settings.
+    fn started_for_more(&self) -> bool {
+        self.asked_more.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What the build needs from Django's settings.
@@ -339,11 +342,16 @@ impl Bridge {
         request: serde_json::Value,
         doing: &str,
     ) -> Result<serde_json::Value, BridgeError> {
-        let started = Instant::now();
-        let mut process = self.process.lock().map_err(|_| BridgeError::Failed {
+        let mut state = self.state.lock().map_err(|_| BridgeError::Failed {
             doing: doing.into(),
             message: "an earlier request panicked".into(),
         })?;
+        if request.get("op").and_then(|op| op.as_str()) != Some("settings") {
+            self.asked_more
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let started = Instant::now();
+        let process = self.running(&mut state)?;
         let sent = process
             .stdin
             .as_mut()
@@ -360,12 +368,53 @@ impl Bridge {
             Answer::Ok(value) => Ok(value),
             Answer::Error(failure) => Err(BridgeError::Failed {
                 doing: doing.into(),
-                message: format!("{}\n{}", failure.message, failure.traceback.trim_end()),
+                message: format!("{}\n{}", failure.message(), failure.traceback().trim_end()),
             }),
             Answer::Ready(_) => Err(BridgeError::Failed {
                 doing: doing.into(),
                 message: "it answered out of turn".into(),
             }),
+        }
+    }
+
+    /// The process, started now if it has not been; waits for a start under way and counts
+    /// what of it went on beside other work.
+    fn running<'a>(&self, state: &'a mut State) -> Result<&'a mut Process, BridgeError> {
+        match std::mem::replace(state, State::Idle) {
+            State::Running(process) => *state = State::Running(process),
+            State::Idle => {
+                let started = Instant::now();
+                let (process, _) = process::launch(&self.project, false)?;
+                self.add_start(started.elapsed(), Duration::ZERO);
+                *state = State::Running(process);
+            }
+            State::Starting { since, launch } => {
+                let waiting = Instant::now();
+                let launched = launch.join().map_err(|_| BridgeError::Failed {
+                    doing: "setting Django up".into(),
+                    message: "the thread starting it panicked".into(),
+                })?;
+                let (process, _) = launched?;
+                let whole = since.elapsed();
+                self.add_start(whole, whole.saturating_sub(waiting.elapsed()));
+                *state = State::Running(process);
+            }
+        }
+        match state {
+            State::Running(process) => Ok(process),
+            _ => Err(BridgeError::Failed {
+                doing: "setting Django up".into(),
+                message: "it did not start".into(),
+            }),
+        }
+    }
+
+    fn add_start(&self, whole: Duration, beside: Duration) {
+        if let Ok(mut spent) = self.spent.lock() {
+            *spent += whole;
+        }
+        if let Ok(mut overlap) = self.overlap.lock() {
+            *overlap += beside;
         }
     }
 
@@ -375,156 +424,6 @@ impl Bridge {
             doing: format!("while {doing}"),
             tail,
         }
-    }
-}
-
-impl Process {
-    /// Reads one answer; end of stream means the process died.
-    fn read_answer(&mut self, python: &str, doing: &str) -> Result<Answer, BridgeError> {
-        let mut line = String::new();
-        let read = self.stdout.read_line(&mut line);
-        match read {
-            Ok(0) | Err(_) => {
-                let ended = self.finish();
-                Err(BridgeError::Died {
-                    python: python.into(),
-                    doing: format!("while {doing}"),
-                    tail: ended.describe(),
-                })
-            }
-            Ok(_) => serde_json::from_str(&line).map_err(|error| BridgeError::Failed {
-                doing: doing.into(),
-                message: format!(
-                    "it answered something that is not the bridge's protocol ({error}): {}",
-                    line.chars().take(200).collect::<String>()
-                ),
-            }),
-        }
-    }
-
-    /// Ends the process and says how it ended and what it last wrote to stderr.
-    fn finish(&mut self) -> Ended {
-        self.stdin = None;
-        let deadline = Instant::now() + Duration::from_secs(2);
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    break self.child.wait().ok();
-                }
-            }
-        };
-        if let Some(reader) = self.stderr_reader.take() {
-            let _ = reader.join();
-        }
-        let lines: Vec<String> = self
-            .stderr
-            .lock()
-            .map(|tail| tail.iter().cloned().collect())
-            .unwrap_or_default();
-        Ended {
-            status: status.map(describe_status).unwrap_or_default(),
-            output: lines,
-        }
-    }
-}
-
-/// How the bridge's process ended.
-struct Ended {
-    status: String,
-    /// Its last lines on stderr.
-    output: Vec<String>,
-}
-
-impl Ended {
-    /// ` (killed by signal 9); its last output:\n…`, for a message.
-    fn describe(&self) -> String {
-        let status = if self.status.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", self.status)
-        };
-        if self.output.is_empty() {
-            status
-        } else {
-            format!("{status}; its last output:\n{}", self.output.join("\n"))
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if self.stderr_reader.is_some() {
-            self.finish();
-        }
-    }
-}
-
-fn describe_status(status: std::process::ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("killed by signal {signal}");
-        }
-    }
-    match status.code() {
-        Some(code) => format!("exit status {code}"),
-        None => String::new(),
-    }
-}
-
-fn keep_tail(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
-    for line in BufReader::new(stderr).lines() {
-        let Ok(line) = line else { break };
-        if let Ok(mut tail) = tail.lock() {
-            if tail.len() == STDERR_LINES {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
-    }
-}
-
-fn setup_error(python: &str, project: &Project, failure: Failure, ended: &Ended) -> BridgeError {
-    let python = python.to_string();
-    match failure.kind.as_str() {
-        "no_django" => BridgeError::NoDjango {
-            python,
-            message: failure.message,
-        },
-        "no_compressor" => BridgeError::NoCompressor {
-            python,
-            message: failure.message,
-        },
-        _ => BridgeError::Settings {
-            python,
-            settings: project.settings.clone(),
-            message: last_traceback_frame(&failure.message, &failure.traceback),
-            tail: if ended.output.is_empty() {
-                String::new()
-            } else {
-                format!("\nits output:\n{}", ended.output.join("\n"))
-            },
-        },
-    }
-}
-
-/// The error and the project file line it came from, out of a Python traceback.
-fn last_traceback_frame(message: &str, traceback: &str) -> String {
-    let frame = traceback.lines().rfind(|line| {
-        line.trim_start().starts_with("File \"")
-            && !line.contains("File \"<")
-            && !line.contains("/site-packages/")
-            && !line.contains("/lib/python")
-    });
-    match frame {
-        Some(frame) => format!("{message} ({})", frame.trim()),
-        None => message.to_string(),
     }
 }
 

@@ -1,0 +1,272 @@
+//! Django's settings answer, kept with everything Python read to make it: each file opened or
+//! probed and folder listed (with its time and size), each environment variable read (by a hash
+//! of its value). A run whose list is unchanged takes the settings from the record and does not
+//! wait for Python; any change, a missing record, or an answer that did something no list can
+//! vouch for (started a process, opened a connection or a database) asks Python again.
+//!
+//! Records live in `cache_dir/django/`, one per interpreter, project, settings module and
+//! working directory; `--no-cache` neither reads nor writes them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{process, Bridge, BridgeError, DjangoSettings, Project, Ready};
+
+/// A file's or folder's state as Python saw it: `None` when it did not exist; a folder that was
+/// only probed counts by its kind, not its time.
+type Stamp = Option<(Option<u64>, Option<u64>, bool)>;
+
+/// What the settings answer read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Depends {
+    files: Vec<(PathBuf, Stamp)>,
+    /// Each variable read, by the SHA-256 of the value it had; `None` when it was unset.
+    env: BTreeMap<String, Option<String>>,
+    /// The SHA-256 of the whole environment, when the settings went through all of it.
+    all_env: Option<String>,
+    /// What the settings did that no list can vouch for, such as `subprocess.Popen`.
+    volatile: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Record {
+    ready: Ready,
+    settings: serde_json::Value,
+    depends: Depends,
+    /// Whether the last run needed Python beyond the settings: the next one starts it at once.
+    used: bool,
+}
+
+/// Django's settings and the bridge for the rest of the run: from the record in `dir` when
+/// nothing it lists changed, else from Python (and recorded, when `dir` is given).
+pub fn settings(
+    project: &Project,
+    dir: Option<&Path>,
+) -> Result<(Bridge, DjangoSettings), BridgeError> {
+    let path = dir.map(|dir| record_path(dir, project));
+    if let Some(record) = path.as_deref().and_then(|path| read(path, project)) {
+        if let Ok(settings) = serde_json::from_value(record.settings) {
+            let mut bridge = Bridge::deferred(project, record.ready, record.used);
+            bridge.record = path.map(|path| (path, record.used));
+            return Ok((bridge, settings));
+        }
+    }
+    let mut bridge = Bridge::start_watching(project, path.is_some())?;
+    let mut answer: serde_json::Value = bridge.ask(
+        serde_json::json!({"op": "settings"}),
+        "reading Django's settings",
+    )?;
+    let depends = answer
+        .as_object_mut()
+        .and_then(|answer| answer.remove("depends"))
+        .and_then(|depends| serde_json::from_value::<Depends>(depends).ok());
+    let settings: DjangoSettings =
+        serde_json::from_value(answer.clone()).map_err(|error| BridgeError::Failed {
+            doing: "reading Django's settings".into(),
+            message: format!("its answer cannot be read ({error})"),
+        })?;
+    if let (Some(path), Some(depends)) = (path, depends) {
+        if depends.volatile.is_none() {
+            let record = Record {
+                ready: bridge.ready.clone(),
+                settings: answer,
+                depends,
+                used: false,
+            };
+            write(&path, &record);
+            bridge.record = Some((path, false));
+        }
+    }
+    Ok((bridge, settings))
+}
+
+/// Notes in the record whether this run needed Python beyond the settings, so the next run
+/// starts it at once only when it will be needed.
+pub fn remember_use(bridge: &Bridge) {
+    let Some((path, used)) = &bridge.record else {
+        return;
+    };
+    let needed = bridge.started_for_more();
+    if needed == *used {
+        return;
+    }
+    let Some(mut record) = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+    else {
+        return;
+    };
+    record.used = needed;
+    write(path, &record);
+}
+
+/// One record per interpreter, project, settings module, working directory and bridge script.
+fn record_path(dir: &Path, project: &Project) -> PathBuf {
+    let mut hash = Sha256::new();
+    for part in [
+        env!("CARGO_PKG_VERSION").to_string(),
+        process::script().to_string(),
+        project.python.display().to_string(),
+        project.dir.display().to_string(),
+        project.settings.clone(),
+        std::env::current_dir()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_default(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    let name = hex::encode(&hash.finalize()[..10]);
+    dir.join("django").join(format!("{name}.json"))
+}
+
+fn read(path: &Path, project: &Project) -> Option<Record> {
+    let bytes = std::fs::read(path).ok()?;
+    let record: Record = serde_json::from_slice(&bytes).ok()?;
+    record.depends.hold(&child_env(project)).then_some(record)
+}
+
+fn write(path: &Path, record: &Record) {
+    let Ok(bytes) = serde_json::to_vec(record) else {
+        return;
+    };
+    let Some(folder) = path.parent() else { return };
+    // A record that cannot be written only costs the next run Python's start-up.
+    let _ = std::fs::create_dir_all(folder);
+    let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
+    if std::fs::write(&temporary, bytes).is_ok() && std::fs::rename(&temporary, path).is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+}
+
+/// The environment the bridge's process sees: stapler's, with the variables it sets.
+fn child_env(project: &Project) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = std::env::vars_os()
+        .map(|(key, value)| {
+            (
+                key.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    for (key, value) in process::overrides(project, true) {
+        env.insert(key.to_string(), value);
+    }
+    env
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+impl Depends {
+    /// Whether everything read is as it was.
+    fn hold(&self, env: &BTreeMap<String, String>) -> bool {
+        if self.volatile.is_some() {
+            return false;
+        }
+        let same_env = self
+            .env
+            .iter()
+            .all(|(key, hash)| env.get(key).map(|value| sha256_hex(value)) == *hash);
+        let whole = self.all_env.as_ref().is_none_or(|hash| {
+            let text: String = env.iter().map(|(k, v)| format!("{k}={v}\0")).collect();
+            sha256_hex(&text) == *hash
+        });
+        same_env && whole && self.files.iter().all(|(path, seen)| unchanged(path, seen))
+    }
+}
+
+/// Whether `path` is as `seen`: absent, a folder probed (any time), or the same time and size.
+fn unchanged(path: &Path, seen: &Stamp) -> bool {
+    match seen {
+        None => std::fs::metadata(path).is_err(),
+        Some((None, _, folder)) => std::fs::metadata(path).is_ok_and(|m| m.is_dir() == *folder),
+        Some(_) => stamp(path) == *seen,
+    }
+}
+
+/// A path's time, size and kind, as Python's `os.stat` gives them.
+fn stamp(path: &Path) -> Stamp {
+    let metadata = std::fs::metadata(path).ok()?;
+    let time = metadata
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+        .and_then(|time| u64::try_from(time.as_nanos()).ok());
+    Some((time, Some(metadata.len()), metadata.is_dir()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depends(files: Vec<(PathBuf, Stamp)>) -> Depends {
+        Depends {
+            files,
+            env: BTreeMap::new(),
+            all_env: None,
+            volatile: None,
+        }
+    }
+
+    #[test]
+    fn a_changed_missing_or_new_file_breaks_the_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("settings.py");
+        std::fs::write(&file, "DEBUG = False\n").expect("write");
+        let seen = stamp(&file);
+        let env = BTreeMap::new();
+        assert!(depends(vec![(file.clone(), seen)]).hold(&env));
+        std::fs::write(&file, "DEBUG = True\n\n").expect("write");
+        assert!(!depends(vec![(file.clone(), seen)]).hold(&env));
+        let absent = dir.path().join(".env");
+        assert!(depends(vec![(absent.clone(), None)]).hold(&env));
+        std::fs::write(&absent, "X=1\n").expect("write");
+        assert!(!depends(vec![(absent, None)]).hold(&env));
+    }
+
+    #[test]
+    fn a_variable_read_must_keep_its_value_and_an_unset_one_stay_unset() {
+        let mut read = depends(Vec::new());
+        read.env
+            .insert("STATIC_HOST".into(), Some(sha256_hex("cdn.example.com")));
+        read.env.insert("DEBUG".into(), None);
+        let mut env = BTreeMap::from([("STATIC_HOST".to_string(), "cdn.example.com".to_string())]);
+        assert!(read.hold(&env));
+        env.insert("DEBUG".into(), "1".into());
+        assert!(!read.hold(&env));
+        env.remove("DEBUG");
+        env.insert("STATIC_HOST".into(), "other.example.com".into());
+        assert!(!read.hold(&env));
+    }
+
+    #[test]
+    fn a_folder_probed_counts_by_its_kind_and_a_volatile_answer_never_holds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("templates");
+        std::fs::create_dir(&folder).expect("mkdir");
+        let probed = depends(vec![(folder.clone(), Some((None, None, true)))]);
+        let listed = depends(vec![(folder.clone(), stamp(&folder))]);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(folder.join("new.html"), "x").expect("write");
+        assert!(
+            probed.hold(&BTreeMap::new()),
+            "a probed folder holds while it is one"
+        );
+        assert!(
+            !listed.hold(&BTreeMap::new()),
+            "a listed folder changes with its entries"
+        );
+        std::fs::remove_dir_all(&folder).expect("rmdir");
+        std::fs::write(&folder, "now a file").expect("write");
+        assert!(!probed.hold(&BTreeMap::new()));
+        let mut volatile = depends(Vec::new());
+        volatile.volatile = Some("subprocess.Popen".into());
+        assert!(!volatile.hold(&BTreeMap::new()));
+    }
+}
