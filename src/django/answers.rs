@@ -41,6 +41,9 @@ pub struct RenderError {
     pub origin: String,
     pub line: usize,
     pub message: String,
+    /// A manifest storage refused a name its manifest lacks: `collectstatic` has not run.
+    #[serde(default)]
+    pub missing_manifest_entry: bool,
 }
 
 /// One template's blocks, or why Django skipped it.

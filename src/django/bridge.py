@@ -587,6 +587,17 @@ def render_body(parser, template, context, node):
     return parser.render_nodelist(template, context, node)
 
 
+def missing_manifest_entry(error):
+    """Whether a manifest storage refused a name its manifest lacks (before collectstatic): the
+    error Django's `ManifestFilesMixin.stored_name` raises itself."""
+    if not isinstance(error, ValueError):
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and frames[-1].name == "stored_name" and frames[-1].filename.replace(
+        "\\", "/"
+    ).endswith("django/contrib/staticfiles/storage.py")
+
+
 def render_op(request):
     from django.template import Context
 
@@ -632,6 +643,7 @@ def render_op(request):
                         "origin": str(getattr(getattr(node, "origin", None), "name", name)),
                         "line": getattr(token, "lineno", 0) or getattr(node, "lineno", 0) or 0,
                         "message": "%s: %s" % (type(error).__name__, error),
+                        "missing_manifest_entry": missing_manifest_entry(error),
                     }
                     break
                 finally:

@@ -88,7 +88,7 @@ fn blocks_of(
     if let Some(error) = template.error {
         let place = Location::new(&error.origin, error.line);
         // Before collectstatic, a manifest storage names no file: a build then has no use.
-        if error.message.contains("Missing staticfiles manifest entry") {
+        if error.missing_manifest_entry {
             return Err(Error::template(
                 place,
                 format!(
