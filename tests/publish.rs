@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::proxy::{self, Faults};
+use common::proxy::{self, Faults, Outcome};
 use common::seaweed::{self, ACCESS_KEY, SECRET_KEY};
 use common::*;
 
@@ -499,7 +499,32 @@ fn faults_are_retried_and_every_object_arrives_intact() {
             "{name}"
         );
     }
-    assert!(proxy.log().len() > 25, "faults forced retries");
+    // Each request a fault cut short was sent again, and that try reached the server (a
+    // conditional write may then be refused: its first try may have landed).
+    let events = proxy.events();
+    let faulted: Vec<&proxy::Event> = events
+        .iter()
+        .filter(|event| matches!(event.outcome, Outcome::SlowDown | Outcome::Reset))
+        .collect();
+    assert!(
+        faulted.iter().any(|event| event.method == "PUT"),
+        "the faults hit uploads: {events:?}"
+    );
+    for (at, fault) in events.iter().enumerate() {
+        if !matches!(fault.outcome, Outcome::SlowDown | Outcome::Reset) {
+            continue;
+        }
+        let retried = events[at + 1..].iter().any(|later| {
+            later.method == fault.method
+                && later.path == fault.path
+                && matches!(later.outcome, Outcome::Answered(_))
+        });
+        assert!(
+            retried,
+            "{} {} was not tried again: {events:?}",
+            fault.method, fault.path
+        );
+    }
 }
 
 #[test]
@@ -611,13 +636,9 @@ fn local_directory_target() {
 #[test]
 fn an_interrupted_publish_never_exposes_a_manifest_and_a_rerun_completes() {
     let bucket = seaweed::bucket("killed");
-    let proxy = proxy::start(
-        &seaweed::server().endpoint,
-        Faults {
-            slow_every: 1,
-            ..Faults::default()
-        },
-    );
+    let proxy = proxy::start(&seaweed::server().endpoint, Faults::default());
+    // The run is killed while its sixth upload waits at the proxy: five objects are in.
+    let sixth = proxy.rule_after(5, "PUT", "/", proxy::Action::Hold, usize::MAX);
     let site = compressed_site();
     let to = format!("s3://{bucket}/");
     let mut child = Command::new(env!("CARGO_BIN_EXE_stapler"))
@@ -636,9 +657,13 @@ fn an_interrupted_publish_never_exposes_a_manifest_and_a_rerun_completes() {
         .env("AWS_REGION", "us-east-1")
         .spawn()
         .expect("start publish");
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(
+        proxy.wait_held(&sixth, 60),
+        "the publish never got to its sixth upload"
+    );
     child.kill().expect("kill -9");
     let _ = child.wait();
+    proxy.release(&sixth);
     let remote = Remote::new(&bucket);
     let partial = remote.keys();
     assert!(

@@ -1,5 +1,5 @@
 //! A small HTTP proxy in front of the S3 server: it logs every request (method and path, in
-//! arrival order) and can inject faults on a share of requests: `503 SlowDown` answers, dropped
+//! arrival order) and what became of it, and can inject faults on a share of requests: `503 SlowDown` answers, dropped
 //! connections and slow answers. Rules act on chosen requests: hold one until the test releases
 //! it (to order two runs' steps), hang, drop it before or after the server saw it, or answer for
 //! the server. Headers pass through untouched, so SigV4 signatures still verify.
@@ -50,6 +50,29 @@ struct Rule {
     gate: Arc<tokio::sync::Semaphore>,
 }
 
+/// What became of one request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// The server answered with this status.
+    Answered(u16),
+    /// A fault answered `503 SlowDown` for the server.
+    SlowDown,
+    /// A fault or a rule closed the connection before the server saw the request.
+    Reset,
+    /// A rule answered with this status for the server.
+    Ruled(u16),
+    /// The server acted, and a rule dropped its answer.
+    AnswerLost,
+}
+
+/// One request and what became of it, in the order the outcomes were known.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub method: String,
+    pub path: String,
+    pub outcome: Outcome,
+}
+
 /// A rule's handle, to wait for and release what it holds.
 #[derive(Clone)]
 pub struct RuleId(usize);
@@ -57,6 +80,7 @@ pub struct RuleId(usize);
 pub struct Proxy {
     pub endpoint: String,
     log: Arc<Mutex<Vec<(String, String)>>>,
+    events: Arc<Mutex<Vec<Event>>>,
     rules: Arc<Mutex<Vec<Rule>>>,
     _runtime: tokio::runtime::Runtime,
 }
@@ -67,8 +91,14 @@ impl Proxy {
         self.log.lock().expect("log").clone()
     }
 
+    /// What became of each request whose outcome is known so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().expect("events").clone()
+    }
+
     pub fn clear(&self) {
         self.log.lock().expect("log").clear();
+        self.events.lock().expect("events").clear();
     }
 
     /// Acts on the next `times` requests with this method whose path contains `path_contains`.
@@ -138,6 +168,8 @@ pub fn start(upstream: &str, faults: Faults) -> Proxy {
         .expect("bind proxy");
     let address: SocketAddr = listener.local_addr().expect("address");
     let log = Arc::new(Mutex::new(Vec::new()));
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let shared_events = events.clone();
     let rules: Arc<Mutex<Vec<Rule>>> = Arc::new(Mutex::new(Vec::new()));
     let shared_rules = rules.clone();
     let counter = Arc::new(AtomicU64::new(0));
@@ -149,8 +181,9 @@ pub fn start(upstream: &str, faults: Faults) -> Proxy {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (log, counter, upstream, client, rules) = (
+            let (log, events, counter, upstream, client, rules) = (
                 shared_log.clone(),
+                shared_events.clone(),
                 counter.clone(),
                 upstream.clone(),
                 client.clone(),
@@ -158,14 +191,19 @@ pub fn start(upstream: &str, faults: Faults) -> Proxy {
             );
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                    let (log, counter, upstream, client, rules) = (
+                    let (log, events, counter, upstream, client, rules) = (
                         log.clone(),
+                        events.clone(),
                         counter.clone(),
                         upstream.clone(),
                         client.clone(),
                         rules.clone(),
                     );
-                    forward(request, log, counter, upstream, client, faults, rules)
+                    observed(
+                        request,
+                        (log, events, counter, upstream, client, rules),
+                        faults,
+                    )
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -176,12 +214,83 @@ pub fn start(upstream: &str, faults: Faults) -> Proxy {
     Proxy {
         endpoint: format!("http://{address}"),
         log,
+        events,
         rules,
         _runtime: runtime,
     }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type Shared = (
+    Arc<Mutex<Vec<(String, String)>>>,
+    Arc<Mutex<Vec<Event>>>,
+    Arc<AtomicU64>,
+    String,
+    Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    Arc<Mutex<Vec<Rule>>>,
+);
+
+/// Forwards one request and notes what became of it.
+async fn observed(
+    request: Request<Incoming>,
+    (log, events, counter, upstream, client, rules): Shared,
+    faults: Faults,
+) -> Result<Response<Full<Bytes>>, BoxError> {
+    let (method, path) = (request.method().to_string(), path_of(&request));
+    let result = forward(request, log, counter, upstream, client, faults, rules).await;
+    let outcome = match &result {
+        Ok((response, true)) => Outcome::Ruled(response.status().as_u16()),
+        Ok((response, false)) if is_slow_down(response) => Outcome::SlowDown,
+        Ok((response, false)) => Outcome::Answered(response.status().as_u16()),
+        Err(error) => match error.downcast_ref::<Injected>() {
+            Some(Injected::AnswerLost) => Outcome::AnswerLost,
+            _ => Outcome::Reset,
+        },
+    };
+    events.lock().expect("events").push(Event {
+        method,
+        path,
+        outcome,
+    });
+    result.map(|(response, _)| response)
+}
+
+fn path_of<B>(request: &Request<B>) -> String {
+    request
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default()
+}
+
+/// The fault's own answer: a 503 the server never gave.
+fn is_slow_down(response: &Response<Full<Bytes>>) -> bool {
+    response.headers().contains_key(INJECTED)
+}
+
+/// A connection the proxy closed on purpose.
+#[derive(Debug)]
+enum Injected {
+    RequestLost,
+    Reset,
+    AnswerLost,
+}
+
+impl std::fmt::Display for Injected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Injected::RequestLost => "injected: request lost",
+            Injected::Reset => "injected connection reset",
+            Injected::AnswerLost => "injected: answer lost",
+        })
+    }
+}
+
+impl std::error::Error for Injected {}
+
+/// The header the proxy marks the answers it makes itself with.
+const INJECTED: &str = "x-test-proxy-injected";
 
 async fn forward(
     request: Request<Incoming>,
@@ -191,15 +300,11 @@ async fn forward(
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
     faults: Faults,
     rules: Arc<Mutex<Vec<Rule>>>,
-) -> Result<Response<Full<Bytes>>, BoxError> {
+) -> Result<(Response<Full<Bytes>>, bool), BoxError> {
     let number = counter.fetch_add(1, Ordering::Relaxed) + 1;
+    let path = path_of(&request);
     let (parts, body) = request.into_parts();
     let body = body.collect().await?.to_bytes();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
     log.lock()
         .expect("log")
         .push((parts.method.to_string(), path.clone()));
@@ -228,24 +333,27 @@ async fn forward(
             let _permit = gate.acquire().await?;
         }
         Some((Action::Hang, _, _)) => std::future::pending::<()>().await,
-        Some((Action::DropRequest, _, _)) => return Err("injected: request lost".into()),
+        Some((Action::DropRequest, _, _)) => return Err(Injected::RequestLost.into()),
         Some((Action::DropResponse, _, _)) => drop_response = true,
         Some((Action::Answer(status), _, _)) => {
-            return Ok(Response::builder()
+            let response = Response::builder()
                 .status(status)
-                .body(Full::new(Bytes::new()))?)
+                .body(Full::new(Bytes::new()))?;
+            return Ok((response, true));
         }
         None => {}
     }
     if faults.reset_every > 0 && number % faults.reset_every == 0 {
-        return Err("injected connection reset".into());
+        return Err(Injected::Reset.into());
     }
     if faults.error_every > 0 && number % faults.error_every == 0 {
         let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>";
-        return Ok(Response::builder()
+        let response = Response::builder()
             .status(503)
             .header("content-type", "application/xml")
-            .body(Full::new(Bytes::from(xml)))?);
+            .header(INJECTED, "slow-down")
+            .body(Full::new(Bytes::from(xml)))?;
+        return Ok((response, false));
     }
     if faults.slow_every > 0 && number % faults.slow_every == 0 {
         tokio::time::sleep(Duration::from_millis(700)).await;
@@ -258,9 +366,9 @@ async fn forward(
     }
     let response = client.request(builder.body(Full::new(body))?).await?;
     if drop_response {
-        return Err("injected: answer lost".into());
+        return Err(Injected::AnswerLost.into());
     }
     let (parts, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();
-    Ok(Response::from_parts(parts, Full::new(body)))
+    Ok((Response::from_parts(parts, Full::new(body)), false))
 }
