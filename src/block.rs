@@ -5,7 +5,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::Location;
+use crate::diagnostic::Location;
 
 /// What a compress block bundles.
 #[derive(

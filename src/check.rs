@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::block::{Block, Mode};
 use crate::config::{Config, ContextSource};
-use crate::error::Location;
+use crate::diagnostic::{FindingKind, Location};
 use crate::templates::{variables, Scan};
 
 /// Variables that hold the request's values: never in an offline context.
@@ -26,13 +26,13 @@ pub struct Finding {
     /// 1-based; 0 when the whole file or the settings are meant.
     pub line: usize,
     /// A stable name for the kind of finding.
-    pub kind: &'static str,
+    pub kind: FindingKind,
     /// What is wrong and what to do.
     pub message: String,
 }
 
 impl Finding {
-    fn at(location: &Location, kind: &'static str, message: String) -> Finding {
+    fn at(location: &Location, kind: FindingKind, message: String) -> Finding {
         Finding {
             file: location.file.display().to_string(),
             line: location.line,
@@ -57,7 +57,7 @@ pub fn findings(config: &Config, scan: &Scan) -> Vec<Finding> {
     for skipped in &scan.skipped {
         found.insert(Finding::at(
             &Location::file(&skipped.template),
-            "skipped-template",
+            FindingKind::SkippedTemplate,
             format!("skipped, so its blocks have no keys: {}", skipped.reason),
         ));
     }
@@ -65,7 +65,7 @@ pub fn findings(config: &Config, scan: &Scan) -> Vec<Finding> {
         found.insert(Finding {
             file: String::new(),
             line: 0,
-            kind: "departure",
+            kind: FindingKind::Departure,
             message: warning.clone(),
         });
     }
@@ -78,7 +78,7 @@ pub fn findings(config: &Config, scan: &Scan) -> Vec<Finding> {
                 .as_ref()
                 .map_or_else(|| "settings".into(), |path| path.display().to_string()),
             line: 0,
-            kind: "settings-mismatch",
+            kind: FindingKind::SettingsMismatch,
             message: mismatch.clone(),
         });
     }
@@ -134,7 +134,7 @@ fn budget_findings(config: &Config, blocks: &[Block]) -> Vec<Finding> {
                 .as_ref()
                 .map_or_else(String::new, |at| at.file.display().to_string()),
             line: warning.location.as_ref().map_or(0, |at| at.line),
-            kind: "over-budget",
+            kind: FindingKind::OverBudget,
             message: warning.message,
         })
         .collect()
@@ -157,7 +157,7 @@ fn mode_conflicts(blocks: &[Block]) -> Vec<Finding> {
         for block in same {
             found.push(Finding::at(
                 &block.location,
-                "mode-conflict",
+                FindingKind::ModeConflict,
                 format!(
                     "this block's body is the same in {} modes ({}), so both have one key and the manifest holds one rendering; make the bodies differ (a comment will do)",
                     modes.iter().copied().collect::<Vec<_>>().join(" and "),
@@ -206,7 +206,7 @@ fn variable_findings(config: &Config, blocks: &[Block]) -> Vec<Finding> {
             {
                 found.push(Finding::at(
                     &Location::new(&block.location.file, line),
-                    "undefined-variable",
+                    FindingKind::UndefinedVariable,
                     format!("{{% extends {name} %}} names its parent by a variable no offline context defines, so offline it extends nothing and at request time its parent; define `{name}` in every offline context (COMPRESS_OFFLINE_CONTEXT or `offline_context`), or extend a quoted name"),
                 ));
             }
@@ -224,13 +224,13 @@ fn variable_findings(config: &Config, blocks: &[Block]) -> Vec<Finding> {
             let finding = if FROM_THE_REQUEST.contains(&name.as_str()) {
                 Finding::at(
                     &at,
-                    "request-variable",
+                    FindingKind::RequestVariable,
                     format!("`{name}` comes from the request: offline it is empty, at request time it differs per visitor, so the key is missing; move it outside the {{% compress %}} block"),
                 )
             } else {
                 Finding::at(
                     &at,
-                    "undefined-variable",
+                    FindingKind::UndefinedVariable,
                     format!("`{name}` is used in a {{% compress %}} block but no offline context defines it, so offline it renders as nothing and at request time as its value; define it in every offline context (COMPRESS_OFFLINE_CONTEXT or `offline_context`), or move it outside the block"),
                 )
             };

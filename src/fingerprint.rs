@@ -21,8 +21,8 @@ use crate::compress::resolve::{Roots, Unresolved};
 use crate::compress::Build;
 use crate::config::{Config, RunFlags, TemplateSettings};
 use crate::output::{self, Durability};
+use crate::summary::Summary;
 use crate::templates::Skipped;
-use crate::Summary;
 
 const FORMAT: &str = "stapler-run-1";
 
@@ -145,7 +145,7 @@ pub fn unchanged(config: &Config, flags: &RunFlags) -> Option<Summary> {
         manifest_path: config.manifest.path.clone(),
         elapsed: started.elapsed(),
         by_django: Vec::new(),
-        bridge: crate::BridgeUse::of(config),
+        bridge: crate::summary::BridgeUse::of(config),
         departures,
         unchanged: Some(
             record.lookups.len()

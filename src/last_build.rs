@@ -11,8 +11,8 @@ use crate::compress::Build;
 use crate::config::Config;
 use crate::error::{Error, Location, Result};
 use crate::output::{self, Durability};
+use crate::summary::Summary;
 use crate::templates::Skipped;
-use crate::Summary;
 
 const FORMAT: &str = "stapler-last-build-1";
 

@@ -1,11 +1,13 @@
 //! The rooms of `src/` and the doors between them: data flows config → templates → compress →
 //! manifest → publish, a stage never imports a later one, only `store` talks to the network,
-//! and only the binary (`main.rs`, `cli.rs`) knows the command line. This test reads every
-//! source file and fails, naming file and line, on any import that breaks those rules, whether
-//! written as `crate::module`, inside a group (`use crate::{a, b::{c, d}}`, over many lines) or
-//! as a `super::` chain that climbs out of the file's module.
+//! and only the binary (`main.rs`, `cli.rs`) knows the command line. The words of messages
+//! (`diagnostic`) sit below every room; a store is told where to write and never reads the
+//! settings; no room reaches back into the crate's root (`lib.rs`), which composes them. This
+//! test reads every source file and fails, naming file and line, on any import that breaks
+//! those rules, whether written as `crate::module`, inside a group (`use crate::{a, b::{c, d}}`,
+//! over many lines) or as a `super::` chain that climbs out of the file's module.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The top-level module a file belongs to: `src/compress/cache.rs` → `compress`.
@@ -84,10 +86,39 @@ fn group_heads(group: &str) -> Vec<(usize, String)> {
     heads
 }
 
+/// The byte ranges of the inline modules in `code` (`mod tests { … }`), which a `super::` climbs
+/// out of before it leaves the file.
+fn inline_modules(code: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(offset) = code[at..].find("mod ") {
+        let start = at + offset;
+        at = start + 4;
+        let before = code[..start].chars().last();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = code[at..].trim_start();
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let after = rest[name.len()..].trim_start();
+        if name.is_empty() || !after.starts_with('{') {
+            continue;
+        }
+        let open = code.len() - after.len();
+        let inner = group(&code[open..]);
+        spans.push((open, open + inner.len() + 2));
+    }
+    spans
+}
+
 /// The top-level modules a file reaches, each with the line it is named on: through
 /// `crate::module`, `crate::{a, b::c}` (on one line or many), and `super::` chains that climb
-/// out of the file's own module. Comments are left out.
-fn reached(relative: &Path, text: &str) -> Vec<(usize, String)> {
+/// out of the file's own module (after the inline modules they start in). A name that is no
+/// module is an item of the crate's root (`lib.rs`), and counts as `lib`. Comments are left out.
+fn reached(relative: &Path, text: &str, modules: &BTreeSet<String>) -> Vec<(usize, String)> {
     let code: String = text
         .lines()
         .map(|line| line.split("//").next().unwrap_or(""))
@@ -95,6 +126,7 @@ fn reached(relative: &Path, text: &str) -> Vec<(usize, String)> {
         .join("\n");
     let line_at = |at: usize| code[..at].matches('\n').count() + 1;
     let own = path_of(relative);
+    let inline = inline_modules(&code);
     let mut found = Vec::new();
     let mut at = 0;
     while let Some(offset) = code[at..].find(['c', 's']) {
@@ -110,12 +142,20 @@ fn reached(relative: &Path, text: &str) -> Vec<(usize, String)> {
             (Vec::new(), tail)
         } else if rest.starts_with("super::") {
             let mut tail = rest;
-            let mut climbed = 0;
+            let mut climbed: usize = 0;
             while let Some(next) = tail.strip_prefix("super::") {
                 tail = next;
                 climbed += 1;
             }
-            let kept = own.len().saturating_sub(climbed);
+            let depth = inline
+                .iter()
+                .filter(|(open, close)| (*open..*close).contains(&start))
+                .count();
+            let beyond = climbed.saturating_sub(depth);
+            if beyond == 0 {
+                continue;
+            }
+            let kept = own.len().saturating_sub(beyond);
             (own[..kept].to_vec(), tail)
         } else {
             continue;
@@ -136,16 +176,46 @@ fn reached(relative: &Path, text: &str) -> Vec<(usize, String)> {
         for (head_at, head) in heads.into_iter().filter(|(_, head)| !head.is_empty()) {
             // Only a path from the crate's root names a top-level module.
             let module = root.first().cloned().unwrap_or(head);
+            let module = if modules.contains(&module) {
+                module
+            } else {
+                "lib".to_string()
+            };
             found.push((line_at(head_at), module));
         }
     }
     found
 }
 
+/// The crate's top-level modules, also when a check is given only some of their files.
+const KNOWN: &[&str] = &[
+    "anatomy",
+    "block",
+    "check",
+    "cli",
+    "compress",
+    "config",
+    "diagnostic",
+    "django",
+    "error",
+    "fingerprint",
+    "interrupt",
+    "last_build",
+    "main",
+    "manifest",
+    "output",
+    "progress",
+    "publish",
+    "store",
+    "summary",
+    "templates",
+];
+
 /// What a module may not import.
 fn forbidden(module: &str) -> &'static [&'static str] {
     match module {
         "django" => &[
+            "lib",
             "config",
             "templates",
             "compress",
@@ -153,15 +223,62 @@ fn forbidden(module: &str) -> &'static [&'static str] {
             "publish",
             "store",
         ],
-        "config" => &["templates", "compress", "manifest", "publish", "store"],
-        "block" | "error" | "progress" | "output" => {
-            &["templates", "compress", "manifest", "publish"]
-        }
-        "templates" => &["compress", "manifest", "publish", "store"],
-        "compress" => &["manifest", "publish"],
-        "manifest" => &["publish"],
-        "store" => &["templates", "compress", "manifest", "publish"],
-        _ => &[],
+        // The words of every message: below everything.
+        "diagnostic" => &[
+            "lib",
+            "block",
+            "error",
+            "progress",
+            "output",
+            "django",
+            "config",
+            "templates",
+            "compress",
+            "manifest",
+            "publish",
+            "store",
+        ],
+        "block" => &[
+            "lib",
+            "error",
+            "django",
+            "config",
+            "templates",
+            "compress",
+            "manifest",
+            "publish",
+            "store",
+        ],
+        "config" => &["lib", "templates", "compress", "manifest", "publish"],
+        // Every failure kind, below the rooms that fail: it knows only the words of messages.
+        "error" => &[
+            "lib",
+            "block",
+            "progress",
+            "django",
+            "config",
+            "templates",
+            "compress",
+            "manifest",
+            "publish",
+            "store",
+        ],
+        "progress" | "output" => &["lib", "templates", "compress", "manifest", "publish"],
+        "templates" => &["lib", "compress", "manifest", "publish", "store"],
+        "compress" => &["lib", "manifest", "publish"],
+        "manifest" => &["lib", "publish"],
+        // What a store is told comes from below it: it never reads the settings.
+        "store" => &[
+            "lib",
+            "config",
+            "templates",
+            "compress",
+            "manifest",
+            "publish",
+        ],
+        // The binary composes everything; `lib.rs` is the root every other room is below.
+        "main" | "cli" | "lib" => &[],
+        _ => &["lib"],
     }
 }
 
@@ -198,6 +315,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn check(files: &[(PathBuf, String)]) -> (Vec<String>, BTreeMap<(String, String), usize>) {
     let mut problems = Vec::new();
     let mut edges = BTreeMap::new();
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|(relative, _)| module_of(relative))
+        .chain(KNOWN.iter().map(|name| name.to_string()))
+        .collect();
     for (relative, text) in files {
         let module = module_of(relative);
         let is_binary = matches!(module.as_str(), "main" | "cli");
@@ -208,16 +330,18 @@ fn check(files: &[(PathBuf, String)]) -> (Vec<String>, BTreeMap<(String, String)
                 problems.push(format!("{place}: only main.rs and cli.rs may know clap"));
             }
         }
-        for (line, target) in reached(relative, text) {
+        for (line, target) in reached(relative, text, &modules) {
             if target == module {
                 continue;
             }
             let place = format!("src/{}:{line}", relative.display());
             *edges.entry((module.clone(), target.clone())).or_insert(0) += 1;
             if forbidden(&module).contains(&target.as_str()) {
-                problems.push(format!(
-                    "{place}: `{module}` imports `{target}`, a stage it must not reach"
-                ));
+                problems.push(if target == "lib" {
+                    format!("{place}: `{module}` imports from the crate's root (lib.rs), which composes the rooms and sits above them")
+                } else {
+                    format!("{place}: `{module}` imports `{target}`, a stage it must not reach")
+                });
             }
             if target == "main" || target == "cli" {
                 problems.push(format!("{place}: the library imports the command line"));
@@ -260,7 +384,15 @@ fn the_checker_sees_what_it_must() {
         ),
         file(
             "config/mod.rs",
-            "use crate::{error::Error, store::{self, Store}};\n",
+            "use crate::{error::Error, templates::{self, Scan}};\n",
+        ),
+        file("fingerprint.rs", "use crate::Summary;\n"),
+        file("block.rs", "use crate::error::Location;\n"),
+        file("error/mod.rs", "pub use crate::config::ConfigError;\n"),
+        file("store/mod.rs", "use crate::{output, config::Target};\n"),
+        file(
+            "templates/scan.rs",
+            "#[cfg(test)]\nmod tests {\n    use super::super::super::compress::Build;\n}\n",
         ),
     ]);
     assert_eq!(
@@ -272,7 +404,12 @@ fn the_checker_sees_what_it_must() {
             "src/manifest.rs:1: the library imports the command line",
             "src/templates/scan.rs:3: `templates` imports `compress`, a stage it must not reach",
             "src/compress/css/urls.rs:1: `compress` imports `publish`, a stage it must not reach",
-            "src/config/mod.rs:1: `config` imports `store`, a stage it must not reach",
+            "src/config/mod.rs:1: `config` imports `templates`, a stage it must not reach",
+            "src/fingerprint.rs:1: `fingerprint` imports from the crate's root (lib.rs), which composes the rooms and sits above them",
+            "src/block.rs:1: `block` imports `error`, a stage it must not reach",
+            "src/error/mod.rs:1: `error` imports `config`, a stage it must not reach",
+            "src/store/mod.rs:1: `store` imports `config`, a stage it must not reach",
+            "src/templates/scan.rs:3: `templates` imports `compress`, a stage it must not reach",
         ]
     );
     let (problems, _) = check(&[
@@ -293,6 +430,12 @@ fn the_checker_sees_what_it_must() {
             "config/env.rs",
             "use super::settings::Settings; // super::super::publish\n",
         ),
+        // Two supers from a file's inline tests module land in the file's parent, not above it.
+        file(
+            "config/resolve.rs",
+            "mod tests {\n    use super::super::{S3Settings, Target};\n}\n",
+        ),
+        file("diagnostic.rs", "use std::fmt;\n"),
     ]);
     assert!(problems.is_empty(), "{problems:?}");
 }

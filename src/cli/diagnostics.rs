@@ -56,6 +56,8 @@ struct Diagnostic {
     severity: Severity,
     location: Option<Location>,
     message: String,
+    /// The line as stapler read it; `None` shows the file's own line at `location`.
+    excerpt: Option<Excerpt>,
 }
 
 impl Diagnostic {
@@ -66,13 +68,14 @@ impl Diagnostic {
             None => self.message.clone(),
         };
         text.push_str(extra);
-        // A message that shows its own excerpt (a configuration file, CSS as it was parsed)
-        // keeps it; otherwise the file is read again for the line.
-        if !text.contains('\n') {
-            if let Some(excerpt) = self.location.as_ref().and_then(excerpt) {
-                text.push('\n');
-                text.push_str(&excerpt.to_string());
-            }
+        // The line as stapler read it (CSS after its urls were rewritten), else the file's.
+        let shown = self
+            .excerpt
+            .clone()
+            .or_else(|| self.location.as_ref().and_then(excerpt));
+        if let Some(excerpt) = shown {
+            text.push('\n');
+            text.push_str(&excerpt.to_string());
         }
         paint(self.severity, &text, colour)
     }
@@ -154,17 +157,27 @@ fn paint(severity: Severity, text: &str, colour: bool) -> String {
 fn diagnostics(error: &Error) -> Vec<Diagnostic> {
     match error {
         Error::Many(errors) => errors.iter().flat_map(diagnostics).collect(),
-        Error::Template { location, message } | Error::Input { location, message } => {
-            vec![Diagnostic {
-                severity: Severity::Error,
-                location: Some(location.clone()),
-                message: message.clone(),
-            }]
-        }
+        Error::Template { location, message } => vec![Diagnostic {
+            severity: Severity::Error,
+            location: Some(location.clone()),
+            message: message.clone(),
+            excerpt: None,
+        }],
+        Error::Input {
+            location,
+            message,
+            excerpt,
+        } => vec![Diagnostic {
+            severity: Severity::Error,
+            location: Some(location.clone()),
+            message: message.clone(),
+            excerpt: excerpt.clone(),
+        }],
         other => vec![Diagnostic {
             severity: Severity::Error,
             location: None,
             message: other.to_string(),
+            excerpt: None,
         }],
     }
 }
@@ -173,7 +186,13 @@ fn diagnostics(error: &Error) -> Vec<Diagnostic> {
 pub fn error_items(error: &Error) -> Vec<(Option<Location>, String)> {
     diagnostics(error)
         .into_iter()
-        .map(|diagnostic| (diagnostic.location, diagnostic.message))
+        .map(|diagnostic| {
+            let message = match diagnostic.excerpt {
+                Some(excerpt) => format!("{}\n{excerpt}", diagnostic.message),
+                None => diagnostic.message,
+            };
+            (diagnostic.location, message)
+        })
         .collect()
 }
 
@@ -242,6 +261,7 @@ pub fn print_warnings(warnings: &[Warning], all: bool, colour: bool) {
             severity: Severity::Warning,
             location: group.first.location.clone(),
             message: group.message.to_string(),
+            excerpt: None,
         };
         let others = &group.places[group.places.len().min(1)..];
         let mut extra = String::new();

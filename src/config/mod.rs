@@ -24,19 +24,13 @@ use crate::error::Error;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::error::ConfigError;
+pub use crate::store::{S3Settings, Target};
 pub use init::settings_file;
 pub use origins::SettingOrigin;
 pub use precompilers::{BuiltinCompiler, BUILTIN};
 pub use settings::{Settings, StaticDir};
 pub use targets::SharedCacheSettings;
-
-/// A configuration mistake: where it is (a file, a file:line:column, a variable) and what to do.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{origin}: {message}")]
-pub struct ConfigError {
-    pub origin: String,
-    pub message: String,
-}
 
 /// Which template language the templates are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -375,39 +369,6 @@ impl PublishSettings {
         self.precompressed
             .unwrap_or(matches!(self.target, Target::Dir(_)))
     }
-}
-
-/// A place objects go: parsed once from `s3://bucket/prefix` or `file:///dir`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// A local directory laid out like a bucket.
-    Dir(PathBuf),
-    S3(S3Settings),
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Dir(path) => write!(f, "file://{}", path.display()),
-            Target::S3(s3) => write!(f, "s3://{}/{}", s3.bucket, s3.prefix),
-        }
-    }
-}
-
-/// An S3 bucket and prefix, and how to reach it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct S3Settings {
-    pub bucket: String,
-    /// Empty, or ending with `/`.
-    pub prefix: String,
-    /// An S3-compatible endpoint (MinIO, Garage, R2, SeaweedFS) instead of AWS.
-    pub endpoint_url: Option<String>,
-    /// The region; default from the AWS environment, else `us-east-1`.
-    pub region: Option<String>,
-    /// Path-style addressing (`endpoint/bucket/key`); on by default when `endpoint_url` is set.
-    pub path_style: bool,
-    /// Files this large or larger go up in parts.
-    pub multipart_threshold: u64,
 }
 
 /// What one run is asked to do beyond the settings: the command line's verbs, not settings.

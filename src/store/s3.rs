@@ -21,7 +21,7 @@ use aws_sdk_s3::types::{
 use base64::Engine as _;
 use md5::Digest as _;
 
-use crate::config::S3Settings;
+use super::S3Settings;
 
 use super::sdk::{credentials_source, short_detail, RequestCounter};
 use super::{

@@ -220,13 +220,13 @@ fn css_problem_error(prepared: &Prepared, problem: &css_minify::Problem) -> Erro
     // so the caret stands under what it points at.
     let written = &prepared.text;
     let offset = css_minify::offset_of(written, problem.line, problem.column);
-    let excerpt = Excerpt::at(written, offset..offset + 1);
-    Error::input(
+    Error::input_read_as(
         prepared.origin.at_column(problem.line, problem.column),
         format!(
-            "CSS that browsers would drop ({}); fix the stylesheet, or leave `css_errors` unset to bundle it as it is, as django-compressor does\n{excerpt}",
+            "CSS that browsers would drop ({}); fix the stylesheet, or leave `css_errors` unset to bundle it as it is, as django-compressor does",
             problem.message
         ),
+        Excerpt::at(written, offset..offset + 1),
     )
 }
 

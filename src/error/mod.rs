@@ -1,163 +1,25 @@
 //! The library's error type: every failure a user can cause, with the file, the line and what
-//! to do about it. Leaf errors of each room are folded in with `#[from]`; `main.rs` turns them
-//! into messages and exit codes; nothing here prints.
+//! to do about it. The failure kinds of the rooms with failures of their own (a setting, the
+//! store, the Django bridge) are defined here too and re-exported by their rooms, so this module
+//! sits below all of them and imports none; `main.rs` turns errors into messages and exit codes;
+//! nothing here prints.
 
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-pub use crate::config::ConfigError;
-pub use crate::store::StoreError;
+mod bridge;
+mod store;
 
-/// A place in a user's file, for messages: `templates/base.html:12`, `static/app.js:3:10`.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct Location {
-    /// The file, as the user would name it (relative to where it was found when possible).
-    pub file: PathBuf,
-    /// 1-based line number; 0 when the whole file is meant.
-    pub line: usize,
-    /// 1-based column, in characters; 0 when the whole line is meant.
-    #[serde(default)]
-    pub column: usize,
-}
+pub use crate::diagnostic::{Excerpt, Location, Warning};
+pub use bridge::BridgeError;
+pub use store::StoreError;
 
-impl Location {
-    pub fn new(file: impl Into<PathBuf>, line: usize) -> Self {
-        Location {
-            file: file.into(),
-            line,
-            column: 0,
-        }
-    }
-
-    pub fn file(file: impl Into<PathBuf>) -> Self {
-        Self::new(file, 0)
-    }
-
-    /// The same place, narrowed to a column.
-    pub fn with_column(self, column: usize) -> Self {
-        Location { column, ..self }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, self.column) {
-            (0, _) => write!(f, "{}", self.file.display()),
-            (line, 0) => write!(f, "{}:{line}", self.file.display()),
-            (line, column) => write!(f, "{}:{line}:{column}", self.file.display()),
-        }
-    }
-}
-
-/// Something worth knowing that did not stop a build: where (when it is about one place) and
-/// what, with what to do.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Warning {
-    pub location: Option<Location>,
+/// A configuration mistake: where it is (a file, a file:line:column, a variable) and what to do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct ConfigError {
+    pub origin: String,
     pub message: String,
-}
-
-impl Warning {
-    pub fn at(location: Location, message: impl Into<String>) -> Self {
-        Warning {
-            location: Some(location),
-            message: message.into(),
-        }
-    }
-
-    pub fn general(message: impl Into<String>) -> Self {
-        Warning {
-            location: None,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            Some(location) => write!(f, "{location}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-/// The line of a text that a byte range starts on, shown with a caret under the range:
-///
-/// ```text
-///   |
-/// 2 | template_dirs = "t"
-///   |                 ^^^
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Excerpt {
-    /// 1-based line of the range's start.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-    text: String,
-    width: usize,
-}
-
-impl Excerpt {
-    pub fn at(source: &str, span: Range<usize>) -> Excerpt {
-        let start = floor_char_boundary(source, span.start.min(source.len()));
-        let line_start = source[..start].rfind('\n').map_or(0, |at| at + 1);
-        let line_end = source[start..]
-            .find('\n')
-            .map_or(source.len(), |at| start + at);
-        let end = floor_char_boundary(source, span.end.clamp(start, line_end));
-        let text = source[line_start..line_end]
-            .trim_end_matches('\r')
-            .to_string();
-        Excerpt {
-            line: source[..start].matches('\n').count() + 1,
-            column: source[line_start..start].chars().count() + 1,
-            width: source[start..end].chars().count().max(1),
-            text,
-        }
-    }
-}
-
-fn floor_char_boundary(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// How much of a long line an excerpt shows: minified files are one line of megabytes.
-const EXCERPT_WIDTH: usize = 100;
-
-impl fmt::Display for Excerpt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let gutter = " ".repeat(self.line.to_string().len());
-        let length = self.text.chars().count();
-        let (mut start, mut caret) = (0, self.column - 1);
-        if length > EXCERPT_WIDTH {
-            start = caret.saturating_sub(EXCERPT_WIDTH / 2);
-            caret -= start;
-        }
-        let shown: String = self.text.chars().skip(start).take(EXCERPT_WIDTH).collect();
-        let before = if start > 0 { "…" } else { "" };
-        let after = if start + EXCERPT_WIDTH < length {
-            "…"
-        } else {
-            ""
-        };
-        writeln!(f, "{gutter} |")?;
-        writeln!(f, "{} | {before}{shown}{after}", self.line)?;
-        write!(
-            f,
-            "{gutter} | {}{}{}",
-            " ".repeat(before.chars().count()),
-            " ".repeat(caret),
-            "^".repeat(self.width.min(EXCERPT_WIDTH - caret.min(EXCERPT_WIDTH - 1)))
-        )
-    }
 }
 
 /// What went wrong, typed by whose job it is to fix it.
@@ -169,15 +31,21 @@ pub enum Error {
 
     /// The Django bridge could not start, or stopped.
     #[error(transparent)]
-    Django(#[from] crate::django::BridgeError),
+    Django(#[from] BridgeError),
 
     /// A template inside or around a compress block cannot be used.
     #[error("{location}: {message}")]
     Template { location: Location, message: String },
 
     /// A file a block refers to (CSS, JS, an asset) is missing, unreadable, unsafe or broken.
-    #[error("{location}: {message}")]
-    Input { location: Location, message: String },
+    #[error("{location}: {message}{}", shown(.excerpt))]
+    Input {
+        location: Location,
+        message: String,
+        /// The line as stapler read it, when that differs from the file's (CSS after its urls
+        /// were rewritten): shown under the message instead of the file's line.
+        excerpt: Option<Excerpt>,
+    },
 
     /// No compress block was found anywhere: nothing would be written. The templates that
     /// were skipped, with why, are listed: they are the usual reason.
@@ -242,6 +110,14 @@ pub enum Error {
     Many(Vec<Error>),
 }
 
+/// An excerpt on the lines after a message, when there is one.
+fn shown(excerpt: &Option<Excerpt>) -> String {
+    excerpt
+        .as_ref()
+        .map(|excerpt| format!("\n{excerpt}"))
+        .unwrap_or_default()
+}
+
 fn list_skipped(skipped: &[(PathBuf, String)]) -> String {
     let mut out = String::new();
     if !skipped.is_empty() {
@@ -292,6 +168,16 @@ impl Error {
         Error::Input {
             location,
             message: message.into(),
+            excerpt: None,
+        }
+    }
+
+    /// As [`Error::input`], with the line as stapler read it.
+    pub fn input_read_as(location: Location, message: impl Into<String>, excerpt: Excerpt) -> Self {
+        Error::Input {
+            location,
+            message: message.into(),
+            excerpt: Some(excerpt),
         }
     }
 
@@ -349,34 +235,5 @@ mod tests {
             Error::from_many(vec![same(), same()]).map(|error| error.to_string()),
             Some(same().to_string())
         );
-    }
-
-    #[test]
-    fn location_shows_line_only_when_known() {
-        assert_eq!(Location::new("a/b.html", 3).to_string(), "a/b.html:3");
-        assert_eq!(Location::file("a/b.html").to_string(), "a/b.html");
-        let column = Location::new("a.js", 3).with_column(10);
-        assert_eq!(column.to_string(), "a.js:3:10");
-    }
-
-    #[test]
-    fn excerpt_points_at_the_span() {
-        let source = "a = 1\nname = \"é\" # x\n";
-        let excerpt = Excerpt::at(source, 14..18);
-        assert_eq!((excerpt.line, excerpt.column), (2, 9));
-        assert_eq!(
-            excerpt.to_string(),
-            "  |\n2 | name = \"é\" # x\n  |         ^^^"
-        );
-        let at_end = Excerpt::at("x", 5..9);
-        assert_eq!((at_end.line, at_end.column), (1, 2));
-        let long = format!("{}X{}", "a".repeat(500), "b".repeat(500));
-        let excerpt = Excerpt::at(&long, 500..501).to_string();
-        let lines: Vec<&str> = excerpt.lines().collect();
-        assert_eq!(
-            lines[1],
-            format!("1 | …{}X{}…", "a".repeat(50), "b".repeat(49))
-        );
-        assert_eq!(lines[2], format!("  |  {}^", " ".repeat(50)));
     }
 }
