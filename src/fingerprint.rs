@@ -7,8 +7,8 @@
 //! `--force`, and the run after a build in which Django rendered a template (its tags are
 //! Python code the record cannot see) or that ran a precompiler (which may read any file). The
 //! partials a Sass compilation read are recorded like sources, and the files it looked for and
-//! did not find must still be missing. Settings read from Django are compared like any
-//! others, after the bridge that read them has started.
+//! did not find must still be missing. Settings read from Django (from their record, or from
+//! the bridge) are compared like any others, through their serialized form.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -91,7 +91,7 @@ pub fn before(config: &Config, flags: &RunFlags) -> Option<Before> {
     let _ = std::fs::remove_file(path);
     Some(Before {
         started: SystemTime::now(),
-        settings: settings_digest(config),
+        settings: settings_digest(config)?,
         templates: templates_digest(&config.templates),
     })
 }
@@ -105,7 +105,7 @@ pub fn unchanged(config: &Config, flags: &RunFlags) -> Option<Summary> {
     if record.format != FORMAT
         || Some(record.version.as_str()) != this_binary().as_deref()
         || (flags.strict && !record.strict_passed)
-        || record.settings != settings_digest(config)
+        || Some(record.settings.as_str()) != settings_digest(config).as_deref()
         || Some(record.templates.as_str()) != templates_digest(&config.templates).as_deref()
     {
         return None;
@@ -145,7 +145,7 @@ pub fn unchanged(config: &Config, flags: &RunFlags) -> Option<Summary> {
         manifest_path: config.manifest.path.clone(),
         elapsed: started.elapsed(),
         by_django: Vec::new(),
-        bridge: crate::summary::BridgeUse::of(config),
+        bridge: None,
         departures,
         unchanged: Some(
             record.lookups.len()
@@ -244,20 +244,26 @@ fn record_path(config: &Config, flags: &RunFlags) -> Option<PathBuf> {
     Some(dir.join("runs").join(format!("{}.json", &digest[..16])))
 }
 
-/// Every setting a build reads, and what `--strict` checks of them (their debug form: stable
-/// for one build of stapler, which the record also names).
-fn settings_digest(config: &Config) -> String {
-    // The bridge is a running process, not a setting.
-    let mut templates = config.templates.clone();
-    templates.bridge = None;
-    let mut compress = config.compress.clone();
-    compress.bridge = None;
-    // The folders Django knows that the settings leave out are what `--strict` reports of them.
-    let text = format!(
-        "{:?}\n{:?}\n{:?}\n{:?}",
-        templates, compress, config.manifest, config.folder_mismatches
-    );
-    hex::encode(Sha256::digest(text.as_bytes()))
+/// Every setting a build reads, and what `--strict` checks of them, through their serialized
+/// form (the folders Django knows that the settings leave out are what `--strict` reports).
+/// `None` when they have no serialized form (a path that is not Unicode): such runs are not
+/// recorded.
+fn settings_digest(config: &Config) -> Option<String> {
+    #[derive(Serialize)]
+    struct Read<'a> {
+        templates: &'a TemplateSettings,
+        compress: &'a crate::config::CompressSettings,
+        manifest: &'a crate::config::ManifestSettings,
+        folder_mismatches: &'a [String],
+    }
+    let read = Read {
+        templates: &config.templates,
+        compress: &config.compress,
+        manifest: &config.manifest,
+        folder_mismatches: &config.folder_mismatches,
+    };
+    let bytes = serde_json::to_vec(&read).ok()?;
+    Some(hex::encode(Sha256::digest(&bytes)))
 }
 
 /// The bytes of every template and the name, size and time of every other file in the

@@ -1,9 +1,12 @@
 //! stapler: offline compression of django-compressor `{% compress %}` blocks and publishing of
 //! the result, as a library.
 //!
-//! The pipeline runs one way, and this file is the only place it is composed:
-//! [`config::load`] → [`templates::scan`] → [`compress::build`] → [`Manifest`] →
-//! [`publish::publish`] on a [`store::Store`]. [`compress`], [`publish`] and [`deploy`] run it;
+//! The pipeline runs one way, and this file is the only place it is composed: [`start`] reads
+//! the settings ([`config::read`], Django's answer, [`config::load`]) and makes the [`Run`]
+//! that owns what runs (the Django bridge, the workers, the async runtime); then
+//! [`templates::scan`] → [`compress::build`] → [`Manifest`] → [`publish::publish`] on a
+//! [`store::Store`], each stage given its settings and the run. [`compress`], [`publish`] and
+//! [`deploy`] run it;
 //! [`lookup`] explains one template's blocks against the manifest; [`check`] scans and reports
 //! every cause of a missing key it can see, writing nothing. Each returns data; nothing
 //! here prints.
@@ -23,10 +26,12 @@ pub mod manifest;
 pub mod output;
 pub mod progress;
 pub mod publish;
+pub mod run;
 pub mod store;
 mod summary;
 pub mod templates;
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 pub use block::{Block, Kind, Mode};
@@ -34,38 +39,51 @@ pub use config::{Config, RunFlags};
 pub use error::{Error, Result};
 pub use manifest::{register_minijinja_filter, Manifest};
 pub use progress::{Progress, Quiet};
+pub use run::Run;
 pub use summary::{BridgeUse, Summary};
 
-/// The stack each worker gets. Parsers and minifiers recurse once per level of nesting, and
-/// legal inputs nest thousands deep (a long `"a" + "b" + …` chain, generated array literals);
-/// the memory is only reserved, and used only as deep as an input really goes.
-const STACK_SIZE: usize = 1 << 30;
-
-/// Runs `work` on a pool of threads with deep stacks (the caller's thread too would run parts
-/// of it otherwise, with its small stack).
-fn on_deep_stacks<T: Send>(work: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(STACK_SIZE)
-        .thread_name(|index| format!("stapler-{index}"))
-        .build()
-        .map_err(|error| Error::Runtime(std::io::Error::other(error)))?;
-    pool.install(work)
+/// The settings of one command and the run that carries it out: the file, the environment and
+/// the flags are read; in a Django project, Django's settings come from their record or from
+/// the bridge, which the run then owns; they are merged under the others and resolved.
+pub fn start(sources: &config::Sources, env: &BTreeMap<String, String>) -> Result<(Config, Run)> {
+    let layers = config::read(sources, env)?;
+    let (bridge, django_settings) = match layers.project() {
+        Some(project) => {
+            let record_dir = layers.record_dir();
+            let (bridge, settings) = django::record::settings(project, record_dir.as_deref())?;
+            (Some(bridge), Some(settings))
+        }
+        None => (None, None),
+    };
+    let config = config::load(layers, django_settings.as_ref())?;
+    Ok((config, Run::new(bridge)))
 }
 
 /// Scans templates, builds every block and writes the manifest. On any error nothing is
 /// written to the manifest, so the previous one stays as it was.
-pub fn compress(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Result<Summary> {
-    on_deep_stacks(|| compress_here(config, flags, progress))
+pub fn compress(
+    config: &Config,
+    run: &Run,
+    flags: &RunFlags,
+    progress: &dyn Progress,
+) -> Result<Summary> {
+    run.install(|| compress_here(config, run, flags, progress))
 }
 
-fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Result<Summary> {
-    if let Some(summary) = fingerprint::unchanged(config, flags) {
+fn compress_here(
+    config: &Config,
+    run: &Run,
+    flags: &RunFlags,
+    progress: &dyn Progress,
+) -> Result<Summary> {
+    if let Some(mut summary) = fingerprint::unchanged(config, flags) {
+        summary.bridge = run.bridge_use();
         return Ok(summary);
     }
     let started = Instant::now();
     let before = fingerprint::before(config, flags);
-    let scan = templates::scan(&config.templates)?;
-    let mut build = compress::build(&config.compress, flags.force, &scan.blocks, progress)?;
+    let scan = templates::scan(&config.templates, run)?;
+    let mut build = compress::build(&config.compress, run, flags.force, &scan.blocks, progress)?;
     if config.budget.is_set() {
         let mut anatomy = anatomy::Anatomy::of(&build, &scan.by_django);
         anatomy.measure(&config.compress.root, config.compress.cache_dir.as_deref());
@@ -120,13 +138,13 @@ fn compress_here(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> 
         elapsed: started.elapsed(),
         by_django: scan.by_django,
         departures: scan.warnings,
-        bridge: BridgeUse::of(config),
+        bridge: run.bridge_use(),
         unchanged: None,
     };
     if let Some(before) = before {
         fingerprint::record(config, flags, before, &summary);
     }
-    if let Some(bridge) = &config.templates.bridge {
+    if let Some(bridge) = run.bridge() {
         django::record::remember_use(bridge);
     }
     last_build::write(config, &summary);
@@ -157,15 +175,11 @@ pub fn init(config: &Config, path: &std::path::Path, force: bool) -> Result<usiz
 /// Publishes the static root to the configured target.
 pub fn publish(
     config: &Config,
+    run: &Run,
     flags: &RunFlags,
     progress: &dyn Progress,
 ) -> Result<publish::Report> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(4)
-        .build()
-        .map_err(Error::Runtime)?;
-    runtime.block_on(publish::publish(
+    run.runtime()?.block_on(publish::publish(
         &config.publish,
         &config.manifest,
         *flags,
@@ -182,9 +196,14 @@ pub struct Deployed {
 }
 
 /// `compress`, then `publish`: the whole job. Nothing is published when the build fails.
-pub fn deploy(config: &Config, flags: &RunFlags, progress: &dyn Progress) -> Result<Deployed> {
-    let summary = compress(config, flags, progress)?;
-    let published = publish(config, flags, progress);
+pub fn deploy(
+    config: &Config,
+    run: &Run,
+    flags: &RunFlags,
+    progress: &dyn Progress,
+) -> Result<Deployed> {
+    let summary = compress(config, run, flags, progress)?;
+    let published = publish(config, run, flags, progress);
     Ok(Deployed { summary, published })
 }
 
@@ -198,8 +217,8 @@ pub struct CheckReport {
 
 /// Scans every template, writing nothing, and reports every cause of a missing key a build can
 /// see: see [`check::findings`].
-pub fn check(config: &Config) -> Result<CheckReport> {
-    let scan = on_deep_stacks(|| templates::scan(&config.templates))?;
+pub fn check(config: &Config, run: &Run) -> Result<CheckReport> {
+    let scan = run.install(|| templates::scan(&config.templates, run))?;
     Ok(CheckReport {
         templates: scan.templates,
         blocks: scan.blocks.len(),
@@ -223,8 +242,8 @@ pub struct Lookup {
 }
 
 /// Renders every compress block of `template` (after inheritance) and looks each up.
-pub fn lookup(config: &Config, template: &str) -> Result<Lookup> {
-    let blocks = on_deep_stacks(|| templates::scan_one(&config.templates, template))?;
+pub fn lookup(config: &Config, run: &Run, template: &str) -> Result<Lookup> {
+    let blocks = run.install(|| templates::scan_one(&config.templates, run, template))?;
     let (manifest, manifest_problem) = match Manifest::load(&config.manifest) {
         Ok(manifest) => (Some(manifest), None),
         Err(error) => (None, Some(error)),

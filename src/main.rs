@@ -14,7 +14,7 @@ use stapler::config::settings::PublishSection;
 use stapler::config::{self, Engine, RenderMode, Settings, Sources};
 use stapler::progress::Work;
 use stapler::store::StoreError;
-use stapler::{Config, Error, Progress, RunFlags};
+use stapler::{Config, Error, Progress, Run, RunFlags};
 
 /// Parsing and minifying allocate many small nodes on every core at once, which the system
 /// allocator serialises on its arenas' locks; mimalloc keeps a heap per thread.
@@ -96,7 +96,7 @@ fn printer_for(command: &Command) -> Printer {
 }
 
 /// The settings the flags give: the top layer over the file and the environment.
-fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<Config, Error> {
+fn load_config(common: &Common, publish: Option<&PublishFlags>) -> Result<(Config, Run), Error> {
     load_config_for(common, publish, false)
 }
 
@@ -105,7 +105,7 @@ fn load_config_for(
     common: &Common,
     publish: Option<&PublishFlags>,
     compare_with_django: bool,
-) -> Result<Config, Error> {
+) -> Result<(Config, Run), Error> {
     let mut flags = Settings {
         extensions: (!common.extensions.is_empty()).then(|| common.extensions.clone()),
         engine: common.engine.map(|engine| match engine {
@@ -141,7 +141,7 @@ fn load_config_for(
         no_cache: common.no_cache,
         compare_with_django,
     };
-    config::load(&sources, &config::process_env())
+    stapler::start(&sources, &config::process_env())
 }
 
 /// The manifest `--compare` names, read before the build replaces the current one.
@@ -207,7 +207,7 @@ fn report_build(
 fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
     match cli.command {
         Command::Compress(args) => {
-            let config = load_config(&args.common, None)?;
+            let (config, run) = load_config(&args.common, None)?;
             printer.notes(&config);
             let previous = read_previous(&args.report, &config)?;
             let flags = RunFlags {
@@ -216,7 +216,7 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
                 ..RunFlags::default()
             };
             let bar = Bar::new(show_bar(printer));
-            let summary = stapler::compress(&config, &flags, &bar)?;
+            let summary = stapler::compress(&config, &run, &flags, &bar)?;
             let reported = report_build(
                 &summary,
                 &config,
@@ -228,10 +228,10 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             Ok(())
         }
         Command::Publish(args) => {
-            let config = load_config(&args.common, Some(&args.publish))?;
+            let (config, run) = load_config(&args.common, Some(&args.publish))?;
             let previous = read_previous(&args.report, &config)?;
             let bar = Bar::new(show_bar(printer));
-            let report = stapler::publish(&config, &publish_flags(&args), &bar)?;
+            let report = stapler::publish(&config, &run, &publish_flags(&args), &bar)?;
             // What was published is said even when the page cannot be written.
             printer.publish(&report);
             if args.report.report.is_some() {
@@ -248,11 +248,11 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             Ok(())
         }
         Command::Deploy(args) => {
-            let config = load_config(&args.common, Some(&args.publish))?;
+            let (config, run) = load_config(&args.common, Some(&args.publish))?;
             let previous = read_previous(&args.report, &config)?;
             let bar = Bar::new(show_bar(printer));
             printer.notes(&config);
-            let deployed = stapler::deploy(&config, &publish_flags(&args), &bar)?;
+            let deployed = stapler::deploy(&config, &run, &publish_flags(&args), &bar)?;
             let reported = report_build(
                 &deployed.summary,
                 &config,
@@ -269,7 +269,7 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             reported.map(|_| ())
         }
         Command::Report(args) => {
-            let config = load_config(&args.common, None)?;
+            let (config, _) = load_config(&args.common, None)?;
             let previous = args
                 .compare
                 .as_deref()
@@ -287,8 +287,8 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             Ok(())
         }
         Command::Lookup(args) => {
-            let config = load_config(&args.common, None)?;
-            let lookup = stapler::lookup(&config, &args.template)?;
+            let (config, run) = load_config(&args.common, None)?;
+            let lookup = stapler::lookup(&config, &run, &args.template)?;
             printer.lookup(&args.template, &lookup);
             let missing = lookup.entries.iter().filter(|e| e.html.is_none()).count();
             if missing > 0 || lookup.manifest_problem.is_some() {
@@ -303,14 +303,14 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
             Ok(())
         }
         Command::Config(args) => {
-            let config = load_config(&args.common, None)?;
-            show_config(&config);
+            let (config, run) = load_config(&args.common, None)?;
+            show_config(&config, &run);
             Ok(())
         }
         Command::Check(args) => {
-            let config = load_config_for(&args.common, None, true)?;
+            let (config, run) = load_config_for(&args.common, None, true)?;
             printer.notes(&config);
-            let report = stapler::check(&config)?;
+            let report = stapler::check(&config, &run)?;
             printer.check(&report);
             if report.findings.is_empty() {
                 Ok(())
@@ -321,7 +321,7 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
         Command::Completions(args) => cli::reference::completions(args.shell),
         Command::Man(args) => cli::reference::manual(args.output_dir.as_deref()),
         Command::Init(args) => {
-            let config = load_config(&args.common, None)?;
+            let (config, _) = load_config(&args.common, None)?;
             printer.notes(&config);
             let written = stapler::init(&config, &args.output, args.force)?;
             println!(
@@ -335,8 +335,8 @@ fn run_command(cli: Cli, printer: &mut Printer) -> Result<(), Error> {
 }
 
 /// Every setting given, with where it came from, and the Django project the run is in.
-fn show_config(config: &Config) {
-    match (&config.project, &config.templates.bridge) {
+fn show_config(config: &Config, run: &Run) {
+    match (&config.project, run.bridge()) {
         (Some(project), Some(bridge)) => {
             println!(
                 "# Django project {} (settings {}, from {}), Python {} with Django {} and {}",

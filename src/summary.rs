@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::Config;
+pub use crate::django::BridgeUse;
 use crate::{compress, templates};
 
 /// What a compress run did, for the summary.
@@ -24,29 +24,6 @@ pub struct Summary {
     /// Set when nothing changed since the last build, so nothing was rebuilt: how many files'
     /// metadata showed it (see [`crate::fingerprint`]).
     pub unchanged: Option<usize>,
-}
-
-/// What the Django bridge cost a run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BridgeUse {
-    /// Whether Python ran: not when the settings came from their record and nothing else was
-    /// asked.
-    pub started: bool,
-    /// Python's start-up, Django's setup and every answer.
-    pub spent: Duration,
-    /// Of Python's start-up, the time other work went on beside it.
-    pub overlap: Duration,
-}
-
-impl BridgeUse {
-    /// The bridge's cost so far, when the run has one.
-    pub fn of(config: &Config) -> Option<BridgeUse> {
-        config.templates.bridge.as_ref().map(|bridge| BridgeUse {
-            started: bridge.started(),
-            spent: bridge.spent(),
-            overlap: bridge.overlap(),
-        })
-    }
 }
 
 impl Summary {

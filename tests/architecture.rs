@@ -206,6 +206,7 @@ const KNOWN: &[&str] = &[
     "output",
     "progress",
     "publish",
+    "run",
     "store",
     "summary",
     "templates",
@@ -249,7 +250,18 @@ fn forbidden(module: &str) -> &'static [&'static str] {
             "publish",
             "store",
         ],
-        "config" => &["lib", "templates", "compress", "manifest", "publish"],
+        // The settings are data: what runs (the bridge's process, the workers) is the run's.
+        "config" => &["lib", "run", "templates", "compress", "manifest", "publish"],
+        // What runs sits below the stages that use it.
+        "run" => &[
+            "lib",
+            "config",
+            "templates",
+            "compress",
+            "manifest",
+            "publish",
+            "summary",
+        ],
         // Every failure kind, below the rooms that fail: it knows only the words of messages.
         "error" => &[
             "lib",

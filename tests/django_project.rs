@@ -718,6 +718,41 @@ fn djangos_settings_come_from_their_record_until_something_they_read_changes() {
 }
 
 #[test]
+fn with_recorded_settings_python_starts_beside_the_scan_when_the_last_build_needed_it() {
+    let python = python();
+    let python = python.to_str().expect("utf-8 path");
+    let project = project();
+    let root = project.path().join("root");
+    let compress = [
+        "compress",
+        "--offline",
+        "--python",
+        python,
+        "--format",
+        "json",
+    ];
+    let timings = || {
+        let run = stapler_in(project.path(), &root, &compress, &[]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+        (report["build"]["timings"].clone(), keys(&root))
+    };
+    // The fixture's own tags need Django: each build renders two templates through it.
+    let (first, first_keys) = timings();
+    assert_eq!(first["django_settings_recorded"], false, "{first}");
+    assert_eq!(first["bridge_started"], true, "{first}");
+    // The second build takes the settings from their record, and the record says the last
+    // build needed Python: it starts at once, beside the scan, and is waited on only when a
+    // template needs it.
+    let (second, second_keys) = timings();
+    assert_eq!(second["django_settings_recorded"], true, "{second}");
+    assert_eq!(second["bridge_started"], true, "{second}");
+    let overlap = second["bridge_overlap_seconds"].as_f64().expect("a number");
+    assert!(overlap > 0.0, "{second}");
+    assert_eq!(second_keys, first_keys, "the same keys either way");
+}
+
+#[test]
 fn a_pyproject_toml_for_other_tools_does_not_stand_in_the_way_of_djangos_settings() {
     let project = project();
     let dir = project.path();

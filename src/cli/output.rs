@@ -435,6 +435,7 @@ fn build_value(summary: &Summary, warnings: &[Warning], comparison: Option<&Comp
             "bridge_seconds": summary.bridge.map(|bridge| bridge.spent.as_secs_f64()),
             "bridge_overlap_seconds": summary.bridge.map(|bridge| bridge.overlap.as_secs_f64()),
             "bridge_started": summary.bridge.map(|bridge| bridge.started),
+            "django_settings_recorded": summary.bridge.map(|bridge| bridge.settings_recorded),
         },
     })
 }
@@ -524,8 +525,13 @@ fn print_totals(summary: &Summary) {
             } else {
                 format!(", {:.2} s of it beside other work", bridge.overlap.as_secs_f64())
             };
+            let recorded = if bridge.settings_recorded {
+                " (the settings from their record)"
+            } else {
+                ""
+            };
             println!(
-                "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included{beside}",
+                "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included{beside}{recorded}",
                 summary.by_django.len(),
                 bridge.spent.as_secs_f64()
             );

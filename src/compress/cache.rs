@@ -20,6 +20,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::SharedCacheSettings;
+use crate::run::Run;
 use crate::store::s3::S3Store;
 use crate::store::{Headers, Store, StoreError};
 
@@ -42,7 +43,7 @@ pub struct Cache {
 
 /// The S3 side of the cache.
 struct Shared {
-    runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Handle,
     store: S3Store,
     settings: SharedCacheSettings,
     /// Entries written during this build, uploaded by `finish`.
@@ -89,16 +90,13 @@ impl Cache {
         }
     }
 
-    /// The local cache, with the shared one behind it when configured and reachable.
-    pub fn open(dir: Option<&Path>, shared: Option<&SharedCacheSettings>) -> Self {
+    /// The local cache, with the shared one behind it when configured and reachable, talked to
+    /// on the run's async runtime.
+    pub fn open(dir: Option<&Path>, shared: Option<&SharedCacheSettings>, run: &Run) -> Self {
         let mut cache = Cache::new(dir);
         let Some(settings) = shared else { return cache };
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => runtime,
+        let runtime = match run.runtime() {
+            Ok(runtime) => runtime.handle().clone(),
             Err(error) => {
                 cache.warn(format!(
                     "shared cache disabled: cannot start its runtime ({error})"

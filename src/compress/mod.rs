@@ -37,6 +37,7 @@ use crate::config::CompressSettings;
 use crate::error::{Error, Location, Result};
 use crate::output::{self, Durability};
 use crate::progress::{Progress, Work};
+use crate::run::Run;
 
 pub use composition::{Composition, Origin, Share};
 
@@ -189,6 +190,7 @@ fn parse_with_django(blocks: &[Block], bridge: &crate::django::Bridge) -> Result
 /// read in order here, each a call, which is why it is long rather than split further.
 pub fn build(
     settings: &CompressSettings,
+    run: &Run,
     force: bool,
     blocks: &[Block],
     progress: &dyn Progress,
@@ -197,9 +199,9 @@ pub fn build(
     let precompilers = Precompilers {
         configured: settings.precompilers.clone(),
         cacheable: settings.cacheable_precompilers.clone(),
-        bridge: settings.bridge.clone(),
+        bridge: run.bridge().cloned(),
     };
-    let parsed = match (&settings.parser, &settings.bridge) {
+    let parsed = match (&settings.parser, run.bridge()) {
         (Some(_), Some(bridge)) => Some(parse_with_django(blocks, bridge)?),
         _ => None,
     };
@@ -220,6 +222,7 @@ pub fn build(
     let cache = Cache::open(
         settings.cache_dir.as_deref(),
         settings.shared_cache.as_ref(),
+        run,
     );
     let hashes = FileHashes::default();
     let urls = UrlPolicy {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::django::{self, Bridge, DjangoSettings, Project};
+use crate::django::{self, DjangoSettings, Project};
 
 use super::settings::{ContextSetting, Settings, StaticDir};
 use super::{Config, ConfigError, CssHashing, Encoding, Engine, StaticStorage};
@@ -196,17 +196,14 @@ pub fn layer(
     })
 }
 
-/// What Django said beyond the settings layer, put where the stages read it: the running bridge,
-/// Django's precompilers, tag libraries, parser, static files and manifest storages.
+/// What Django said beyond the settings layer, put where the stages read it: Django's
+/// precompilers, tag libraries, parser, static files and manifest storages.
 pub(super) fn settle(
     config: &mut Config,
     django_settings: &DjangoSettings,
-    bridge: Arc<Bridge>,
     plain_syntax: bool,
     own_manifest: bool,
 ) {
-    config.templates.bridge = Some(bridge.clone());
-    config.compress.bridge = Some(bridge);
     config
         .compress
         .precompilers

@@ -8,6 +8,7 @@ pub mod budget;
 mod django;
 pub mod env;
 mod init;
+mod load;
 mod native;
 mod origins;
 pub mod precompilers;
@@ -16,17 +17,17 @@ pub mod settings;
 mod targets;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::django::{find_project, Bridge, Project};
-use crate::error::Error;
+use crate::django::Project;
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::error::ConfigError;
 pub use crate::store::{S3Settings, Target};
 pub use init::settings_file;
+pub use load::{load, read, Layers};
 pub use origins::SettingOrigin;
 pub use precompilers::{BuiltinCompiler, BUILTIN};
 pub use settings::{Settings, StaticDir};
@@ -69,7 +70,7 @@ pub enum StaticStorage {
 }
 
 /// Where the offline contexts came from, which decides what the bridge renders with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ContextSource {
     /// stapler's settings: the bridge is handed the same contexts the native renderer uses.
     Settings,
@@ -122,7 +123,7 @@ impl SriAlgorithm {
 }
 
 /// What `sri_hashes` and `sri_crossorigin` ask for; no algorithms means no attributes.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Sri {
     pub algorithms: Vec<SriAlgorithm>,
     /// `anonymous` or `use-credentials`.
@@ -202,7 +203,7 @@ pub struct Config {
 }
 
 /// What the template scan needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TemplateSettings {
     /// Directories scanned for templates, in lookup order.
     pub template_dirs: Vec<PathBuf>,
@@ -220,8 +221,6 @@ pub struct TemplateSettings {
     pub jinja2_autoescape: bool,
     /// Which templates go through Django.
     pub render: RenderMode,
-    /// The running bridge, when `render` is not `native`.
-    pub bridge: Option<Arc<Bridge>>,
     /// Where `offline_contexts` came from.
     pub context_source: ContextSource,
     /// Django's `LANGUAGE_CODE`, which i18n tags render in.
@@ -250,7 +249,7 @@ pub struct TemplateSettings {
 }
 
 /// What building bundles needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CompressSettings {
     /// `COMPRESS_ROOT`: the directory outputs are written under (default `static_root`).
     pub root: PathBuf,
@@ -286,8 +285,6 @@ pub struct CompressSettings {
     pub precompilers: Vec<(String, String)>,
     /// Types whose precompiled output may be cached by the input's text.
     pub cacheable_precompilers: Vec<String>,
-    /// Django, for precompilers that are Python classes.
-    pub bridge: Option<Arc<Bridge>>,
     /// `COMPRESS_ENABLED`: when false, each element of a block gets an output file of its own,
     /// as `manage.py compress` (forced) writes them.
     pub enabled: bool,
@@ -297,7 +294,7 @@ pub struct CompressSettings {
 }
 
 /// Where the manifest lives and how its values spell the URL.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ManifestSettings {
     /// `<root>/<output_dir>/<offline_manifest>`.
     pub path: PathBuf,
@@ -405,131 +402,6 @@ pub struct Sources {
     pub compare_with_django: bool,
 }
 
-/// Loads the settings: Django's (through the bridge, in a Django project), then the file, then
-/// `STAPLER_*` variables from `env`, then the flags.
-pub fn load(sources: &Sources, env: &BTreeMap<String, String>) -> Result<Config, Error> {
-    let (file, mut from_file) = match &sources.file {
-        Some(path) => (Some(path.clone()), settings::read_file(path)?),
-        None => find_default_file()?,
-    };
-    let base = file
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    from_file.anchor_paths(&base);
-    let from_env = env::read(env)?;
-    let user = settings::layer(
-        settings::layer(from_file.clone(), from_env.clone())?,
-        sources.flags.clone(),
-    )?;
-    let clues = crate::django::project::Clues {
-        settings: user.django_settings.clone(),
-        python: user.python.clone(),
-        config_dir: file.as_deref().and_then(Path::parent).map(|dir| {
-            if dir.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                dir.to_path_buf()
-            }
-        }),
-        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        settings_env: env.get("DJANGO_SETTINGS_MODULE").cloned(),
-        virtual_env: env.get("VIRTUAL_ENV").map(PathBuf::from),
-    };
-    let project = match user.render {
-        Some(RenderMode::Native) => None,
-        _ => find_project(&clues).map_err(|message| ConfigError {
-            origin: "Django project".into(),
-            message,
-        })?,
-    };
-    let render = user.render.unwrap_or(if project.is_some() {
-        RenderMode::Auto
-    } else {
-        RenderMode::Native
-    });
-    let Some(project) = project else {
-        if render != RenderMode::Native {
-            return Err(ConfigError {
-                origin: "render".into(),
-                message: format!("render = \"{}\" needs a Django project, and none was found (no manage.py beside the configuration file or in the working directory, no django_settings, --settings or DJANGO_SETTINGS_MODULE); name the settings module, or set render = \"native\"", serde_json::to_value(render).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
-            }
-            .into());
-        }
-        let origins = origins::collect(&[
-            (source_name(file.as_deref()), &from_file),
-            ("environment".into(), &from_env),
-            ("command line".into(), &sources.flags),
-        ]);
-        let mismatches = match sources.compare_with_django {
-            true => native::mismatches(&clues, &user),
-            false => Vec::new(),
-        };
-        let mut config = resolve::resolve(file, user, sources.no_cache)?;
-        config.origins = origins;
-        config.folder_mismatches = mismatches;
-        return Ok(config);
-    };
-    // Django's answer is kept beside the build cache, and reused while nothing it read changed.
-    let record_dir = (!sources.no_cache).then(|| {
-        user.cache_dir
-            .clone()
-            .unwrap_or_else(|| base.join(".stapler-cache"))
-    });
-    let (bridge, django_settings) =
-        crate::django::record::settings(&project, record_dir.as_deref())?;
-    let bridge = Arc::new(bridge);
-    let found = django::layer(&django_settings, &project, user.engine)?;
-    let origins = origins::collect(&[
-        (format!("Django ({})", project.settings), &found.layer),
-        (source_name(file.as_deref()), &from_file),
-        ("environment".into(), &from_env),
-        ("command line".into(), &sources.flags),
-    ]);
-    let contexts_from_django = user.offline_context.is_none();
-    let found_plain_syntax = found.jinja2_plain_syntax;
-    let django_templates = found.layer.template_dirs.clone().unwrap_or_default();
-    let django_statics = found.layer.staticfiles_dirs.clone().unwrap_or_default();
-    let own_templates = user.template_dirs.is_some();
-    let own_statics = user.staticfiles_dirs.is_some();
-    let own_manifest = user.offline_manifest.is_some() || user.output_dir.is_some();
-    let merged = settings::layer(found.layer, user)?;
-    let mut config = resolve::resolve(file, merged, sources.no_cache)?;
-    config.templates.render = render;
-    config.folder_mismatches = native::missing_folders(
-        own_templates.then_some(config.templates.template_dirs.as_slice()),
-        &django_templates,
-        own_statics.then_some(config.compress.staticfiles_dirs.as_slice()),
-        &django_statics,
-        "add it, or run `stapler init` again",
-    );
-    django::settle(
-        &mut config,
-        &django_settings,
-        bridge,
-        found_plain_syntax,
-        own_manifest,
-    );
-    if contexts_from_django {
-        config.templates.context_source = ContextSource::Django {
-            opaque: found.opaque_contexts.is_some(),
-        };
-        if let Some(count) = found.opaque_contexts {
-            // Only Django can hold these values: the native renderer never sees them.
-            config.templates.offline_contexts = (0..count).map(|_| OfflineContext::new()).collect();
-        }
-    }
-    config.origins = origins;
-    config.notes.splice(0..0, found.notes);
-    config.project = Some(project);
-    Ok(config)
-}
-
-fn source_name(file: Option<&Path>) -> String {
-    file.map_or_else(|| "file".into(), |path| path.display().to_string())
-}
-
 /// The process environment's `STAPLER_*` variables, `DJANGO_SETTINGS_MODULE` and `VIRTUAL_ENV`,
 /// for [`load`].
 pub fn process_env() -> BTreeMap<String, String> {
@@ -540,22 +412,4 @@ pub fn process_env() -> BTreeMap<String, String> {
             key.starts_with("STAPLER_") || key == "DJANGO_SETTINGS_MODULE" || key == "VIRTUAL_ENV"
         })
         .collect()
-}
-
-/// `./stapler.toml`, else `./pyproject.toml` when it has a `[tool.stapler]` table: most projects
-/// keep a `pyproject.toml` for other tools, and one without the table is no configuration (a
-/// file named with `--config` must have it).
-fn find_default_file() -> Result<(Option<PathBuf>, Settings), ConfigError> {
-    let path = PathBuf::from("stapler.toml");
-    if path.is_file() {
-        let settings = settings::read_file(&path)?;
-        return Ok((Some(path), settings));
-    }
-    let path = PathBuf::from("pyproject.toml");
-    if path.is_file() {
-        if let Some(settings) = settings::read_pyproject(&path)? {
-            return Ok((Some(path), settings));
-        }
-    }
-    Ok((None, Settings::default()))
 }

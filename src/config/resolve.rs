@@ -89,7 +89,6 @@ pub(super) fn resolve(
             static_url: static_url.clone(),
             jinja2_autoescape: settings.jinja2_autoescape.unwrap_or(true),
             render: RenderMode::Native,
-            bridge: None,
             context_source: ContextSource::Settings,
             language_bidi: is_bidi(&language_code),
             static_from_django: false,
@@ -144,7 +143,6 @@ pub(super) fn resolve(
             shared_cache,
             precompilers: precompilers::check(settings.precompilers.unwrap_or_default(), &origin)?,
             cacheable_precompilers: settings.cacheable_precompilers.unwrap_or_default(),
-            bridge: None,
             enabled: settings.enabled.unwrap_or(true),
             parser: None,
         },
@@ -284,8 +282,16 @@ mod tests {
     use super::super::{S3Settings, Target};
     use std::collections::BTreeMap;
 
-    use super::super::{load, Sources};
+    use super::super::Sources;
     use super::*;
+
+    /// The settings of `sources` outside a Django project.
+    fn load(
+        sources: &Sources,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, crate::error::Error> {
+        super::super::load(super::super::read(sources, env)?, None)
+    }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);

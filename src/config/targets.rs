@@ -7,7 +7,7 @@ use super::settings::{PublishSection, SharedCacheSection};
 use super::{CloudFrontSettings, ConfigError, PublishSettings, S3Settings, Target};
 
 /// The `[shared_cache]` settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct SharedCacheSettings {
     /// Where entries live.
     pub location: S3Settings,

@@ -41,6 +41,32 @@ struct Rendered {
     templates: Vec<RenderedTemplate>,
 }
 
+/// What the Django bridge cost a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BridgeUse {
+    /// Whether Python ran: not when the settings came from their record and nothing else was
+    /// asked.
+    pub started: bool,
+    /// Python's start-up, Django's setup and every answer.
+    pub spent: Duration,
+    /// Of Python's start-up, the time other work went on beside it.
+    pub overlap: Duration,
+    /// Whether the settings came from their record rather than from Python.
+    pub settings_recorded: bool,
+}
+
+impl BridgeUse {
+    /// `bridge`'s cost so far.
+    pub fn of(bridge: &Bridge) -> BridgeUse {
+        BridgeUse {
+            started: bridge.started(),
+            spent: bridge.spent(),
+            overlap: bridge.overlap(),
+            settings_recorded: bridge.settings_recorded,
+        }
+    }
+}
+
 /// Where the bridge's process is.
 enum State {
     /// Not started: the settings came from their record.
@@ -68,6 +94,8 @@ pub struct Bridge {
     record: Option<(PathBuf, bool)>,
     /// Whether anything but the settings was asked.
     asked_more: std::sync::atomic::AtomicBool,
+    /// Whether the settings came from their record.
+    settings_recorded: bool,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -98,6 +126,7 @@ impl Bridge {
             overlap: Mutex::new(Duration::ZERO),
             record: None,
             asked_more: Default::default(),
+            settings_recorded: false,
         })
     }
 
@@ -113,6 +142,7 @@ impl Bridge {
             overlap: Mutex::new(Duration::ZERO),
             record: None,
             asked_more: Default::default(),
+            settings_recorded: true,
         };
         if early {
             let project = project.clone();

@@ -102,7 +102,7 @@ fn yes() -> bool {
 }
 
 /// The tags and filters of a Django engine's tag libraries.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 pub struct TagLibraries {
     /// By the name `{% load %}` takes.
     pub loadable: BTreeMap<String, LibraryNames>,
@@ -111,7 +111,7 @@ pub struct TagLibraries {
 }
 
 /// What one tag library defines.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 pub struct LibraryNames {
     pub tags: Vec<String>,
     pub filters: Vec<String>,

@@ -20,7 +20,7 @@ impl std::fmt::Display for Target {
 }
 
 /// An S3 bucket and prefix, and how to reach it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct S3Settings {
     pub bucket: String,
     /// Empty, or ending with `/`.

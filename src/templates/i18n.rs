@@ -202,7 +202,7 @@ mod tests {
         let mut settings = config(Engine::Django);
         settings.language_code = language.into();
         settings.language_bidi = language.starts_with("he");
-        let renderer = Renderer::new(&settings);
+        let renderer = Renderer::new(&settings, None);
         let context = [("x".to_string(), serde_json::json!("<b>&"))]
             .into_iter()
             .collect();

@@ -32,12 +32,9 @@ pub struct Lookups {
 }
 
 impl Lookups {
-    pub fn new(config: &TemplateSettings) -> Self {
+    pub fn new(config: &TemplateSettings, bridge: Option<Arc<Bridge>>) -> Self {
         // Django's answers only through the bridge: a native run never starts Python.
-        let bridge = config
-            .bridge
-            .clone()
-            .filter(|_| config.render != RenderMode::Native);
+        let bridge = bridge.filter(|_| config.render != RenderMode::Native);
         Lookups {
             static_from_django: bridge.is_some() && config.static_from_django,
             bridge,

@@ -25,6 +25,7 @@ use find::{find_templates, read_template, Found};
 use crate::block::{Block, Kind, Mode};
 use crate::config::{ContextSource, Engine, OfflineContext, RenderMode, TemplateSettings};
 use crate::error::{Error, Location, Result};
+use crate::run::Run;
 
 use django::Node;
 use inherit::Loader;
@@ -59,17 +60,17 @@ enum Outcome {
 
 /// Scans every template under `config.template_dirs` and renders every compress block: natively,
 /// or through the Django bridge for the templates only Django renders exactly.
-pub fn scan(config: &TemplateSettings) -> Result<Scan> {
+pub fn scan(config: &TemplateSettings, run: &Run) -> Result<Scan> {
     let (names, refused) = find_templates(config)?;
     let refused_links = refused.len();
-    let bridge = config
-        .bridge
-        .as_deref()
+    let bridge = run
+        .bridge()
+        .map(|bridge| &**bridge)
         .filter(|_| config.render != RenderMode::Native);
     let all_django = bridge.is_some()
         && (config.render == RenderMode::Django
             || config.context_source == (ContextSource::Django { opaque: true }));
-    let renderer = Renderer::new(config);
+    let renderer = Renderer::new(config, run.bridge().cloned());
     let native = Native {
         config,
         renderer: &renderer,
@@ -192,7 +193,7 @@ impl Native<'_> {
 }
 
 /// The compress blocks of one template, for `stapler lookup`.
-pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
+pub fn scan_one(config: &TemplateSettings, run: &Run, name: &str) -> Result<Vec<Block>> {
     let path = config
         .template_dirs
         .iter()
@@ -212,10 +213,10 @@ pub fn scan_one(config: &TemplateSettings, name: &str) -> Result<Vec<Block>> {
                 ),
             )
         })?;
-    let renderer = Renderer::new(config);
-    let bridge = config
-        .bridge
-        .as_deref()
+    let renderer = Renderer::new(config, run.bridge().cloned());
+    let bridge = run
+        .bridge()
+        .map(|bridge| &**bridge)
         .filter(|_| config.render != RenderMode::Native);
     let native = Native {
         config,

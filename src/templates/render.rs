@@ -8,6 +8,7 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, Undefi
 use std::sync::Arc;
 
 use crate::config::{Engine, OfflineContext, TemplateSettings};
+use crate::django::Bridge;
 
 use super::lookups::{self, Lookups};
 
@@ -27,7 +28,9 @@ pub(super) enum Escaping {
 }
 
 impl Renderer {
-    pub fn new(config: &TemplateSettings) -> Self {
+    /// A renderer for `config`'s templates; `bridge` answers what only Django knows (static
+    /// URLs a storage makes, translations), unless `render` is `native`.
+    pub fn new(config: &TemplateSettings, bridge: Option<Arc<Bridge>>) -> Self {
         let mut env = Environment::new();
         let mut syntax = minijinja::syntax::SyntaxConfig::builder();
         syntax.keep_trailing_newline(true);
@@ -47,7 +50,7 @@ impl Renderer {
             }
         });
         env.set_formatter(move |out, state, value| format_value(out, state, value, escaping));
-        let lookups = Arc::new(Lookups::new(config));
+        let lookups = Arc::new(Lookups::new(config, bridge));
         add_static_functions(&mut env, &lookups, &config.static_url);
         add_django_filters(&mut env, escaping);
         lookups::add_functions(&mut env, lookups.clone(), escaping);
@@ -350,7 +353,6 @@ pub(in crate::templates) mod tests {
             static_url: "/static/".into(),
             jinja2_autoescape: true,
             render: crate::config::RenderMode::Native,
-            bridge: None,
             context_source: crate::config::ContextSource::Settings,
             language_code: "en-us".into(),
             language_bidi: false,
@@ -369,7 +371,7 @@ pub(in crate::templates) mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        Renderer::new(&config(engine))
+        Renderer::new(&config(engine), None)
             .render(source, &context)
             .expect("renders")
     }
