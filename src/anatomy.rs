@@ -209,25 +209,12 @@ impl Anatomy {
             if bundle.gzip_bytes.is_some() && bundle.brotli_bytes.is_some() {
                 return;
             }
-            let key = Cache::key(&[
-                b"compressed sizes",
-                bundle.name.as_bytes(),
-                &bundle.bytes.to_le_bytes(),
-            ]);
-            if let Some((gzip, brotli)) = cache.get::<(u64, Option<u64>)>(&key, None) {
+            let path = root.join(&bundle.name);
+            if let Some((gzip, brotli)) =
+                crate::compress::compressed_sizes(&cache, &path, &bundle.name, bundle.bytes)
+            {
                 bundle.gzip_bytes = Some(gzip);
                 bundle.brotli_bytes = brotli;
-                return;
-            }
-            let Ok(bytes) = std::fs::read(root.join(&bundle.name)) else {
-                return;
-            };
-            let gzip = crate::compress::gzip_size(&bytes);
-            let brotli = crate::compress::brotli_size(&bytes);
-            bundle.gzip_bytes = Some(gzip);
-            bundle.brotli_bytes = brotli;
-            if bytes.len() as u64 == bundle.bytes {
-                cache.put_local(&key, &(gzip, brotli));
             }
         });
         self.total();

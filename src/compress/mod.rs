@@ -334,7 +334,7 @@ pub fn build(
         )?;
     }
     measure_gzip(&mut build.bundles, &roots);
-    measure_largest(&mut build.bundles, &roots);
+    measure_largest(&mut build.bundles, &roots, &cache);
     build.shared_cache = cache.finish(fetched);
     Ok(build)
 }
@@ -559,19 +559,38 @@ pub const LARGEST_REPORTED: usize = 10;
 
 /// Gzip and Brotli sizes of the largest bundles, whatever the total: what a browser downloads
 /// for the heaviest pages.
-fn measure_largest(bundles: &mut [Output], roots: &Roots) {
+fn measure_largest(bundles: &mut [Output], roots: &Roots, cache: &Cache) {
     let mut largest: Vec<&mut Output> = bundles.iter_mut().collect();
     largest.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
     largest.truncate(LARGEST_REPORTED);
     largest.into_par_iter().for_each(|file| {
-        let Ok(bytes) = std::fs::read(roots.output_path(&file.name)) else {
-            return;
-        };
-        if file.gzip_bytes.is_none() {
-            file.gzip_bytes = Some(gzip_size(&bytes));
+        let path = roots.output_path(&file.name);
+        if let Some((gzip, brotli)) = compressed_sizes(cache, &path, &file.name, file.bytes) {
+            file.gzip_bytes = Some(gzip);
+            file.brotli_bytes = brotli;
         }
-        file.brotli_bytes = brotli_size(&bytes);
     });
+}
+
+/// The gzip (level 9) and Brotli (quality 5) sizes of the bundle `name` of `size` bytes at
+/// `path`. A bundle's name carries its content's hash, so its sizes are kept in the build
+/// cache and measured once; `None` when the file cannot be read.
+pub fn compressed_sizes(
+    cache: &Cache,
+    path: &std::path::Path,
+    name: &str,
+    size: u64,
+) -> Option<(u64, Option<u64>)> {
+    let key = Cache::key(&[b"compressed sizes", name.as_bytes(), &size.to_le_bytes()]);
+    if let Some(sizes) = cache.get::<(u64, Option<u64>)>(&key, None) {
+        return Some(sizes);
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let sizes = (gzip_size(&bytes), brotli_size(&bytes));
+    if bytes.len() as u64 == size {
+        cache.put_local(&key, &sizes);
+    }
+    Some(sizes)
 }
 
 /// Brotli at quality 5, the level CDNs compress at on the fly: quality 11 (what a precompressed
