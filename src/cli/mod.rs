@@ -6,6 +6,7 @@ pub mod html_report;
 pub mod output;
 pub mod reference;
 pub mod report;
+mod totals;
 
 use std::path::PathBuf;
 
