@@ -216,6 +216,10 @@ def offline_contexts():
 
     contexts = compress_settings().COMPRESS_OFFLINE_CONTEXT
     if isinstance(contexts, str):
+        # A generator may read anything (a database through a C driver, the clock): its
+        # contexts are never taken from a record.
+        if WATCH.on and WATCH.volatile is None:
+            WATCH.volatile = "COMPRESS_OFFLINE_CONTEXT generator"
         module, _, function = contexts.rpartition(".")
         contexts = getattr(import_module(module), function)()
     elif not isinstance(contexts, (list, tuple)):
