@@ -80,6 +80,9 @@ fn compress_here(
         summary.bridge = run.bridge_use();
         return Ok(summary);
     }
+    if let Some(bridge) = run.bridge() {
+        bridge.warm_up();
+    }
     let started = Instant::now();
     let before = fingerprint::before(config, flags);
     let scan = templates::scan(&config.templates, run)?;

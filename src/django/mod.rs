@@ -96,6 +96,8 @@ pub struct Bridge {
     asked_more: std::sync::atomic::AtomicBool,
     /// Whether the settings came from their record.
     settings_recorded: bool,
+    /// Whether the record says the last build needed Python beyond the settings.
+    early: bool,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -127,13 +129,14 @@ impl Bridge {
             record: None,
             asked_more: Default::default(),
             settings_recorded: false,
+            early: false,
         })
     }
 
-    /// A bridge whose settings came from their record: Python starts when first asked, or at
-    /// once in the background with `early`.
+    /// A bridge whose settings came from their record: Python starts when first asked, or in
+    /// the background at [`Bridge::warm_up`] when `early` (the last build needed it).
     fn deferred(project: &Project, ready: Ready, early: bool) -> Bridge {
-        let bridge = Bridge {
+        Bridge {
             project: project.clone(),
             state: Mutex::new(State::Idle),
             python: project.python.display().to_string(),
@@ -143,18 +146,27 @@ impl Bridge {
             record: None,
             asked_more: Default::default(),
             settings_recorded: true,
-        };
-        if early {
-            let project = project.clone();
-            let launch = std::thread::spawn(move || process::launch(&project, false));
-            if let Ok(mut state) = bridge.state.lock() {
-                *state = State::Starting {
-                    since: Instant::now(),
-                    launch,
-                };
-            }
+            early,
         }
-        bridge
+    }
+
+    /// Starts Python in the background now when the last build needed it and it has not
+    /// started: a build calls this once it knows it will build, so the start-up goes on beside
+    /// the scan instead of ahead of the first answer.
+    pub fn warm_up(&self) {
+        if !self.early {
+            return;
+        }
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if matches!(*state, State::Idle) {
+            let project = self.project.clone();
+            *state = State::Starting {
+                since: Instant::now(),
+                launch: std::thread::spawn(move || process::launch(&project, false)),
+            };
+        }
     }
 
     /// The interpreter the bridge runs.
