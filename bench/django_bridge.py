@@ -27,14 +27,14 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench"
 DEBUG = False
-INSTALLED_APPS = ["django.contrib.staticfiles", "compressor", "benchtags"]
+INSTALLED_APPS = ["django.contrib.staticfiles", "compressor"%(apps)s]
 TEMPLATES = [{
     "BACKEND": "django.template.backends.django.DjangoTemplates",
     "DIRS": [BASE_DIR / "templates"],
     "APP_DIRS": True,
 }]
 STATIC_URL = "/static/"
-STATIC_ROOT = os.environ["BENCH_STATIC_ROOT"]
+STATIC_ROOT = os.environ.get("BENCH_STATIC_ROOT", str(BASE_DIR / "build" / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static", %(libs)r]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -75,7 +75,7 @@ def make_project(site, libs, scale):
         os.makedirs(os.path.join(site, folder), exist_ok=True)
         open(os.path.join(site, folder, "__init__.py"), "w").close()
     with open(os.path.join(site, "benchsite", "settings.py"), "w") as handle:
-        handle.write(SETTINGS % {"libs": os.path.abspath(libs)})
+        handle.write(SETTINGS % {"libs": os.path.abspath(libs), "apps": ', "benchtags"'})
     with open(os.path.join(site, "benchtags", "templatetags", "bench_tags.py"), "w") as handle:
         handle.write(TAGS)
     with open(os.path.join(site, "manage.py"), "w") as handle:

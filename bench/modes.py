@@ -22,49 +22,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import realistic  # noqa: E402
 from compress import Aside, report  # noqa: E402
-
-SETTINGS = '''import os
-from pathlib import Path
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-SECRET_KEY = "bench"
-DEBUG = False
-INSTALLED_APPS = ["django.contrib.staticfiles", "compressor"]
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "DIRS": [BASE_DIR / "templates"],
-    "APP_DIRS": True,
-}]
-STATIC_URL = "/static/"
-STATIC_ROOT = os.environ.get("BENCH_STATIC_ROOT", str(BASE_DIR / "build" / "static"))
-STATICFILES_DIRS = [BASE_DIR / "static", %(libs)r]
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "compressor.finders.CompressorFinder",
-]
-COMPRESS_ENABLED = True
-COMPRESS_OFFLINE = True
-'''
-
-MANAGE = '''import os
-import sys
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realsite.settings")
-from django.core.management import execute_from_command_line
-
-execute_from_command_line(sys.argv)
-'''
-
+from django_bridge import MANAGE, SETTINGS  # noqa: E402
 
 def make_project(site, libs, scale):
     """The realistic site with a settings module and manage.py instead of a stapler.toml."""
     realistic.generate(site, libs, scale)
     os.remove(os.path.join(site, "stapler.toml"))
-    os.makedirs(os.path.join(site, "realsite"))
-    open(os.path.join(site, "realsite", "__init__.py"), "w").close()
-    with open(os.path.join(site, "realsite", "settings.py"), "w") as handle:
-        handle.write(SETTINGS % {"libs": os.path.abspath(libs)})
+    os.makedirs(os.path.join(site, "benchsite"))
+    open(os.path.join(site, "benchsite", "__init__.py"), "w").close()
+    with open(os.path.join(site, "benchsite", "settings.py"), "w") as handle:
+        handle.write(SETTINGS % {"libs": os.path.abspath(libs), "apps": ""})
     with open(os.path.join(site, "manage.py"), "w") as handle:
         handle.write(MANAGE)
     # Sources written seconds before a build are never vouched for by its record (their time

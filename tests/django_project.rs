@@ -605,6 +605,26 @@ STATICFILES_FINDERS = [
 COMPRESS_OFFLINE = True
 "#;
 
+/// A page with one stylesheet block, and its stylesheet.
+const SMALL_PAGE: &[(&str, &[u8])] = &[
+    ("templates/page.html", b"{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static 'a.css' %}\">{% endcompress %}"),
+    ("assets/a.css", b".a { color: red }"),
+];
+
+/// A small Django project: `manage.py`, `settings` as `small_settings.py`, and `files`.
+fn small_project(settings: &str, files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_files(
+        dir.path(),
+        &[
+            ("manage.py", b"import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'small_settings')\nfrom django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n".as_slice()),
+            ("small_settings.py", settings.as_bytes()),
+        ],
+    );
+    write_files(dir.path(), files);
+    dir
+}
+
 #[test]
 fn with_settings_from_django_an_unchanged_build_is_skipped_unless_django_rendered_a_template() {
     let python = python();
@@ -618,16 +638,7 @@ fn with_settings_from_django_an_unchanged_build_is_skipped_unless_django_rendere
     };
 
     // Every block rendered by stapler itself: the second run rebuilds nothing.
-    let small = tempfile::tempdir().expect("tempdir");
-    write_files(
-        small.path(),
-        &[
-            ("manage.py", b"import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'small_settings')\nfrom django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n".as_slice()),
-            ("small_settings.py", SMALL_SETTINGS.as_bytes()),
-            ("templates/page.html", b"{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static 'a.css' %}\">{% endcompress %}"),
-            ("assets/a.css", b".a { color: red }"),
-        ],
-    );
+    let small = small_project(SMALL_SETTINGS, SMALL_PAGE);
     age(small.path());
     let root = small.path().join("root");
     assert!(!nothing_changed(small.path(), &root));
@@ -649,20 +660,11 @@ fn with_settings_from_django_an_unchanged_build_is_skipped_unless_django_rendere
 fn djangos_settings_come_from_their_record_until_something_they_read_changes() {
     let python = python();
     let python = python.to_str().expect("utf-8 path");
-    let dir = tempfile::tempdir().expect("tempdir");
     let settings = SMALL_SETTINGS.replace(
         "COMPRESS_OFFLINE = True",
         "import os\nCOMPRESS_OUTPUT_DIR = os.environ.get(\"SMALL_OUTPUT_DIR\", \"CACHE\")\nCOMPRESS_OFFLINE = True",
     );
-    write_files(
-        dir.path(),
-        &[
-            ("manage.py", b"import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'small_settings')\nfrom django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n".as_slice()),
-            ("small_settings.py", settings.as_bytes()),
-            ("templates/page.html", b"{% load static compress %}{% compress css %}<link rel=\"stylesheet\" href=\"{% static 'a.css' %}\">{% endcompress %}"),
-            ("assets/a.css", b".a { color: red }"),
-        ],
-    );
+    let dir = small_project(&settings, SMALL_PAGE);
     age(dir.path());
     let root = dir.path().join("root");
     // Each run rebuilds (`--force`), so only where the settings came from differs.
@@ -749,13 +751,10 @@ fn with_recorded_settings_python_starts_beside_the_scan_when_the_last_build_need
     };
 
     // The project's own tag needs Django: each build renders the template through it.
-    let small = tempfile::tempdir().expect("tempdir");
     let settings = SMALL_SETTINGS.replace("\"compressor\"]", "\"compressor\", \"smalltags\"]");
-    write_files(
-        small.path(),
+    let small = small_project(
+        &settings,
         &[
-            ("manage.py", b"import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'small_settings')\nfrom django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n".as_slice()),
-            ("small_settings.py", settings.as_bytes()),
             ("smalltags/__init__.py", b""),
             ("smalltags/templatetags/__init__.py", b""),
             ("smalltags/templatetags/small_tags.py", SMALL_TAGS.as_bytes()),
