@@ -60,25 +60,28 @@ class Watch:
     def __init__(self):
         self.on = False
         self.busy = False
-        # path -> True when only its existence was asked (a folder then counts by its kind, not
-        # by its time: resolving a path probes every folder above it).
+        # path -> how it was seen: PROBED (only its existence asked: a folder then counts by its
+        # kind, since resolving a path probes every folder above it), IMPORTED (a folder the
+        # import system listed: it counts by the modules in it) or READ (its time and size).
         self.paths = {}
         # name -> the value it had when first read (None: unset), before the settings set any.
         self.env = {}
         # The whole environment when the settings went through it.
         self.all_env = None
         self.volatile = None
+        self.since = 0
 
     def start(self):
+        self.since = time.time_ns()
         real_stat, real_lstat = os.stat, os.lstat
         watch = self
 
         def stat(target, *args, **kwargs):
-            watch.saw(target, probed=True)
+            watch.saw(target, PROBED)
             return real_stat(target, *args, **kwargs)
 
         def lstat(target, *args, **kwargs):
-            watch.saw(target, probed=True)
+            watch.saw(target, PROBED)
             return real_lstat(target, *args, **kwargs)
 
         os.stat, os.lstat = stat, lstat
@@ -106,13 +109,13 @@ class Watch:
         if self.on and isinstance(key, str) and key not in self.env:
             self.env[key] = value
 
-    def saw(self, target, probed=False):
+    def saw(self, target, how=None):
         if not self.on or self.busy or isinstance(target, int):
             return
         self.busy = True
         try:
             found = os.path.abspath(os.fsdecode(target))
-            self.paths[found] = self.paths.get(found, True) and probed
+            self.paths[found] = max(self.paths.get(found, PROBED), READ if how is None else how)
         except (TypeError, ValueError):
             pass
         finally:
@@ -121,7 +124,15 @@ class Watch:
     def event(self, name, args):
         if not self.on or self.busy:
             return
-        if name in ("open", "os.listdir", "os.scandir"):
+        if name == "open" and writes_only(args):
+            return
+        if name in ("os.listdir", "os.scandir"):
+            # The import system lists a folder on the path to find modules in it: what it can
+            # find there is the modules, not the folder's time (which a build's outputs change).
+            caller = sys._getframe(1).f_code.co_filename
+            how = IMPORTED if caller.startswith("<frozen importlib") else READ
+            self.saw(args[0] if args and args[0] is not None else ".", how)
+        elif name == "open":
             self.saw(args[0] if args and args[0] is not None else ".")
         elif name == "import" and len(args) > 1 and args[1]:
             self.saw(args[1])
@@ -138,19 +149,27 @@ class Watch:
         for module in list(sys.modules.values()):
             source = getattr(module, "__file__", None)
             if isinstance(source, str):
-                self.paths[os.path.abspath(source)] = False
+                self.paths[os.path.abspath(source)] = READ
         stamps = []
-        for target, probed in sorted(self.paths.items()):
+        for target, how in sorted(self.paths.items()):
             try:
                 found = os.stat(target)
             except OSError:
                 stamps.append([target, None])
                 continue
             folder = os.path.isdir(target)
-            if folder and probed:
+            if folder and how == PROBED:
                 stamps.append([target, [None, None, True]])
+            elif folder and how == IMPORTED:
+                stamps.append([target, [None, modules_in(target), True]])
             else:
                 stamps.append([target, [found.st_mtime_ns, found.st_size, folder]])
+            # A file written moments before or while it was read may change again within the
+            # file system's time resolution: its time cannot vouch for it. (Bytecode caches are
+            # Python's own writing, and their sources are on the list.)
+            recent = found.st_mtime_ns > self.since - FRESH_NS
+            if recent and not folder and "__pycache__" not in target and self.volatile is None:
+                self.volatile = "%s changed as it was read" % target
 
         def digest(text):
             return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
@@ -161,6 +180,43 @@ class Watch:
             whole = digest("".join("%s=%s\0" % pair for pair in self.all_env))
         return {"files": stamps, "env": env, "all_env": whole, "volatile": self.volatile}
 
+
+# How a path was seen, in rising order of what its stamp holds.
+PROBED, IMPORTED, READ = 0, 1, 2
+
+# The files a module can be loaded from.
+MODULE_SUFFIXES = (".py", ".pyc", ".pyd", ".so")
+
+
+def modules_in(folder):
+    """What the import system can find in a folder, as a number: the first 8 bytes of the
+    SHA-256 of its module files' and packages' names, sorted, each package ending with `/`,
+    joined by NUL (the binary computes the same)."""
+    import hashlib
+
+    names = []
+    for entry in os.scandir(folder):
+        if entry.is_dir():
+            if os.path.isfile(os.path.join(folder, entry.name, "__init__.py")):
+                names.append(entry.name + "/")
+        elif entry.name.endswith(MODULE_SUFFIXES):
+            names.append(entry.name)
+    text = "\0".join(sorted(names)).encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
+
+
+def writes_only(args):
+    """Whether an `open` event's file is opened to be written and not read (a log, a cache):
+    nothing the answer depends on."""
+    mode = args[1] if len(args) > 1 else None
+    flags = args[2] if len(args) > 2 else 0
+    if isinstance(mode, str):
+        return "r" not in mode and "+" not in mode
+    return isinstance(flags, int) and flags & os.O_ACCMODE == os.O_WRONLY
+
+
+# How long before the bridge started a file read counts as written while it was read.
+FRESH_NS = 2_000_000_000
 
 WATCH = Watch()
 

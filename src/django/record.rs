@@ -16,9 +16,13 @@ use sha2::{Digest, Sha256};
 
 use super::{process, Bridge, BridgeError, DjangoSettings, Project, Ready};
 
-/// A file's or folder's state as Python saw it: `None` when it did not exist; a folder that was
-/// only probed counts by its kind, not its time.
+/// A file's or folder's state as Python saw it: `None` when it did not exist; else its time,
+/// size and kind. A folder that was only probed counts by its kind (no time, no size); one the
+/// import system listed counts by the modules in it (no time; the size is [`modules_in`]).
 type Stamp = Option<(Option<u64>, Option<u64>, bool)>;
+
+/// The files a module can be loaded from, as `bridge.py` lists them.
+const MODULE_SUFFIXES: [&str; 4] = [".py", ".pyc", ".pyd", ".so"];
 
 /// What the settings answer read.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -185,9 +189,33 @@ impl Depends {
 fn unchanged(path: &Path, seen: &Stamp) -> bool {
     match seen {
         None => std::fs::metadata(path).is_err(),
+        Some((None, Some(modules), true)) => modules_in(path) == Some(*modules),
         Some((None, _, folder)) => std::fs::metadata(path).is_ok_and(|m| m.is_dir() == *folder),
         Some(_) => stamp(path) == *seen,
     }
+}
+
+/// What the import system can find in `folder`, as `bridge.py`'s `modules_in` computes it: the
+/// first 8 bytes of the SHA-256 of its module files' and packages' names, sorted, each package
+/// ending with `/`, joined by NUL.
+fn modules_in(folder: &Path) -> Option<u64> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(folder).ok()? {
+        let entry = entry.ok()?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if path.is_dir() {
+            if path.join("__init__.py").is_file() {
+                names.push(format!("{name}/"));
+            }
+        } else if MODULE_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    let digest = Sha256::digest(names.join("\0").as_bytes());
+    let first: [u8; 8] = digest[..8].try_into().ok()?;
+    Some(u64::from_be_bytes(first))
 }
 
 /// A path's time, size and kind, as Python's `os.stat` gives them.
@@ -243,6 +271,25 @@ mod tests {
         env.remove("DEBUG");
         env.insert("STATIC_HOST".into(), "other.example.com".into());
         assert!(!read.hold(&env));
+    }
+
+    #[test]
+    fn a_folder_the_import_system_listed_counts_by_the_modules_in_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("settings.py"), "").expect("write");
+        std::fs::create_dir_all(dir.path().join("app")).expect("mkdir");
+        std::fs::write(dir.path().join("app/__init__.py"), "").expect("write");
+        let listed = depends(vec![(
+            dir.path().to_path_buf(),
+            Some((None, modules_in(dir.path()), true)),
+        )]);
+        // A build's outputs and caches beside the modules change nothing Python can import.
+        std::fs::create_dir(dir.path().join("root")).expect("mkdir");
+        std::fs::write(dir.path().join("notes.txt"), "x").expect("write");
+        assert!(listed.hold(&BTreeMap::new()));
+        // A new module could shadow one the settings imported.
+        std::fs::write(dir.path().join("compressor.py"), "").expect("write");
+        assert!(!listed.hold(&BTreeMap::new()));
     }
 
     #[test]
