@@ -442,7 +442,7 @@ def run_project(project, args, failures):
     name = project["name"]
     work = args.work / name
     work.mkdir(parents=True, exist_ok=True)
-    row = {"project": name, "templates": "-", "keys_peer": "-", "dropin": "-", "native": "-", "time_peer": "-", "time_stapler": "-"}
+    row = {"project": name, "templates": "-", "keys_peer": "-", "dropin": "-", "recorded": "-", "native": "-", "time_peer": "-", "time_stapler": "-"}
 
     def fail(where, what):
         # one line each: a traceback's last line says enough, the logs under compat/.work keep the rest
@@ -560,6 +560,8 @@ def run_project(project, args, failures):
             row["templates"] = t.get("scanned", "-")
     if peer_ok and drop_manifest is not None:
         row["dropin"] = compare_dropin(project, info, roots, peer_manifest, drop_manifest, report, py, proj_dir, env_for, scratch, fail)
+    if code == 0 and drop_manifest is not None:
+        row["recorded"] = run_recorded(cmd, proj_dir, env_for(roots["dropin"]), roots["dropin"] / manifest_rel, drop_manifest, work, fail)
 
     # stapler, native: stapler init writes stapler.toml with render = "native"
     if args.skip_native:
@@ -568,6 +570,30 @@ def run_project(project, args, failures):
         row["native"] = run_native(project, args, proj_dir, env_for(roots["native"]), roots["native"] / manifest_rel, peer_manifest if peer_ok else None, work, fail)
 
     return row
+
+
+def run_recorded(cmd, proj_dir, env, manifest_path, expected, work, fail):
+    """The drop-in build twice more, with a build cache: the second run takes Django's settings
+    from the record the first left (unless they are never recorded), and both must write the
+    manifest the build without a cache wrote."""
+    cache = work / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = dict(env, STAPLER_CACHE_DIR=str(cache))
+    cached = [part for part in cmd if part != "--no-cache"] + ["--force"]
+    recorded = None
+    for attempt in (1, 2):
+        code, out, err, _ = run(cached, cwd=proj_dir, env=env)
+        if code != 0:
+            fail("recorded", "build %d with a cache failed (exit %d): %s" % (attempt, code, first_line(err or out)))
+            return "exit %d" % code
+        if load_manifest(manifest_path) != expected:
+            fail("recorded", "build %d with a cache wrote another manifest than the build without one" % attempt)
+            return "WRONG manifest"
+        try:
+            recorded = json.loads(out)["build"]["timings"].get("django_settings_recorded")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            recorded = None
+    return "same %d keys, settings %s" % (len(expected), "from the record" if recorded else "asked again")
 
 
 def run_native(project, args, proj_dir, env, manifest_path, peer_manifest, work, fail):
@@ -786,11 +812,11 @@ def diff_parts(peer_parts, stapler_parts):
 
 
 def table(rows):
-    head = ["project", "templates scanned", "keys peer", "drop-in keys/parts/js/css", "native", "time peer", "time stapler"]
+    head = ["project", "templates scanned", "keys peer", "drop-in keys/parts/js/css", "drop-in again, with a cache", "native", "time peer", "time stapler"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
     for r in rows:
         tmpl = str(r["templates"])
-        cells = [r["project"], tmpl, r["keys_peer"], r["dropin"], r["native"], r["time_peer"], r["time_stapler"]]
+        cells = [r["project"], tmpl, r["keys_peer"], r["dropin"], r["recorded"], r["native"], r["time_peer"], r["time_stapler"]]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -839,7 +865,7 @@ def main():
 
             failures.append("%s | harness | %s: %s" % (project["name"], type(exc).__name__, exc))
             log(traceback.format_exc())
-            rows.append({"project": project["name"], "templates": "-", "keys_peer": "-", "dropin": "harness error", "native": "-", "time_peer": "-", "time_stapler": "-"})
+            rows.append({"project": project["name"], "templates": "-", "keys_peer": "-", "dropin": "harness error", "recorded": "-", "native": "-", "time_peer": "-", "time_stapler": "-"})
         scratch = rows[-1].pop("scratch", None)
         if scratch is not None and not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
