@@ -308,16 +308,16 @@ fn warm_runs_use_the_cache_and_write_the_same_bytes() {
 }
 
 #[test]
-fn js_minify_level_is_configurable() {
-    let source: &[u8] =
-        b"function add(firstNumber, secondNumber) {\n  return firstNumber + secondNumber;\n}\n";
+fn js_minify_level_is_configurable_and_mangles_without_compressing_by_default() {
+    let source: &[u8] = b"function add(firstNumber, secondNumber) {\n  if (true) { return firstNumber + secondNumber; }\n}\n";
     let template = "{% load compress %}{% compress js %}<script src=\"/static/a.js\"></script>{% endcompress %}";
     let mut minified = Vec::new();
-    for level in ["full", "whitespace"] {
+    for level in [None, Some("full"), Some("whitespace")] {
         let site = small_site(&[("t.html", template)], &[("a.js", source)]);
+        let setting = level.map_or(String::new(), |level| format!("js_minify = \"{level}\"\n"));
         std::fs::write(
             site.path().join("stapler.toml"),
-            format!("static_root = \"build\"\nstaticfiles_dirs = [\"static\"]\ntemplate_dirs = [\"templates\"]\njs_minify = \"{level}\"\n"),
+            format!("static_root = \"build\"\nstaticfiles_dirs = [\"static\"]\ntemplate_dirs = [\"templates\"]\n{setting}"),
         )
         .expect("config");
         let run = stapler(site.path(), &["compress", "--offline"]);
@@ -326,15 +326,20 @@ fn js_minify_level_is_configurable() {
             std::fs::read_to_string(&outputs(&site.path().join("build"), "js")[0]).expect("js"),
         );
     }
+    let [default, full, whitespace] = &minified[..] else {
+        unreachable!("three levels were built")
+    };
     assert!(
-        !minified[0].contains("firstNumber"),
-        "full mangles locals: {}",
-        minified[0]
+        !default.contains("firstNumber") && default.contains("if(true){return"),
+        "the default mangles locals and leaves the code's shape: {default}"
     );
     assert!(
-        minified[1].contains("firstNumber"),
-        "whitespace keeps names: {}",
-        minified[1]
+        !full.contains("firstNumber") && !full.contains("if("),
+        "full mangles locals and compresses: {full}"
+    );
+    assert!(
+        whitespace.contains("firstNumber"),
+        "whitespace keeps names: {whitespace}"
     );
 }
 

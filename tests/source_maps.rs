@@ -172,9 +172,9 @@ fn node_reports_the_original_line_of_an_error_thrown_in_a_minified_bundle() {
         .expect("node");
     let trace = text(&out.stderr);
     assert!(trace.contains("exploded: hello, world"), "{trace}");
-    // `throw new Error(message)` is line 4 of second.js (the minifier dropped `new`: V8
-    // points at `Error`, column 15); the call that led there is line 8.
-    assert!(trace.contains("static/js/second.js:4:15"), "{trace}");
+    // `throw new Error(message)` is line 4 of second.js (V8 points at `new`, column 11); the
+    // call that led there is line 8.
+    assert!(trace.contains("static/js/second.js:4:11"), "{trace}");
     assert!(trace.contains("static/js/second.js:8:1"), "{trace}");
 
     // The TypeScript maps to the .ts lines, and without sourcesContent the map names the

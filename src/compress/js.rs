@@ -1,6 +1,6 @@
 //! JavaScript: parse each source as a classic script or a module, in JavaScript or TypeScript
-//! (whose types swc strips), minify it with swc (compress + mangle, never touching a classic
-//! script's top-level names, which other scripts on the page share), keep `/*! … */` licence
+//! (whose types swc strips), minify it with swc (mangle, and compress when asked, never touching
+//! a classic script's top-level names, which other scripts on the page share), keep `/*! … */` licence
 //! comments, and print it back out safe to sit inside an inline `<script>`.
 
 use serde::{Deserialize, Serialize};

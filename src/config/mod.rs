@@ -91,13 +91,15 @@ pub enum CssHashing {
     None,
 }
 
-/// How hard JavaScript is minified.
+/// How hard JavaScript is minified. `Mangle` is the default: on a site of a thousand pages,
+/// compressing as well made JavaScript about 2 % smaller once gzipped and a build with an empty
+/// cache nearly twice as long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JsMinify {
     /// Compress and mangle local names.
     Full,
-    /// Only rename local names and drop whitespace.
+    /// Only rename local names and drop whitespace and comments.
     Mangle,
     /// Only drop whitespace and comments.
     Whitespace,

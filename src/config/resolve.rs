@@ -116,7 +116,7 @@ pub(super) fn resolve(
             staticfiles_dirs: settings.staticfiles_dirs.unwrap_or_default(),
             output_dir,
             css_hashing_method: settings.css_hashing_method.unwrap_or(CssHashing::Filename),
-            js_minify: settings.js_minify.unwrap_or(JsMinify::Full),
+            js_minify: settings.js_minify.unwrap_or(JsMinify::Mangle),
             css_errors: settings.css_errors.unwrap_or(CssErrors::Warn),
             sri: resolve_sri(settings.sri_hashes, settings.sri_crossorigin, &origin)?,
             source_maps,
