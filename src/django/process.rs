@@ -63,7 +63,8 @@ impl Failure {
 }
 
 pub(super) struct Process {
-    child: Child,
+    /// `None` once it was handed to the thread that reaps it.
+    child: Option<Child>,
     pub(super) stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     stderr: Arc<Mutex<VecDeque<String>>>,
@@ -103,7 +104,7 @@ pub(super) fn launch(project: &Project, watch: bool) -> Result<(Process, Ready),
         std::thread::spawn(move || keep_tail(stderr, &tail))
     };
     let mut process = Process {
-        child,
+        child: Some(child),
         stdin: Some(stdin),
         stdout: BufReader::new(stdout),
         stderr: tail,
@@ -149,31 +150,44 @@ impl Process {
     /// Ends the process and says how it ended and what it last wrote to stderr.
     pub(super) fn finish(&mut self) -> Ended {
         self.stdin = None;
-        let deadline = Instant::now() + Duration::from_secs(2);
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    break self.child.wait().ok();
-                }
+        match self.child.as_mut() {
+            Some(child) => end(child, self.stderr_reader.take(), &self.stderr),
+            None => Ended {
+                status: String::new(),
+                output: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Waits for a process whose input is closed to end (killing it after two seconds), then for
+/// its stderr to be read to the end.
+fn end(
+    child: &mut Child,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
+    stderr: &Mutex<VecDeque<String>>,
+) -> Ended {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                break child.wait().ok();
             }
-        };
-        if let Some(reader) = self.stderr_reader.take() {
-            let _ = reader.join();
         }
-        let lines: Vec<String> = self
-            .stderr
-            .lock()
-            .map(|tail| tail.iter().cloned().collect())
-            .unwrap_or_default();
-        Ended {
-            status: status.map(describe_status).unwrap_or_default(),
-            output: lines,
-        }
+    };
+    if let Some(reader) = stderr_reader {
+        let _ = reader.join();
+    }
+    let lines: Vec<String> = stderr
+        .lock()
+        .map(|tail| tail.iter().cloned().collect())
+        .unwrap_or_default();
+    Ended {
+        status: status.map(describe_status).unwrap_or_default(),
+        output: lines,
     }
 }
 
@@ -200,11 +214,20 @@ impl Ended {
     }
 }
 
+/// A bridge no longer needed is told so (its input closes) and left to end on its own: Python's
+/// shutdown with Django loaded takes about a tenth of a second, which a command that is done
+/// should not wait for. A thread reaps it, so a program that uses the library keeps no zombie;
+/// a command that exits first leaves it to the system.
 impl Drop for Process {
     fn drop(&mut self) {
-        if self.stderr_reader.is_some() {
-            self.finish();
-        }
+        let (Some(reader), Some(mut child)) = (self.stderr_reader.take(), self.child.take()) else {
+            return;
+        };
+        self.stdin = None;
+        let stderr = self.stderr.clone();
+        let _ = std::thread::Builder::new()
+            .name("bridge-reaper".into())
+            .spawn(move || end(&mut child, Some(reader), &stderr));
     }
 }
 

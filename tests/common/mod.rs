@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod cdn;
+pub mod django;
 pub mod npm;
 pub mod proxy;
 pub mod seaweed;
