@@ -203,3 +203,63 @@ fn a_command_does_not_wait_for_python_to_end() {
     }
     assert!(ended.exists(), "Python ended on its own");
 }
+
+#[test]
+fn why_python_was_asked_for_the_settings_is_said_and_a_log_the_settings_write_does_not_count() {
+    let python = python();
+    let python = python.to_str().expect("utf-8 path");
+    // Settings that log to a file through a handler that checks the log's time to rotate it.
+    let settings = SMALL_SETTINGS.replace(
+        "COMPRESS_OFFLINE = True",
+        "import os, logging, logging.handlers\nCOMPRESS_OUTPUT_DIR = os.environ.get(\"SMALL_OUTPUT_DIR\", \"CACHE\")\nCOMPRESS_OFFLINE = True\n_log = logging.handlers.TimedRotatingFileHandler(BASE_DIR / \"settings.log\", when=\"D\")\nlogging.getLogger(\"small\").addHandler(_log)\nlogging.getLogger(\"small\").warning(\"settings read\")",
+    );
+    let dir = small_project(&settings, SMALL_PAGE);
+    std::fs::write(dir.path().join("settings.log"), "").expect("log");
+    age(dir.path());
+    let root = dir.path().join("root");
+    let asked = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec![
+            "compress",
+            "--offline",
+            "--force",
+            "--python",
+            python,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let run = stapler_in(dir.path(), &root, &args, env);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+        let timings = &report["build"]["timings"];
+        timings["django_settings_asked_because"]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert_eq!(asked(&[], &[]).as_deref(), Some("no record yet"));
+    // The log was written again as the settings were read: it does not stand in the way.
+    assert_eq!(asked(&[], &[]), None, "the settings came from their record");
+    assert_eq!(
+        asked(&[], &["--no-cache"]).as_deref(),
+        Some("the build cache is off")
+    );
+    assert_eq!(
+        asked(&[("SMALL_OUTPUT_DIR", "ELSEWHERE")], &[]).as_deref(),
+        Some("the environment variable SMALL_OUTPUT_DIR changed")
+    );
+    let module = dir.path().join("small_settings.py");
+    std::fs::write(
+        &module,
+        format!("{settings}\nimport subprocess\nsubprocess.run([\"true\"])\n"),
+    )
+    .expect("edit");
+    age(dir.path());
+    let why = asked(&[("SMALL_OUTPUT_DIR", "ELSEWHERE")], &[]).expect("asked");
+    assert_eq!(
+        why,
+        format!(
+            "{} changed; not recorded for the next run: making them called subprocess.Popen, which no record can vouch for",
+            module.display()
+        )
+    );
+}

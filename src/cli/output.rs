@@ -433,10 +433,11 @@ fn build_value(summary: &Summary, warnings: &[Warning], comparison: Option<&Comp
         "parts": serde_json::to_value(&build.parts).unwrap_or_default(),
         "timings": {
             "total_seconds": summary.elapsed.as_secs_f64(),
-            "bridge_seconds": summary.bridge.map(|bridge| bridge.spent.as_secs_f64()),
-            "bridge_overlap_seconds": summary.bridge.map(|bridge| bridge.overlap.as_secs_f64()),
-            "bridge_started": summary.bridge.map(|bridge| bridge.started),
-            "django_settings_recorded": summary.bridge.map(|bridge| bridge.settings_recorded),
+            "bridge_seconds": summary.bridge.as_ref().map(|bridge| bridge.spent.as_secs_f64()),
+            "bridge_overlap_seconds": summary.bridge.as_ref().map(|bridge| bridge.overlap.as_secs_f64()),
+            "bridge_started": summary.bridge.as_ref().map(|bridge| bridge.started),
+            "django_settings_recorded": summary.bridge.as_ref().map(|bridge| bridge.settings_recorded),
+            "django_settings_asked_because": summary.bridge.as_ref().and_then(|bridge| bridge.settings_asked_because.clone()),
         },
     })
 }

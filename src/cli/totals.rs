@@ -62,17 +62,17 @@ pub(super) fn print_totals(summary: &Summary) {
     if !build.precompressed.is_empty() {
         println!("         {}", precompressed_line(&build.precompressed));
     }
-    match summary.bridge {
+    match &summary.bridge {
         Some(bridge) if bridge.started => {
             let beside = if bridge.overlap.is_zero() {
                 String::new()
             } else {
                 format!(", {:.2} s of it beside other work", bridge.overlap.as_secs_f64())
             };
-            let recorded = if bridge.settings_recorded {
-                " (the settings from their record)"
-            } else {
-                ""
+            let recorded = match (&bridge.settings_asked_because, bridge.settings_recorded) {
+                (_, true) => " (the settings from their record)".to_string(),
+                (Some(why), false) => format!(" (the settings asked of Python: {why})"),
+                (None, false) => String::new(),
             };
             println!(
                 "         Django rendered {} template(s) through the bridge; the bridge took {:.2} s, Python's start-up included{beside}{recorded}",

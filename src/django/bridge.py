@@ -70,6 +70,8 @@ class Watch:
         self.all_env = None
         self.volatile = None
         self.since = 0
+        # Files opened to be written (a log): their times are the process's own doing.
+        self.written = set()
 
     def start(self):
         self.since = time.time_ns()
@@ -125,6 +127,14 @@ class Watch:
         if not self.on or self.busy:
             return
         if name == "open" and writes_only(args):
+            if args and isinstance(args[0], (str, bytes, os.PathLike)):
+                self.busy = True
+                try:
+                    self.written.add(os.path.abspath(os.fsdecode(args[0])))
+                except (TypeError, ValueError):
+                    pass
+                finally:
+                    self.busy = False
             return
         if name in ("os.listdir", "os.scandir"):
             # The import system lists a folder on the path to find modules in it: what it can
@@ -152,6 +162,10 @@ class Watch:
                 self.paths[os.path.abspath(source)] = READ
         stamps = []
         for target, how in sorted(self.paths.items()):
+            # A file the process writes and only asked about (a log handler checks its log's
+            # time to know when to rotate it) says nothing the answer depends on.
+            if how == PROBED and target in self.written:
+                continue
             try:
                 found = os.stat(target)
             except OSError:
@@ -169,7 +183,7 @@ class Watch:
             # Python's own writing, and their sources are on the list.)
             recent = found.st_mtime_ns > self.since - FRESH_NS
             if recent and not folder and "__pycache__" not in target and self.volatile is None:
-                self.volatile = "%s changed as it was read" % target
+                self.volatile = "%s was written moments before it was read" % target
 
         def digest(text):
             return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
@@ -275,7 +289,7 @@ def offline_contexts():
         # A generator may read anything (a database through a C driver, the clock): its
         # contexts are never taken from a record.
         if WATCH.on and WATCH.volatile is None:
-            WATCH.volatile = "COMPRESS_OFFLINE_CONTEXT generator"
+            WATCH.volatile = "COMPRESS_OFFLINE_CONTEXT is a generator, which may read anything"
         module, _, function = contexts.rpartition(".")
         contexts = getattr(import_module(module), function)()
     elif not isinstance(contexts, (list, tuple)):

@@ -42,7 +42,7 @@ struct Rendered {
 }
 
 /// What the Django bridge cost a run.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BridgeUse {
     /// Whether Python ran: not when the settings came from their record and nothing else was
     /// asked.
@@ -53,6 +53,9 @@ pub struct BridgeUse {
     pub overlap: Duration,
     /// Whether the settings came from their record rather than from Python.
     pub settings_recorded: bool,
+    /// Why they were asked of Python instead (no record yet, what changed since it, or why
+    /// the answer cannot be recorded).
+    pub settings_asked_because: Option<String>,
 }
 
 impl BridgeUse {
@@ -63,6 +66,7 @@ impl BridgeUse {
             spent: bridge.spent(),
             overlap: bridge.overlap(),
             settings_recorded: bridge.settings_recorded,
+            settings_asked_because: bridge.asked_because.clone(),
         }
     }
 }
@@ -96,6 +100,8 @@ pub struct Bridge {
     asked_more: std::sync::atomic::AtomicBool,
     /// Whether the settings came from their record.
     settings_recorded: bool,
+    /// Why the settings were asked of Python rather than taken from a record, for a person.
+    asked_because: Option<String>,
     /// Whether the record says the last build needed Python beyond the settings.
     early: bool,
 }
@@ -129,6 +135,7 @@ impl Bridge {
             record: None,
             asked_more: Default::default(),
             settings_recorded: false,
+            asked_because: None,
             early: false,
         })
     }
@@ -146,6 +153,7 @@ impl Bridge {
             record: None,
             asked_more: Default::default(),
             settings_recorded: true,
+            asked_because: None,
             early,
         }
     }

@@ -52,13 +52,19 @@ pub fn settings(
     dir: Option<&Path>,
 ) -> Result<(Bridge, DjangoSettings), BridgeError> {
     let path = dir.map(|dir| record_path(dir, project));
-    if let Some(record) = path.as_deref().and_then(|path| read(path, project)) {
-        if let Ok(settings) = serde_json::from_value(record.settings) {
-            let mut bridge = Bridge::deferred(project, record.ready, record.used);
-            bridge.record = path.map(|path| (path, record.used));
-            return Ok((bridge, settings));
-        }
-    }
+    let mut asked_because = match path.as_deref().map(|path| read(path, project)) {
+        None => "the build cache is off".to_string(),
+        Some(Read::Missing) => "no record yet".to_string(),
+        Some(Read::Changed(why)) => why,
+        Some(Read::Holds(record)) => match serde_json::from_value(record.settings) {
+            Ok(settings) => {
+                let mut bridge = Bridge::deferred(project, record.ready, record.used);
+                bridge.record = path.map(|path| (path, record.used));
+                return Ok((bridge, settings));
+            }
+            Err(_) => "the record is from another version".to_string(),
+        },
+    };
     let mut bridge = Bridge::start_watching(project, path.is_some())?;
     let mut answer: serde_json::Value = bridge.ask(
         serde_json::json!({"op": "settings"}),
@@ -74,17 +80,26 @@ pub fn settings(
             message: format!("its answer cannot be read ({error})"),
         })?;
     if let (Some(path), Some(depends)) = (path, depends) {
-        if depends.volatile.is_none() {
-            let record = Record {
-                ready: bridge.ready.clone(),
-                settings: answer,
-                depends,
-                used: false,
-            };
-            write(&path, &record);
-            bridge.record = Some((path, false));
+        match &depends.volatile {
+            Some(volatile) => {
+                asked_because = format!(
+                    "{asked_because}; not recorded for the next run: {}",
+                    volatile_reason(volatile)
+                );
+            }
+            None => {
+                let record = Record {
+                    ready: bridge.ready.clone(),
+                    settings: answer,
+                    depends,
+                    used: false,
+                };
+                write(&path, &record);
+                bridge.record = Some((path, false));
+            }
         }
     }
+    bridge.asked_because = Some(asked_because);
     Ok((bridge, settings))
 }
 
@@ -128,10 +143,26 @@ fn record_path(dir: &Path, project: &Project) -> PathBuf {
     dir.join("django").join(format!("{name}.json"))
 }
 
-fn read(path: &Path, project: &Project) -> Option<Record> {
-    let bytes = std::fs::read(path).ok()?;
-    let record: Record = serde_json::from_slice(&bytes).ok()?;
-    record.depends.hold(&child_env(project)).then_some(record)
+/// What a record on disk says for this run.
+enum Read {
+    /// There is none (or it cannot be read).
+    Missing,
+    /// Something it lists changed: what, for a person.
+    Changed(String),
+    Holds(Box<Record>),
+}
+
+fn read(path: &Path, project: &Project) -> Read {
+    let Some(record) = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+    else {
+        return Read::Missing;
+    };
+    match record.depends.changed(&child_env(project)) {
+        Some(why) => Read::Changed(why),
+        None => Read::Holds(Box::new(record)),
+    }
 }
 
 fn write(path: &Path, record: &Record) {
@@ -169,19 +200,52 @@ fn sha256_hex(text: &str) -> String {
 
 impl Depends {
     /// Whether everything read is as it was.
+    #[cfg(test)]
     fn hold(&self, env: &BTreeMap<String, String>) -> bool {
-        if self.volatile.is_some() {
-            return false;
+        self.changed(env).is_none()
+    }
+
+    /// The first thing read that is no longer as it was, said for a person; `None` when
+    /// everything holds.
+    fn changed(&self, env: &BTreeMap<String, String>) -> Option<String> {
+        if let Some(volatile) = &self.volatile {
+            return Some(format!(
+                "the settings cannot be recorded: {}",
+                volatile_reason(volatile)
+            ));
         }
-        let same_env = self
+        let variable = self
             .env
             .iter()
-            .all(|(key, hash)| env.get(key).map(|value| sha256_hex(value)) == *hash);
-        let whole = self.all_env.as_ref().is_none_or(|hash| {
+            .find(|(key, hash)| env.get(*key).map(|value| sha256_hex(value)) != **hash);
+        if let Some((key, _)) = variable {
+            return Some(format!("the environment variable {key} changed"));
+        }
+        if let Some(hash) = &self.all_env {
             let text: String = env.iter().map(|(k, v)| format!("{k}={v}\0")).collect();
-            sha256_hex(&text) == *hash
-        });
-        same_env && whole && self.files.iter().all(|(path, seen)| unchanged(path, seen))
+            if sha256_hex(&text) != *hash {
+                return Some("the environment changed, and the settings read all of it".into());
+            }
+        }
+        let (path, seen) = self
+            .files
+            .iter()
+            .find(|(path, seen)| !unchanged(path, seen))?;
+        Some(match (seen, path.exists()) {
+            (None, _) => format!("{} appeared", path.display()),
+            (Some(_), false) => format!("{} is gone", path.display()),
+            (Some(_), true) => format!("{} changed", path.display()),
+        })
+    }
+}
+
+/// Why an answer that did `volatile` cannot be recorded, said for a person: the bridge gives
+/// either a call's audit event name or a sentence.
+fn volatile_reason(volatile: &str) -> String {
+    if volatile.contains(' ') {
+        volatile.to_string()
+    } else {
+        format!("making them called {volatile}, which no record can vouch for")
     }
 }
 
@@ -256,6 +320,43 @@ mod tests {
         assert!(depends(vec![(absent.clone(), None)]).hold(&env));
         std::fs::write(&absent, "X=1\n").expect("write");
         assert!(!depends(vec![(absent, None)]).hold(&env));
+    }
+
+    #[test]
+    fn what_broke_the_record_is_said() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("settings.py");
+        std::fs::write(&file, "DEBUG = False\n").expect("write");
+        let seen = stamp(&file);
+        let absent = dir.path().join(".env");
+        let read = depends(vec![(absent.clone(), None), (file.clone(), seen)]);
+        let env = BTreeMap::new();
+        assert_eq!(read.changed(&env), None);
+        std::fs::write(&file, "DEBUG = True\n\n").expect("write");
+        let changed = format!("{} changed", file.display());
+        assert_eq!(read.changed(&env), Some(changed));
+        std::fs::remove_file(&file).expect("remove");
+        let gone = format!("{} is gone", file.display());
+        assert_eq!(read.changed(&env), Some(gone));
+        std::fs::write(&absent, "X=1\n").expect("write");
+        let appeared = format!("{} appeared", absent.display());
+        assert_eq!(read.changed(&env), Some(appeared), "the first on the list");
+
+        let mut whole = depends(Vec::new());
+        whole.all_env = Some(sha256_hex("A=1\0"));
+        let env = BTreeMap::from([("A".to_string(), "1".to_string())]);
+        assert_eq!(whole.changed(&env), None);
+        let more = BTreeMap::from([("A".to_string(), "2".to_string())]);
+        let said = whole.changed(&more).expect("changed");
+        assert!(said.starts_with("the environment changed"), "{said}");
+        assert_eq!(
+            volatile_reason("socket.connect"),
+            "making them called socket.connect, which no record can vouch for"
+        );
+        assert_eq!(
+            volatile_reason("COMPRESS_OFFLINE_CONTEXT is a generator, which may read anything"),
+            "COMPRESS_OFFLINE_CONTEXT is a generator, which may read anything"
+        );
     }
 
     #[test]
