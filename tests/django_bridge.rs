@@ -208,10 +208,11 @@ fn a_command_does_not_wait_for_python_to_end() {
 fn why_python_was_asked_for_the_settings_is_said_and_a_log_the_settings_write_does_not_count() {
     let python = python();
     let python = python.to_str().expect("utf-8 path");
-    // Settings that log to a file through a handler that checks the log's time to rotate it.
+    // Settings that log to a file through a handler that checks the log's time to rotate it,
+    // read a variable they set themselves (as Django sets TZ) and read the process's limits.
     let settings = SMALL_SETTINGS.replace(
         "COMPRESS_OFFLINE = True",
-        "import os, logging, logging.handlers\nCOMPRESS_OUTPUT_DIR = os.environ.get(\"SMALL_OUTPUT_DIR\", \"CACHE\")\nCOMPRESS_OFFLINE = True\n_log = logging.handlers.TimedRotatingFileHandler(BASE_DIR / \"settings.log\", when=\"D\")\nlogging.getLogger(\"small\").addHandler(_log)\nlogging.getLogger(\"small\").warning(\"settings read\")",
+        "import os, logging, logging.handlers\nCOMPRESS_OUTPUT_DIR = os.environ.get(\"SMALL_OUTPUT_DIR\", \"CACHE\")\nCOMPRESS_OFFLINE = True\n_log = logging.handlers.TimedRotatingFileHandler(BASE_DIR / \"settings.log\", when=\"D\")\nlogging.getLogger(\"small\").addHandler(_log)\nlogging.getLogger(\"small\").warning(\"settings read\")\nos.environ[\"SMALL_SET\"] = \"by the settings\"\nSMALL = os.environ[\"SMALL_SET\"]\nLIMITS = open(\"/proc/self/limits\").read()",
     );
     let dir = small_project(&settings, SMALL_PAGE);
     std::fs::write(dir.path().join("settings.log"), "").expect("log");
@@ -237,7 +238,8 @@ fn why_python_was_asked_for_the_settings_is_said_and_a_log_the_settings_write_do
             .map(str::to_string)
     };
     assert_eq!(asked(&[], &[]).as_deref(), Some("no record yet"));
-    // The log was written again as the settings were read: it does not stand in the way.
+    // The log was written again as the settings were read, they read a variable they had set
+    // and a file of the machine's state whose time is always now: none stands in the way.
     assert_eq!(asked(&[], &[]), None, "the settings came from their record");
     assert_eq!(
         asked(&[], &["--no-cache"]).as_deref(),

@@ -66,6 +66,9 @@ class Watch:
         self.paths = {}
         # name -> the value it had when first read (None: unset), before the settings set any.
         self.env = {}
+        # Variables the process set or removed before reading them: what they held before
+        # does not matter, and what they hold is its own doing.
+        self.env_set = set()
         # The whole environment when the settings went through it.
         self.all_env = None
         self.volatile = None
@@ -98,6 +101,14 @@ class Watch:
                 watch.read_env(key, value)
                 return value
 
+            def __setitem__(self, key, value):
+                watch.set_env(key)
+                super().__setitem__(key, value)
+
+            def __delitem__(self, key):
+                watch.set_env(key)
+                super().__delitem__(key)
+
             def __iter__(self):
                 if watch.on and watch.all_env is None:
                     watch.all_env = sorted((self.decodekey(k), self.decodevalue(v)) for k, v in self._data.items())
@@ -108,8 +119,12 @@ class Watch:
         self.on = True
 
     def read_env(self, key, value):
-        if self.on and isinstance(key, str) and key not in self.env:
+        if self.on and isinstance(key, str) and key not in self.env and key not in self.env_set:
             self.env[key] = value
+
+    def set_env(self, key):
+        if self.on and isinstance(key, str) and key not in self.env:
+            self.env_set.add(key)
 
     def saw(self, target, how=None):
         if not self.on or self.busy or isinstance(target, int):
@@ -117,6 +132,9 @@ class Watch:
         self.busy = True
         try:
             found = os.path.abspath(os.fsdecode(target))
+            # The machine's state (/proc/self/limits, /sys/…/cpu), whose times are always now.
+            if found.startswith(MACHINE):
+                return
             self.paths[found] = max(self.paths.get(found, PROBED), READ if how is None else how)
         except (TypeError, ValueError):
             pass
@@ -194,6 +212,9 @@ class Watch:
             whole = digest("".join("%s=%s\0" % pair for pair in self.all_env))
         return {"files": stamps, "env": env, "all_env": whole, "volatile": self.volatile}
 
+
+# Where the kernel shows the machine's state as files: not on the list.
+MACHINE = ("/proc/", "/sys/", "/dev/")
 
 # How a path was seen, in rising order of what its stamp holds.
 PROBED, IMPORTED, READ = 0, 1, 2
