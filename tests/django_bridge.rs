@@ -209,10 +209,11 @@ fn why_python_was_asked_for_the_settings_is_said_and_a_log_the_settings_write_do
     let python = python();
     let python = python.to_str().expect("utf-8 path");
     // Settings that log to a file through a handler that checks the log's time to rotate it,
-    // read a variable they set themselves (as Django sets TZ) and read the process's limits.
+    // read a variable they set themselves (as Django sets TZ), go through the whole environment
+    // after that, and read the process's limits.
     let settings = SMALL_SETTINGS.replace(
         "COMPRESS_OFFLINE = True",
-        "import os, logging, logging.handlers\nCOMPRESS_OUTPUT_DIR = os.environ.get(\"SMALL_OUTPUT_DIR\", \"CACHE\")\nCOMPRESS_OFFLINE = True\n_log = logging.handlers.TimedRotatingFileHandler(BASE_DIR / \"settings.log\", when=\"D\")\nlogging.getLogger(\"small\").addHandler(_log)\nlogging.getLogger(\"small\").warning(\"settings read\")\nos.environ[\"SMALL_SET\"] = \"by the settings\"\nSMALL = os.environ[\"SMALL_SET\"]\nLIMITS = open(\"/proc/self/limits\").read()",
+        "import os, logging, logging.handlers\nCOMPRESS_OUTPUT_DIR = os.environ.get(\"SMALL_OUTPUT_DIR\", \"CACHE\")\nCOMPRESS_OFFLINE = True\n_log = logging.handlers.TimedRotatingFileHandler(BASE_DIR / \"settings.log\", when=\"D\")\nlogging.getLogger(\"small\").addHandler(_log)\nlogging.getLogger(\"small\").warning(\"settings read\")\nos.environ[\"SMALL_SET\"] = \"by the settings\"\nSMALL = os.environ[\"SMALL_SET\"]\nEVERYTHING = dict(os.environ)\nLIMITS = open(\"/proc/self/limits\").read()",
     );
     let dir = small_project(&settings, SMALL_PAGE);
     std::fs::write(dir.path().join("settings.log"), "").expect("log");

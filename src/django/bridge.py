@@ -66,9 +66,10 @@ class Watch:
         self.paths = {}
         # name -> the value it had when first read (None: unset), before the settings set any.
         self.env = {}
-        # Variables the process set or removed before reading them: what they held before
-        # does not matter, and what they hold is its own doing.
-        self.env_set = set()
+        # Variables the process set or removed, each with the value it had before (None: unset):
+        # one set before it was read holds the process's own doing, and the whole environment
+        # is compared as the process got it.
+        self.env_before = {}
         # The whole environment when the settings went through it.
         self.all_env = None
         self.volatile = None
@@ -101,17 +102,28 @@ class Watch:
                 watch.read_env(key, value)
                 return value
 
+            def before(self, key):
+                value = self._data.get(self.encodekey(key))
+                return None if value is None else self.decodevalue(value)
+
             def __setitem__(self, key, value):
-                watch.set_env(key)
+                watch.set_env(key, self.before(key))
                 super().__setitem__(key, value)
 
             def __delitem__(self, key):
-                watch.set_env(key)
+                watch.set_env(key, self.before(key))
                 super().__delitem__(key)
 
             def __iter__(self):
                 if watch.on and watch.all_env is None:
-                    watch.all_env = sorted((self.decodekey(k), self.decodevalue(v)) for k, v in self._data.items())
+                    # As the process got it: what it set itself, back as it was.
+                    got = {self.decodekey(k): self.decodevalue(v) for k, v in self._data.items()}
+                    for key, value in watch.env_before.items():
+                        if value is None:
+                            got.pop(key, None)
+                        else:
+                            got[key] = value
+                    watch.all_env = sorted(got.items())
                 return super().__iter__()
 
         os.environ.__class__ = Environ
@@ -119,12 +131,12 @@ class Watch:
         self.on = True
 
     def read_env(self, key, value):
-        if self.on and isinstance(key, str) and key not in self.env and key not in self.env_set:
+        if self.on and isinstance(key, str) and key not in self.env and key not in self.env_before:
             self.env[key] = value
 
-    def set_env(self, key):
-        if self.on and isinstance(key, str) and key not in self.env:
-            self.env_set.add(key)
+    def set_env(self, key, before):
+        if self.on and isinstance(key, str) and key not in self.env_before:
+            self.env_before[key] = before
 
     def saw(self, target, how=None):
         if not self.on or self.busy or isinstance(target, int):
