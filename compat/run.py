@@ -580,7 +580,7 @@ def run_recorded(cmd, proj_dir, env, manifest_path, expected, work, fail):
     shutil.rmtree(cache, ignore_errors=True)
     env = dict(env, STAPLER_CACHE_DIR=str(cache))
     cached = [part for part in cmd if part != "--no-cache"] + ["--force"]
-    recorded = None
+    recorded, why = None, None
     for attempt in (1, 2):
         code, out, err, _ = run(cached, cwd=proj_dir, env=env)
         if code != 0:
@@ -590,10 +590,14 @@ def run_recorded(cmd, proj_dir, env, manifest_path, expected, work, fail):
             fail("recorded", "build %d with a cache wrote another manifest than the build without one" % attempt)
             return "WRONG manifest"
         try:
-            recorded = json.loads(out)["build"]["timings"].get("django_settings_recorded")
+            timings = json.loads(out)["build"]["timings"]
+            recorded = timings.get("django_settings_recorded")
+            why = timings.get("django_settings_asked_because")
         except (ValueError, KeyError, TypeError, AttributeError):
-            recorded = None
-    return "same %d keys, settings %s" % (len(expected), "from the record" if recorded else "asked again")
+            recorded, why = None, None
+    if recorded:
+        return "same %d keys, settings from the record" % len(expected)
+    return "same %d keys, settings asked again (%s)" % (len(expected), why or "no reason given")
 
 
 def run_native(project, args, proj_dir, env, manifest_path, peer_manifest, work, fail):
