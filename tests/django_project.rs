@@ -782,15 +782,9 @@ fn the_manifest_goes_where_the_projects_offline_manifest_storage_keeps_it() {
     ];
     let run = stapler_in(project.path(), root.path(), &args, &at_root);
     assert!(run.status.success(), "{}", text(&run.stderr));
-    let manifest = |root: &Path| -> Vec<String> {
-        let parsed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
-            &std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json"),
-        )
-        .expect("json");
-        let mut keys: Vec<String> = parsed.keys().cloned().collect();
-        keys.sort();
-        keys
-    };
-    assert_eq!(manifest(root.path()), manifest(peer_root.path()));
+    assert_eq!(
+        manifest_keys(&root.path().join("manifest.json")),
+        manifest_keys(&peer_root.path().join("manifest.json"))
+    );
     assert!(!root.path().join("CACHE/manifest.json").exists());
 }

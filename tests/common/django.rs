@@ -49,11 +49,15 @@ pub fn stapler_in(
         .expect("run stapler")
 }
 
+/// The keys of the manifest in `static_root`'s `CACHE/`, sorted.
 pub fn keys(static_root: &Path) -> Vec<String> {
-    let manifest: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
-        &std::fs::read_to_string(static_root.join("CACHE/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    manifest_keys(&static_root.join("CACHE/manifest.json"))
+}
+
+/// The keys of the manifest at `path`, sorted.
+pub fn manifest_keys(path: &Path) -> Vec<String> {
+    let manifest: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("manifest")).expect("json");
     let mut keys: Vec<String> = manifest.keys().cloned().collect();
     keys.sort();
     keys
